@@ -1,0 +1,281 @@
+"""The one configuration schema of focalflow.
+
+Every parameter of every stage, its type, unit and default lives here and nowhere else.
+``load_config`` reads ``config.yaml``, validates it before any stage does work and resolves
+relative paths against the folder of the config file. Errors name the key, what was wrong and
+the allowed values; an unknown key suggests the closest known one.
+
+Units are in the names: ``_s`` seconds, ``_km`` kilometres, ``_deg`` degrees, ``_hz`` hertz.
+"""
+from __future__ import annotations
+
+import difflib
+from pathlib import Path
+from typing import Any, Literal, Optional
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from focalflow.errors import ConfigError
+
+
+class Section(BaseModel):
+    """Base of every config section: unknown keys are errors, values are checked on assignment."""
+
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class CatalogConfig(Section):
+    """Where the events and analyst picks come from (read by stages 1 and 3)."""
+
+    phase_file: Path = Field(Path("demo_data/phases.arc"),
+                             description="Phase/catalog file: Hypoinverse-2000 archive, QuakeML or CSV.")
+    format: Literal["auto", "hypoinverse", "quakeml", "csv"] = Field(
+        "auto", description="Format of phase_file; auto guesses from the extension and content.")
+    picks_file: Optional[Path] = Field(
+        None, description="For format csv: the picks table (events.csv columns go in phase_file).")
+
+
+class FdsnConfig(Section):
+    """FDSN web services (stage 1, waveforms.source: fdsn)."""
+
+    providers: list[str] = Field(["SCEDC"], min_length=1,
+                                 description="ObsPy provider names (SCEDC, IRIS, ...) or base URLs.")
+    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    retries: int = Field(3, ge=0, le=20, description="Retries of a failed request.")
+    backoff_s: float = Field(2.0, ge=0, description="First wait between retries; doubles each retry.")
+    networks: str = Field("*", description="Network codes, comma separated, wildcards allowed.")
+    stations: str = Field("*", description="Station codes, comma separated, wildcards allowed.")
+
+
+class SdsConfig(Section):
+    """A local SDS archive (stage 1, waveforms.source: sds)."""
+
+    root: Path = Field(Path("demo_data/sds"), description="SDS archive root folder.")
+    stationxml_dir: Path = Field(Path("demo_data/stationxml"),
+                                 description="Folder of StationXML files for the archive's stations.")
+
+
+class WaveformsConfig(Section):
+    """Stage 1: event waveforms and station metadata."""
+
+    source: Literal["fdsn", "sds"] = Field("sds", description="Where waveforms come from.")
+    pre_origin_s: float = Field(30.0, ge=0, description="Window start before the origin time.")
+    post_origin_s: float = Field(90.0, gt=0, description="Window end after the origin time.")
+    max_radius_km: float = Field(150.0, gt=0, description="Stations within this epicentral distance.")
+    channel_priorities: list[str] = Field(
+        ["HH[ZNE12]", "BH[ZNE12]", "EH[ZNE12]", "HN[ZNE12]", "SH[ZNE12]"], min_length=1,
+        description="Channel patterns in order of preference; the first present at a station wins.")
+    location_priorities: list[str] = Field(["", "00", "10", "01", "--"], min_length=1,
+                                           description="Location codes in order of preference.")
+    fdsn: FdsnConfig = FdsnConfig()
+    sds: SdsConfig = SdsConfig()
+
+
+class SacConfig(Section):
+    """Stage 2: miniSEED to SAC."""
+
+    rotate_to_zne: bool = Field(True, description="Rotate 1/2 (or other azimuths) to Z, N, E.")
+    gap_policy: Literal["merge", "reject"] = Field(
+        "merge", description="merge: fill gaps up to max_gap_s; reject: drop any gappy trace.")
+    max_gap_s: float = Field(1.0, ge=0, description="Longest gap filled when gap_policy is merge.")
+    gap_fill: Literal["interpolate", "zeros"] = Field("interpolate", description="How gaps are filled.")
+    min_duration_s: float = Field(10.0, ge=0, description="Traces shorter than this are dropped.")
+
+
+class PhasesConfig(Section):
+    """Stage 3: pick tables and P/S windows."""
+
+    p_before_s: float = Field(2.0, gt=0, description="P window start before the P pick.")
+    p_after_s: float = Field(2.0, gt=0, description="P window end after the P pick.")
+    s_before_s: float = Field(2.0, gt=0, description="S window start before the S pick.")
+    s_after_s: float = Field(3.0, gt=0, description="S window end after the S pick.")
+    predict_s_from_p: bool = Field(
+        True, description="Cut an S window at vp/vs x P travel time where no S pick exists.")
+    vp_vs: float = Field(1.73, gt=1.0, lt=3.0, description="Vp/Vs used for predicted S windows.")
+
+
+class PolarityConfig(Section):
+    """Stage 4: CNN first-motion polarity."""
+
+    model: str = Field("focalflow-default",
+                       description="Model name (focalflow-default, diting-motion) or a weights file path.")
+    weights: Optional[Path] = Field(None, description="Weights file overriding the model's default.")
+    cache_dir: Path = Field(Path("~/.cache/focalflow"), description="Where downloaded weights are kept.")
+    device: Literal["auto", "cpu", "gpu"] = Field("auto", description="auto uses a GPU when present.")
+    batch_size: int = Field(4096, ge=1, le=1_000_000, description="Traces per inference batch.")
+    min_confidence: float = Field(0.5, ge=0, le=1,
+                                  description="Calls with max(prob_up, prob_down) below this become 0.")
+    analyst: Literal["keep", "replace", "compare"] = Field(
+        "compare", description="keep: analyst polarity wins where given; replace: CNN always; "
+        "compare: CNN used, agreement reported.")
+
+
+class StationsConfig(Section):
+    """Stage 5: station tables."""
+
+    stationxml_dir: Optional[Path] = Field(
+        None, description="StationXML folder; default the working directory's stations/.")
+    station_files: list[Path] = Field([], description="Extra station lists (CSV or NonLinLoc).")
+    reversals_file: Optional[Path] = Field(
+        Path("demo_data/reversals.csv"),
+        description="Polarity-reversal table: CSV (network,station,start,end) or HASH scsn.reverse; "
+        "null for none.")
+
+
+class HashConfig(Section):
+    """Stage 6: the HASH grid search (names and defaults follow HASH v1.2)."""
+
+    polarity_source: Literal["cnn", "analyst", "combined"] = Field(
+        "cnn", description="cnn: polarities.csv from stage 4; analyst: picks.csv; "
+        "combined: analyst where given, else CNN.")
+    velocity_models: list[Path] = Field([Path("velocity/demo.txt")], min_length=1,
+                                        description="1-D P velocity models used in the Monte Carlo.")
+    npolmin: int = Field(8, ge=1, description="Minimum number of polarities (fewer: quality F).")
+    max_agap_deg: float = Field(90.0, gt=0, le=360, description="Maximum azimuthal gap.")
+    max_pgap_deg: float = Field(60.0, gt=0, le=90, description="Maximum take-off angle gap.")
+    dang_deg: float = Field(5.0, ge=1, le=30, description="Grid angle of the mechanism search.")
+    nmc: int = Field(30, ge=1, le=1000, description="Monte Carlo trials (depth/model perturbations).")
+    maxout: int = Field(500, ge=1, description="Most acceptable mechanisms kept per event.")
+    badfrac: float = Field(0.1, ge=0, lt=1, description="Assumed fraction of wrong polarities.")
+    delmax_km: float = Field(120.0, gt=0, description="Largest source-station distance used.")
+    cangle_deg: float = Field(45.0, gt=0, le=90, description="Angle for computing probabilities.")
+    prob_max: float = Field(0.1, ge=0, le=1, description="Probability threshold for multiple solutions.")
+    use_sp_ratios: bool = Field(True, description="Use S/P amplitude ratios measured from the windows.")
+    ratmin: float = Field(3.0, gt=0, description="Minimum signal-to-noise ratio of P and S amplitudes.")
+    qbadfac: float = Field(0.3, ge=0, description="Assumed noise in log10 S/P ratios.")
+    depth_uncert_km: float = Field(1.0, gt=0,
+                                   description="Depth sigma where the catalog gives none.")
+    rng: Literal["numpy", "hash"] = Field("numpy",
+                                          description="numpy: seeded generator; hash: HASH v1.2's stream.")
+    seed: int = Field(0, ge=0, description="Seed of the numpy random stream.")
+
+
+class OutputConfig(Section):
+    """Figures, QuakeML and the HTML report (end of stage 6)."""
+
+    figures: bool = Field(True, description="Draw per-event and catalog figures.")
+    dpi: int = Field(150, ge=50, le=600, description="Resolution of PNG figures.")
+    station_labels: bool = Field(False, description="Write station codes on beachballs.")
+    report: bool = Field(True, description="Write report/index.html.")
+
+
+class Config(Section):
+    """The whole configuration; ``config.yaml`` mirrors this layout."""
+
+    workdir: Path = Field(Path("work"), description="Working directory shared by all stages.")
+    catalog: CatalogConfig = CatalogConfig()
+    waveforms: WaveformsConfig = WaveformsConfig()
+    sac: SacConfig = SacConfig()
+    phases: PhasesConfig = PhasesConfig()
+    polarity: PolarityConfig = PolarityConfig()
+    stations: StationsConfig = StationsConfig()
+    hash: HashConfig = HashConfig()
+    output: OutputConfig = OutputConfig()
+
+    @field_validator("workdir")
+    @classmethod
+    def _workdir_not_empty(cls, value: Path) -> Path:
+        if str(value).strip() in ("", "."):
+            raise ValueError("workdir must name a folder other than the current one")
+        return value
+
+
+def _resolve_paths(model: BaseModel, base: Path) -> None:
+    """Make every relative Path field absolute against ``base`` (the config file's folder)."""
+    for name in type(model).model_fields:
+        value = getattr(model, name)
+        if isinstance(value, BaseModel):
+            _resolve_paths(value, base)
+        elif isinstance(value, Path):
+            setattr(model, name, _absolute(value, base))
+        elif isinstance(value, list) and value and all(isinstance(v, Path) for v in value):
+            setattr(model, name, [_absolute(v, base) for v in value])
+
+
+def _absolute(path: Path, base: Path) -> Path:
+    path = path.expanduser()
+    return path if path.is_absolute() else (base / path).resolve()
+
+
+def _section_for(loc: tuple) -> type[BaseModel]:
+    """The schema class that owns the key at ``loc`` (all but its last element)."""
+    model: type[BaseModel] = Config
+    for key in loc[:-1]:
+        field = model.model_fields.get(str(key))
+        if field is None or not (isinstance(field.annotation, type)
+                                 and issubclass(field.annotation, BaseModel)):
+            break
+        model = field.annotation
+    return model
+
+
+def _describe(error: dict[str, Any]) -> str:
+    loc = tuple(error["loc"])
+    key = ".".join(str(p) for p in loc)
+    if error["type"] == "extra_forbidden":
+        known = list(_section_for(loc).model_fields)
+        close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
+        hint = f"; did you mean '{'.'.join(str(p) for p in loc[:-1] + (close[0],))}'?" if close else ""
+        return f"unknown key '{key}'{hint} (known keys here: {', '.join(known)})"
+    message = error["msg"]
+    if error["type"] == "literal_error":
+        message = f"{message} (got {error.get('input')!r})"
+    return f"key '{key}': {message}"
+
+
+def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: str = "config") -> Config:
+    """Validate a config mapping; relative paths are resolved against ``base_dir``."""
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ConfigError(f"{source}: the top level must be a mapping of keys, got {type(data).__name__}")
+    try:
+        config = Config.model_validate(data)
+    except ValidationError as exc:
+        lines = "\n  ".join(_describe(e) for e in exc.errors())
+        raise ConfigError(f"{source}: invalid configuration:\n  {lines}") from None
+    _resolve_paths(config, Path(base_dir).resolve())
+    return config
+
+
+def load_config(path: Path | str = "config.yaml") -> Config:
+    """Read and validate a YAML config file; raise ConfigError naming the file and key."""
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"{path}: config file not found")
+    try:
+        data = yaml.safe_load(path.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    return config_from_dict(data, base_dir=path.parent, source=str(path))
+
+
+def _yaml_value(value: Any) -> str:
+    if isinstance(value, Path):
+        value = str(value)
+    elif isinstance(value, list):
+        value = [str(v) if isinstance(v, Path) else v for v in value]
+    return yaml.safe_dump(value, default_flow_style=True, width=1000).strip().removesuffix("\n...")
+
+
+def render_default_yaml(model: type[BaseModel] = Config, indent: int = 0) -> str:
+    """config.yaml text with every key, its default and its description as a comment."""
+    pad = "  " * indent
+    lines: list[str] = []
+    for name, field in model.model_fields.items():
+        annotation = field.annotation
+        if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+            doc = (annotation.__doc__ or "").strip().splitlines()[0]
+            lines += ["", f"{pad}# {doc}", f"{pad}{name}:", render_default_yaml(annotation, indent + 1)]
+        else:
+            comment = f"  # {field.description}" if field.description else ""
+            lines.append(f"{pad}{name}: {_yaml_value(field.default)}{comment}")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print("# focalflow configuration: every key with its default. The defaults run the demo")
+    print("# (python -m focalflow.demo, then bash run_pipeline.sh). Relative paths are relative")
+    print("# to this file's folder. Units are in the key names (_s, _km, _deg, _hz).")
+    print(render_default_yaml())

@@ -1,0 +1,1 @@
+"""Readers and writers of foreign file formats, one module per format."""

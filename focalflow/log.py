@@ -1,0 +1,75 @@
+"""Logging for stage runs and the failures table.
+
+Each stage run writes ``logs/<stage>_<UTC time>.log``. Every item a stage skips (an event, a
+trace, a pick) is recorded with :meth:`FailureLog.add` and lands in ``logs/failures.csv``
+(stage, event_id, station, reason); a rerun of a stage replaces that stage's earlier rows.
+"""
+from __future__ import annotations
+
+import logging
+import sys
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pandas as pd
+
+from focalflow.tables import COLUMNS, empty_table, read_table, write_table
+
+LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
+
+
+def setup_logging(stage: str, logs_dir: Path | None = None, verbose: bool = False) -> Path | None:
+    """Log to the terminal (INFO, or DEBUG with ``verbose``) and, given ``logs_dir``, to a file."""
+    root = logging.getLogger()
+    for handler in list(root.handlers):
+        root.removeHandler(handler)
+        handler.close()
+    root.setLevel(logging.DEBUG)
+    console = logging.StreamHandler(sys.stderr)
+    console.setLevel(logging.DEBUG if verbose else logging.INFO)
+    console.setFormatter(logging.Formatter("%(levelname)s %(message)s"))
+    root.addHandler(console)
+    for noisy in ("matplotlib", "numba", "urllib3", "tensorflow", "absl", "h5py", "PIL"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    if logs_dir is None:
+        return None
+    logs_dir.mkdir(parents=True, exist_ok=True)
+    stamp = datetime.now(timezone.utc).strftime("%Y%m%dT%H%M%S")
+    path = logs_dir / f"{stage}_{stamp}.log"
+    file_handler = logging.FileHandler(path)
+    file_handler.setLevel(logging.DEBUG)
+    file_handler.setFormatter(logging.Formatter(LOG_FORMAT))
+    root.addHandler(file_handler)
+    return path
+
+
+class FailureLog:
+    """Collects the items a stage skipped; :meth:`save` merges them into ``failures.csv``."""
+
+    def __init__(self, stage: str, path: Path | None = None):
+        self.stage = stage
+        self.path = path
+        self.rows: list[dict[str, str]] = []
+        self._log = logging.getLogger(f"focalflow.{stage}")
+
+    def add(self, event_id: str | None, station: str | None, reason: str) -> None:
+        """Record one skipped item and log it as a warning."""
+        self.rows.append({"stage": self.stage, "event_id": event_id or "", "station": station or "",
+                          "reason": str(reason)})
+        where = " ".join(x for x in (f"event {event_id}" if event_id else "",
+                                      f"station {station}" if station else "") if x)
+        self._log.warning("skipped %s: %s", where or "item", reason)
+
+    def __len__(self) -> int:
+        return len(self.rows)
+
+    def save(self) -> None:
+        """Replace this stage's rows in the failures table with this run's rows."""
+        if self.path is None:
+            return
+        old = read_table(self.path, "failures") if self.path.is_file() else empty_table("failures")
+        old = old[old["stage"] != self.stage]
+        new = pd.DataFrame(self.rows, columns=COLUMNS["failures"])
+        merged = pd.concat([df for df in (old, new) if len(df)], ignore_index=True) \
+            if len(old) or len(new) else empty_table("failures")
+        write_table(merged, self.path, "failures")

@@ -1,0 +1,79 @@
+"""Column layouts of the working-directory tables and their CSV reading/writing.
+
+Column names follow SKHASH where SKHASH has the same table, so the files also feed SKHASH.
+Conventions: times are ISO 8601 UTC strings; depth in km (positive down); elevation in m;
+polarity columns in picks.csv are the analyst's ``U``/``D``/blank as recorded on the trace;
+``p_polarity`` in polarities.csv is +1/-1/0 after the station reversal table.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+
+from focalflow.errors import InputError
+from focalflow.workdir import atomic_path
+
+COLUMNS: dict[str, list[str]] = {
+    "events": ["event_id", "time", "latitude", "longitude", "depth", "horz_uncert_km",
+               "vert_uncert_km", "mag"],
+    "picks": ["event_id", "network", "station", "location", "channel", "phase", "time", "onset",
+              "polarity", "weight", "source"],
+    "stations": ["network", "station", "location", "channel", "latitude", "longitude", "elevation",
+                 "azimuth", "dip", "sampling_rate", "start", "end", "has_metadata"],
+    "reversals": ["network", "station", "start", "end"],
+    "polarities": ["event_id", "network", "station", "location", "channel", "p_polarity", "prob_up",
+                   "prob_down", "prob_undecided", "clarity", "model"],
+    "sp_ratios": ["event_id", "network", "station", "location", "channel", "sp_ratio", "amp_p",
+                  "amp_s", "noise_p", "noise_s"],
+    "failures": ["stage", "event_id", "station", "reason"],
+}
+
+# Columns read as strings, never as numbers (codes like "00" or station "1107" keep their form).
+STRING_COLUMNS = {"event_id", "network", "station", "location", "channel", "phase", "onset",
+                  "polarity", "source", "time", "start", "end", "clarity", "model", "stage",
+                  "reason", "quality"}
+
+
+def empty_table(name: str) -> pd.DataFrame:
+    """An empty frame with the columns of table ``name``."""
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in COLUMNS[name]})
+
+
+def read_table(path: Path | str, name: str | None = None) -> pd.DataFrame:
+    """Read a working-directory CSV; with ``name``, check that its columns are present.
+
+    Code columns (network, station, location, ...) are read as strings with blanks as "".
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found (has the stage that writes it been run?)")
+    try:
+        frame = pd.read_csv(path, dtype={c: str for c in STRING_COLUMNS}, keep_default_na=False,
+                            na_values={c: [""] for c in _numeric_columns(name)} if name else None)
+    except pd.errors.EmptyDataError:
+        raise InputError(path, "file is empty (expected a CSV header)") from None
+    except (pd.errors.ParserError, UnicodeDecodeError) as exc:
+        raise InputError(path, f"not a readable CSV table: {exc}") from None
+    if name is not None:
+        missing = [c for c in COLUMNS[name] if c not in frame.columns]
+        if missing:
+            raise InputError(path, f"missing column(s) {', '.join(missing)} of the {name} table")
+    return frame
+
+
+def _numeric_columns(name: str) -> list[str]:
+    return [c for c in COLUMNS[name] if c not in STRING_COLUMNS]
+
+
+def write_table(frame: pd.DataFrame, path: Path | str, name: str | None = None) -> Path:
+    """Write ``frame`` as CSV atomically; with ``name``, the table's columns come first in order."""
+    if name is not None:
+        missing = [c for c in COLUMNS[name] if c not in frame.columns]
+        if missing:
+            raise ValueError(f"{name} table lacks column(s) {missing}")
+        extra = [c for c in frame.columns if c not in COLUMNS[name]]
+        frame = frame[COLUMNS[name] + extra]
+    with atomic_path(path) as tmp:
+        frame.to_csv(tmp, index=False)
+    return Path(path)

@@ -1,0 +1,111 @@
+"""The working directory: where every table and folder of the pipeline lives.
+
+Stages pass files through one folder (``workdir:`` in the config); this module is the single
+place that names them. Writes go through :func:`atomic_path` (temporary file, then rename) so a
+crash never leaves a half-written table behind.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+from typing import Iterator
+
+
+class WorkDir:
+    """Paths of the working directory's tables and folders."""
+
+    def __init__(self, root: Path | str):
+        self.root = Path(root)
+
+    # tables
+    @property
+    def events_csv(self) -> Path: return self.root / "events.csv"
+    @property
+    def picks_csv(self) -> Path: return self.root / "picks.csv"
+    @property
+    def stations_csv(self) -> Path: return self.root / "stations.csv"
+    @property
+    def reversals_csv(self) -> Path: return self.root / "reversals.csv"
+    @property
+    def polarities_csv(self) -> Path: return self.root / "polarities.csv"
+    @property
+    def sp_ratios_csv(self) -> Path: return self.root / "sp_ratios.csv"
+    @property
+    def mechanisms_csv(self) -> Path: return self.root / "mechanisms.csv"
+    @property
+    def acceptable_csv(self) -> Path: return self.root / "mechanisms_acceptable.csv"
+    @property
+    def polinfo_csv(self) -> Path: return self.root / "polinfo.csv"
+    @property
+    def mechanisms_xml(self) -> Path: return self.root / "mechanisms.xml"
+
+    # folders
+    @property
+    def mseed_dir(self) -> Path: return self.root / "mseed"
+    @property
+    def stationxml_dir(self) -> Path: return self.root / "stations"
+    @property
+    def sac_dir(self) -> Path: return self.root / "sac"
+    @property
+    def cut_dir(self) -> Path: return self.root / "cut"
+    @property
+    def logs_dir(self) -> Path: return self.root / "logs"
+    @property
+    def figures_dir(self) -> Path: return self.root / "figures"
+    @property
+    def report_dir(self) -> Path: return self.root / "report"
+    @property
+    def failures_csv(self) -> Path: return self.logs_dir / "failures.csv"
+
+    def event_mseed_dir(self, event_id: str) -> Path:
+        return self.mseed_dir / safe_name(event_id)
+
+    def event_sac_dir(self, event_id: str) -> Path:
+        return self.sac_dir / safe_name(event_id)
+
+    def event_cut_dir(self, event_id: str) -> Path:
+        return self.cut_dir / safe_name(event_id)
+
+    def event_figures_dir(self, event_id: str) -> Path:
+        return self.figures_dir / safe_name(event_id)
+
+    def create(self) -> "WorkDir":
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.logs_dir.mkdir(exist_ok=True)
+        return self
+
+
+def safe_name(event_id: str) -> str:
+    """An event id usable as a folder name (path separators and spaces replaced)."""
+    name = str(event_id).strip().replace("/", "_").replace("\\", "_").replace(" ", "_")
+    if not name or name in (".", ".."):
+        raise ValueError(f"event id {event_id!r} cannot name a folder")
+    return name
+
+
+@contextlib.contextmanager
+def atomic_path(path: Path | str) -> Iterator[Path]:
+    """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    >>> with atomic_path("out.csv") as tmp:      # doctest: +SKIP
+    ...     frame.to_csv(tmp)
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    os.close(fd)
+    tmp = Path(tmp_name)
+    try:
+        yield tmp
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def write_text_atomic(path: Path | str, text: str) -> None:
+    """Write ``text`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(text)
