@@ -46,6 +46,8 @@ class FdsnConfig(Section):
     backoff_s: float = Field(2.0, ge=0, description="First wait between retries; doubles each retry.")
     networks: str = Field("*", description="Network codes, comma separated, wildcards allowed.")
     stations: str = Field("*", description="Station codes, comma separated, wildcards allowed.")
+    stations_per_request: int = Field(10, ge=1, le=500,
+                                      description="Stations per bulk waveform request.")
 
 
 class SdsConfig(Section):
@@ -116,7 +118,11 @@ class StationsConfig(Section):
 
     stationxml_dir: Optional[Path] = Field(
         None, description="StationXML folder; default the working directory's stations/.")
-    station_files: list[Path] = Field([], description="Extra station lists (CSV or NonLinLoc).")
+    station_files: list[Path] = Field(
+        [], description="Extra station lists (CSV, NonLinLoc LOCSRCE or StationXML); StationXML "
+        "rows win where both give a channel.")
+    nonlinloc_elevation_unit: Literal["auto", "m", "km"] = Field(
+        "auto", description="Elevation unit of NonLinLoc lists; auto: km if all within +-9, else m.")
     reversals_file: Optional[Path] = Field(
         Path("demo_data/reversals.csv"),
         description="Polarity-reversal table: CSV (network,station,start,end) or HASH scsn.reverse; "
@@ -144,11 +150,26 @@ class HashConfig(Section):
     use_sp_ratios: bool = Field(True, description="Use S/P amplitude ratios measured from the windows.")
     ratmin: float = Field(3.0, gt=0, description="Minimum signal-to-noise ratio of P and S amplitudes.")
     qbadfac: float = Field(0.3, ge=0, description="Assumed noise in log10 S/P ratios.")
+    sp_freqmin_hz: float = Field(1.0, gt=0, description="S/P amplitudes: low corner of the causal "
+                                 "4-pole Butterworth band-pass applied before measuring.")
+    sp_freqmax_hz: float = Field(40.0, gt=0, description="S/P amplitudes: high corner of the band-pass "
+                                 "(capped at 0.45 x the sampling rate).")
+    sp_p_window_s: float = Field(1.0, gt=0, description="S/P amplitudes: P peak searched from 0.05 s "
+                                 "before the P pick to this long after it (and before the S pick).")
+    sp_s_window_s: float = Field(2.0, gt=0, description="S/P amplitudes: S peak searched from 0.05 s "
+                                 "before the S pick to this long after it.")
+    sp_noise_window_s: float = Field(1.5, gt=0, description="S/P amplitudes: noise peak over this "
+                                     "long, ending 0.1 s before each pick.")
+    sp_corrections_file: Optional[Path] = Field(
+        None, description="log10 S/P station corrections (HASH statcor or SKHASH corfile CSV); "
+        "null for none.")
     depth_uncert_km: float = Field(1.0, gt=0,
                                    description="Depth sigma where the catalog gives none.")
     rng: Literal["numpy", "hash"] = Field("numpy",
                                           description="numpy: seeded generator; hash: HASH v1.2's stream.")
     seed: int = Field(0, ge=0, description="Seed of the numpy random stream.")
+    threads: int = Field(0, ge=0, le=256,
+                         description="Numba threads of the grid search (0: all cores).")
 
 
 class OutputConfig(Section):
@@ -158,6 +179,11 @@ class OutputConfig(Section):
     dpi: int = Field(150, ge=50, le=600, description="Resolution of PNG figures.")
     station_labels: bool = Field(False, description="Write station codes on beachballs.")
     report: bool = Field(True, description="Write report/index.html.")
+    quakeml: bool = Field(True, description="Write mechanisms.xml (QuakeML) of the mechanisms.")
+    waveform_before_s: float = Field(0.15, gt=0, description=(
+        "Seconds of the vertical P window shown before the pick in the waveform figure."))
+    waveform_after_s: float = Field(0.35, gt=0, description=(
+        "Seconds of the vertical P window shown after the pick in the waveform figure."))
 
 
 class Config(Section):

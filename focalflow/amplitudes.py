@@ -1,0 +1,262 @@
+"""S/P amplitude ratios measured from the P and S windows cut in stage 3.
+
+The measurement, per station (one instrument: network, station, location, band+instrument code),
+on the windows ``cut/<event_id>/NET.STA.LOC.CHA.P.sac`` and ``.S.sac`` (SAC header ``a`` = the
+window's pick; S windows predicted from P, ``kuser0 = 'predS'``, are not used):
+
+1. Every component of each window (normally Z, N, E; at least one) is demeaned with the samples
+   before the pick, tapered over its first and last 0.1 s, and band-passed with a causal
+   4-pole Butterworth filter from ``sp_freqmin_hz`` to ``sp_freqmax_hz`` (capped at 0.45 x the
+   sampling rate). Causal, so that the P and S energy cannot leak into the noise windows
+   before them. Amplitudes stay in counts: the components of an instrument are assumed to share
+   one gain, as they do for the velocity sensors HASH users measure on.
+2. The 3-component amplitude is the vector length ``sqrt(Z^2 + N^2 + E^2)`` at each sample, so the
+   P and S amplitudes do not depend on incidence angle or on how S splits into SV and SH.
+3. ``amp_p`` = its peak from 0.05 s before the P pick to ``sp_p_window_s`` after it (ending
+   0.05 s before the S pick when that comes first); ``noise_p`` = its peak over ``sp_noise_window_s``
+   ending 0.1 s before the P pick.
+4. ``amp_s`` = its peak from 0.05 s before the S pick to ``sp_s_window_s`` after it; ``noise_s`` =
+   its peak over ``sp_noise_window_s`` ending 0.1 s before the S pick but starting no earlier
+   than the end of the P amplitude window (the P coda the S rides on); where that leaves less
+   than 0.2 s (S close behind P), ``noise_s`` = ``noise_p``.
+5. ``sp_ratio = log10(amp_s / amp_p) - correction`` (HASH/SKHASH station correction, log10, 0 where
+   the station has none), kept only where ``amp_p / noise_p >= ratmin`` and
+   ``amp_s / noise_s >= ratmin`` (HASH's rule); otherwise the row is written with a blank ratio.
+
+The result has the columns of the ``sp_ratios`` table (:mod:`focalflow.tables`); ``channel`` is
+the vertical channel's code.
+"""
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from obspy import Stream, UTCDateTime, read
+from scipy.signal import butter, sosfilt
+
+from focalflow.errors import FocalflowError, InputError
+from focalflow.tables import COLUMNS, read_table
+
+log = logging.getLogger(__name__)
+
+PICK_LEAD_S = 0.05   # amplitude windows open this long before the pick (pick error)
+NOISE_GAP_S = 0.1    # noise windows end this long before the pick
+TAPER_S = 0.1
+MIN_NOISE_S = 0.2
+
+
+@dataclass(frozen=True)
+class SpSettings:
+    """How S/P amplitudes are measured (see the module docstring); HashConfig holds the values."""
+
+    freqmin_hz: float = 1.0
+    freqmax_hz: float = 40.0
+    p_window_s: float = 1.0
+    s_window_s: float = 2.0
+    noise_window_s: float = 1.5
+    ratmin: float = 3.0
+
+    @classmethod
+    def from_config(cls, hash_config) -> "SpSettings":
+        return cls(hash_config.sp_freqmin_hz, hash_config.sp_freqmax_hz, hash_config.sp_p_window_s,
+                   hash_config.sp_s_window_s, hash_config.sp_noise_window_s, hash_config.ratmin)
+
+
+@dataclass
+class SpAmplitudes:
+    """Peak 3-component amplitudes (counts, filtered) of one station's P and S windows."""
+
+    amp_p: float
+    amp_s: float
+    noise_p: float
+    noise_s: float
+
+    def passes(self, ratmin: float) -> bool:
+        """HASH's signal-to-noise rule for using the ratio."""
+        return bool(self.amp_p >= ratmin * self.noise_p and self.amp_s >= ratmin * self.noise_s
+                    and self.amp_p > 0 and self.amp_s > 0)
+
+    @property
+    def log10_sp(self) -> float:
+        return float(np.log10(self.amp_s / self.amp_p)) if self.amp_p > 0 and self.amp_s > 0 else np.nan
+
+
+def measure_sp_amplitudes(p_window: Stream, s_window: Stream, p_time: UTCDateTime,
+                          s_time: UTCDateTime, settings: SpSettings = SpSettings()) -> SpAmplitudes:
+    """Measure P and S amplitudes and the noise before each (module docstring, steps 1-4).
+
+    ``p_window`` and ``s_window`` hold the components of one instrument around the P and S
+    picks (same sampling rate within a window). Raises :class:`FocalflowError` when a window
+    is empty or does not reach the pick.
+    """
+    p_start, p_rate, p_amp = _vector_amplitude(p_window, p_time, settings)
+    s_start, s_rate, s_amp = _vector_amplitude(s_window, s_time, settings)
+    p_end = min(p_time + settings.p_window_s, s_time - PICK_LEAD_S)
+    amp_p = _peak(p_amp, p_start, p_rate, p_time - PICK_LEAD_S, p_end, "P")
+    noise_p = _peak(p_amp, p_start, p_rate, p_time - NOISE_GAP_S - settings.noise_window_s,
+                    p_time - NOISE_GAP_S, "noise before P")
+    amp_s = _peak(s_amp, s_start, s_rate, s_time - PICK_LEAD_S, s_time + settings.s_window_s, "S")
+    noise_start = max(s_time - NOISE_GAP_S - settings.noise_window_s, p_end, s_start)
+    if (s_time - NOISE_GAP_S) - noise_start >= MIN_NOISE_S:
+        noise_s = _peak(s_amp, s_start, s_rate, noise_start, s_time - NOISE_GAP_S, "noise before S")
+    else:
+        noise_s = noise_p
+    return SpAmplitudes(amp_p, amp_s, noise_p, noise_s)
+
+
+def _vector_amplitude(window: Stream, pick: UTCDateTime, settings: SpSettings):
+    """Filtered 3-component vector length of a window: (start time, sampling rate, samples)."""
+    if len(window) == 0:
+        raise FocalflowError("no trace in the window")
+    rate = window[0].stats.sampling_rate
+    start = max(tr.stats.starttime for tr in window)
+    npts = min(int(round((tr.stats.endtime - start) * rate)) + 1 for tr in window)
+    if npts < 4 or not start < pick < start + npts / rate:
+        raise FocalflowError(f"the window ({start} - {start + npts / rate}) does not contain the pick {pick}")
+    freqmax = min(settings.freqmax_hz, 0.45 * rate)
+    if settings.freqmin_hz >= freqmax:
+        raise FocalflowError(f"filter band {settings.freqmin_hz}-{freqmax:g} Hz is empty at {rate:g} Hz")
+    sos = butter(4, [settings.freqmin_hz, freqmax], btype="bandpass", fs=rate, output="sos")
+    n_pre = max(int((pick - NOISE_GAP_S - start) * rate), 1)
+    taper = np.ones(npts)
+    n_taper = min(int(TAPER_S * rate), npts // 4)
+    if n_taper > 0:
+        ramp = 0.5 * (1 - np.cos(np.pi * np.arange(n_taper) / n_taper))
+        taper[:n_taper], taper[-n_taper:] = ramp, ramp[::-1]
+    power = np.zeros(npts)
+    for tr in window:
+        if tr.stats.sampling_rate != rate:
+            raise FocalflowError(f"{tr.id}: sampling rate {tr.stats.sampling_rate:g} Hz differs from "
+                                 f"the other components' {rate:g} Hz")
+        first = int(round((start - tr.stats.starttime) * rate))
+        data = np.asarray(tr.data[first:first + npts], dtype=np.float64)
+        data = (data - data[:n_pre].mean()) * taper
+        power += sosfilt(sos, data) ** 2
+    return start, rate, np.sqrt(power)
+
+
+def _peak(values: np.ndarray, start: UTCDateTime, rate: float, t0: UTCDateTime, t1: UTCDateTime,
+          what: str) -> float:
+    i0 = max(int(np.floor((t0 - start) * rate)), 0)
+    i1 = min(int(np.ceil((t1 - start) * rate)) + 1, len(values))
+    if i1 - i0 < 2:
+        raise FocalflowError(f"the window does not cover the {what} interval ({t0} - {t1})")
+    return float(values[i0:i1].max())
+
+
+# --------------------------------------------------------------------------- cut/ folders
+def read_window(paths: list[Path]) -> tuple[Stream, UTCDateTime, bool]:
+    """Read the component files of one window; return (stream, pick time from header ``a``,
+    whether the pick is a predicted S). Raises :class:`InputError` naming a bad file."""
+    stream = Stream()
+    picks = set()
+    predicted = False
+    for path in paths:
+        try:
+            tr = read(str(path), format="SAC")[0]
+        except Exception as exc:  # garbage or truncated SAC: name the file, the caller goes on
+            raise InputError(path, f"not a readable SAC file ({type(exc).__name__}: {exc})") from None
+        sac = tr.stats.sac
+        if "a" not in sac or not np.isfinite(sac.a) or sac.a == -12345.0:
+            raise InputError(path, "SAC header 'a' (the window's pick) is not set")
+        picks.add(round(float(tr.stats.starttime - sac.b + sac.a), 4))
+        predicted |= str(sac.get("kuser0", "")).strip() == "predS"
+        stream.append(tr)
+    if len(picks) != 1:
+        raise InputError(paths[0], f"components disagree on the pick time (header 'a'): {sorted(picks)}")
+    pick = UTCDateTime(picks.pop())
+    return stream, pick, predicted
+
+
+def _windows_by_instrument(cut_dir: Path) -> dict[tuple[str, str, str, str], dict[str, list[Path]]]:
+    """(network, station, location, band+instrument) -> {'P': files, 'S': files}."""
+    groups: dict = {}
+    for path in sorted(cut_dir.glob("*.sac")):
+        parts = path.name.split(".")
+        if len(parts) != 6 or parts[4] not in ("P", "S"):
+            continue
+        network, station, location, channel, phase = parts[:5]
+        groups.setdefault((network, station, location, channel[:2]), {}).setdefault(phase, []).append(path)
+    return groups
+
+
+def measure_event_sp(cut_dir: Path | str, event_id: str, settings: SpSettings = SpSettings(),
+                     corrections: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
+    """S/P ratios of every station of one event's ``cut/<event_id>/`` folder.
+
+    Returns the table (``sp_ratios`` columns, blank ``sp_ratio`` where the signal-to-noise
+    rule fails) and a list of (station, reason) for stations that could not be measured.
+    """
+    cut_dir = Path(cut_dir)
+    rows, problems = [], []
+    for (network, station, location, band), files in _windows_by_instrument(cut_dir).items():
+        name = f"{network}.{station}"
+        if "P" not in files or "S" not in files:
+            continue  # a station with only one of the two windows has no ratio to measure
+        try:
+            p_stream, p_time, _ = read_window(files["P"])
+            s_stream, s_time, predicted = read_window(files["S"])
+            if predicted:
+                continue
+            amps = measure_sp_amplitudes(p_stream, s_stream, p_time, s_time, settings)
+        except FocalflowError as exc:
+            problems.append((name, f"S/P not measured: {exc}"))
+            continue
+        vertical = next((tr.stats.channel for tr in p_stream if tr.stats.channel.endswith("Z")),
+                        p_stream[0].stats.channel)
+        correction = station_correction(corrections, network, station)
+        ratio = amps.log10_sp - correction if amps.passes(settings.ratmin) else np.nan
+        rows.append({"event_id": str(event_id), "network": network, "station": station,
+                     "location": location, "channel": vertical, "sp_ratio": ratio,
+                     "amp_p": amps.amp_p, "amp_s": amps.amp_s,
+                     "noise_p": amps.noise_p, "noise_s": amps.noise_s})
+    table = pd.DataFrame(rows, columns=COLUMNS["sp_ratios"])
+    return table, problems
+
+
+def station_correction(corrections: pd.DataFrame | None, network: str, station: str) -> float:
+    """log10 S/P correction of a station (column ``sta_correction``); matched on the station
+    code, and on the network where the correction table gives one; 0 where none matches."""
+    if corrections is None or corrections.empty:
+        return 0.0
+    same = corrections["station"].astype(str) == station
+    if "network" in corrections:
+        nets = corrections["network"].astype(str).str.strip()
+        same &= (nets == "") | (nets == network)
+    values = corrections.loc[same, "sta_correction"]
+    return float(values.iloc[0]) if len(values) else 0.0
+
+
+def measure_sp_ratios(ctx) -> pd.DataFrame:
+    """Stage-6 helper: S/P ratios of every selected event in the working directory's ``cut/``.
+
+    Reads ``hash.sp_*`` settings, ``hash.ratmin`` and ``hash.sp_corrections_file`` from the
+    config; a station that cannot be measured gets a row in the failures table and the run
+    goes on. Returns the ``sp_ratios`` table (the caller writes it).
+    """
+    from focalflow.formats.skhash import read_skhash_statcor
+
+    cfg = ctx.config.hash
+    settings = SpSettings.from_config(cfg)
+    corrections = None
+    if cfg.sp_corrections_file is not None:
+        if not Path(cfg.sp_corrections_file).is_file():
+            raise InputError(cfg.sp_corrections_file, "S/P station-correction file not found")
+        corrections = read_skhash_statcor(cfg.sp_corrections_file)
+    events = read_table(ctx.workdir.events_csv, "events")
+    tables = []
+    for event_id in events["event_id"]:
+        folder = ctx.workdir.event_cut_dir(event_id)
+        if not ctx.selected(event_id) or not folder.is_dir():
+            continue
+        table, problems = measure_event_sp(folder, event_id, settings, corrections)
+        for station, reason in problems:
+            ctx.failures.add(event_id, station, reason)
+        tables.append(table)
+    result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS["sp_ratios"])
+    kept = int(np.isfinite(pd.to_numeric(result["sp_ratio"], errors="coerce")).sum())
+    log.info("S/P ratios: %d measured, %d pass ratmin %.3g", len(result), kept, settings.ratmin)
+    return result

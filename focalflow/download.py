@@ -1,0 +1,298 @@
+"""Event waveforms and station metadata from FDSN web services or a local SDS archive.
+
+Two sources with the same three calls, so stage 1 treats them alike:
+
+- ``stations(latitude, longitude, radius_km, start, end, channels)`` -> Inventory at channel
+  level of the stations around an epicentre operating in the window;
+- ``waveforms(bulk)`` -> Stream for ``[(net, sta, loc, cha, t0, t1), ...]``;
+- ``responses(network, station)`` -> Inventory with instrument responses, all epochs.
+
+:class:`FdsnSource` wraps ObsPy's FDSN ``Client`` with the configured per-request timeout and
+retries with exponential back-off; a request that answers "no data" (HTTP 204) returns an empty
+result at once, any other failure after the last retry raises :class:`DownloadError`.
+:class:`SdsSource` reads ``obspy.clients.filesystem.sds`` and a folder of StationXML files.
+
+:func:`choose_instruments` keeps one instrument per station (all its components) by the
+configured channel and location priorities. Distances are epicentral, in km.
+"""
+from __future__ import annotations
+
+import fnmatch
+import logging
+import re
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable, Optional, TypeVar
+
+from obspy import Inventory, Stream, UTCDateTime, read_inventory
+from obspy.geodetics import gps2dist_azimuth, kilometer2degrees
+
+from focalflow.config import FdsnConfig, SdsConfig
+from focalflow.errors import FocalflowError
+
+log = logging.getLogger("focalflow.download")
+
+T = TypeVar("T")
+Bulk = list[tuple[str, str, str, str, UTCDateTime, UTCDateTime]]
+
+
+class DownloadError(FocalflowError):
+    """A request failed on every try (server errors, timeouts, truncated answers)."""
+
+
+@dataclass(frozen=True)
+class Instrument:
+    """One station's chosen instrument: its channels share location and band/instrument code."""
+
+    network: str
+    station: str
+    location: str
+    channels: tuple[str, ...]
+    latitude: float
+    longitude: float
+    distance_km: float
+
+    @property
+    def code(self) -> str:
+        """``NET.STA``: the key of the station in manifests and file names."""
+        return f"{self.network}.{self.station}"
+
+    def seed_ids(self) -> list[str]:
+        return [f"{self.network}.{self.station}.{self.location}.{c}" for c in self.channels]
+
+
+def with_retries(call: Callable[[], T], retries: int, backoff_s: float, what: str,
+                 no_data: Iterable[type[BaseException]] = (),
+                 fatal: Iterable[type[BaseException]] = ()) -> Optional[T]:
+    """Call ``call()`` up to ``retries + 1`` times, waiting ``backoff_s``, 2x, 4x ... between tries.
+
+    Returns None at once when it raises one of ``no_data``; re-raises ``fatal`` errors at once;
+    raises :class:`DownloadError` naming ``what`` and the last error when every try failed.
+    """
+    no_data, fatal = tuple(no_data), tuple(fatal)
+    last: BaseException | None = None
+    for attempt in range(retries + 1):
+        if attempt:
+            wait = backoff_s * 2 ** (attempt - 1)
+            log.debug("retry %d/%d of %s in %.2f s after: %s", attempt, retries, what, wait, last)
+            time.sleep(wait)
+        try:
+            return call()
+        except no_data:
+            return None
+        except fatal as exc:
+            raise DownloadError(f"{what}: {_one_line(exc)}") from None
+        except Exception as exc:  # network, HTTP and parsing errors alike are worth a retry
+            last = exc
+    raise DownloadError(f"{what}: failed {retries + 1} time(s); last error: {_one_line(last)}")
+
+
+def _one_line(exc: BaseException | None) -> str:
+    text = " ".join(str(exc).split()) if exc is not None else ""
+    name = type(exc).__name__
+    return f"{name}: {text[:300]}" if text else name
+
+
+def fdsn_channel_query(patterns: Iterable[str]) -> str:
+    """FDSN channel parameter covering the priority patterns: ``HH[ZNE12]`` becomes ``HH?``."""
+    codes = []
+    for pattern in patterns:
+        code = re.sub(r"\[[^\]]*\]", "?", pattern)
+        if code not in codes:
+            codes.append(code)
+    return ",".join(codes)
+
+
+def _rank(value: str, patterns: list[str], exact: bool = False) -> int:
+    for i, pattern in enumerate(patterns):
+        if (value == pattern) if exact else fnmatch.fnmatchcase(value, pattern):
+            return i
+    return len(patterns)
+
+
+def _is_complete(channels: Iterable[str]) -> bool:
+    """A vertical and two horizontal components (ZNE, Z12, or any two other orientation codes)."""
+    components = {c[-1] for c in channels}
+    return "Z" in components and len(components - {"Z"}) >= 2
+
+
+def choose_instruments(inventory: Inventory, latitude: float, longitude: float,
+                       max_radius_km: float, channel_priorities: list[str],
+                       location_priorities: list[str], time: UTCDateTime) -> list[Instrument]:
+    """One instrument per station within ``max_radius_km`` of the epicentre at ``time``.
+
+    Channels are grouped by location and the first two letters of the channel code (band and
+    instrument). Groups with all three components come first, then the channel pattern rank,
+    then the location rank (``--`` and ``""`` both mean an empty location code). Channels that
+    match no pattern are ignored. A station with only a vertical still gets its vertical.
+    """
+    locations = ["" if p == "--" else p for p in location_priorities]
+    by_station: dict[tuple[str, str], dict[tuple[str, str], list]] = {}
+    for net in inventory:
+        for sta in net:  # a station may come as several elements (epochs): group by its codes
+            groups = by_station.setdefault((net.code, sta.code), {})
+            for cha in sta.select(time=time):
+                if _rank(cha.code, channel_priorities) < len(channel_priorities):
+                    channels = groups.setdefault((cha.location_code, cha.code[:2]), [])
+                    channels.append((cha, sta))
+    chosen = []
+    for (network, station), groups in by_station.items():
+        if not groups:
+            continue
+        (location, _), members = min(groups.items(), key=lambda kv: (
+            not _is_complete(c.code for c, _ in kv[1]),
+            min(_rank(c.code, channel_priorities) for c, _ in kv[1]),
+            _rank(kv[0][0], locations, exact=True), kv[0]))
+        cha, sta = members[0]
+        lat = cha.latitude if cha.latitude is not None else sta.latitude
+        lon = cha.longitude if cha.longitude is not None else sta.longitude
+        distance_km = gps2dist_azimuth(latitude, longitude, lat, lon)[0] / 1000.0
+        if distance_km <= max_radius_km:
+            codes = tuple(sorted({c.code for c, _ in members}))
+            chosen.append(Instrument(network, station, location, codes, float(lat), float(lon),
+                                     round(distance_km, 3)))
+    chosen.sort(key=lambda i: (i.distance_km, i.code))
+    return chosen
+
+
+def covers(inventory: Inventory, instrument: Instrument, time: UTCDateTime) -> bool:
+    """True if ``inventory`` has every channel of ``instrument`` with a response at ``time``."""
+    for channel in instrument.channels:
+        found = inventory.select(network=instrument.network, station=instrument.station,
+                                 location=instrument.location, channel=channel, time=time)
+        if not any(cha.response is not None and cha.response.response_stages
+                   for net in found for sta in net for cha in sta):
+            return False
+    return True
+
+
+class FdsnSource:
+    """One FDSN data centre (an ObsPy provider name like ``SCEDC`` or a base URL).
+
+    The ObsPy client (which first downloads the service descriptions) is made on first use, so
+    a run with nothing to fetch sends no request at all.
+    """
+
+    def __init__(self, provider: str, config: FdsnConfig):
+        self.provider = provider
+        self.config = config
+        self._client = None
+
+    def __repr__(self) -> str:
+        return f"FdsnSource({self.provider!r})"
+
+    @property
+    def client(self):
+        from obspy.clients.fdsn import Client
+        from obspy.clients.fdsn.header import FDSNBadRequestException
+
+        if self._client is None:
+            self._client = with_retries(
+                lambda: Client(self.provider, timeout=self.config.timeout_s),
+                self.config.retries, self.config.backoff_s,
+                f"connecting to FDSN provider {self.provider}",
+                fatal=(ValueError, FDSNBadRequestException))
+        return self._client
+
+    def _call(self, what: str, call: Callable[[object], T]) -> Optional[T]:
+        from obspy.clients.fdsn.header import (FDSNBadRequestException, FDSNForbiddenException,
+                                               FDSNNoDataException, FDSNUnauthorizedException)
+
+        client = self.client
+        return with_retries(lambda: call(client), self.config.retries, self.config.backoff_s,
+                            f"{what} from {self.provider}", no_data=(FDSNNoDataException,),
+                            fatal=(FDSNBadRequestException, FDSNUnauthorizedException,
+                                   FDSNForbiddenException, TypeError))
+
+    def stations(self, latitude: float, longitude: float, radius_km: float,
+                 start: UTCDateTime, end: UTCDateTime, channels: str) -> Inventory:
+        """Channel-level inventory of stations within ``radius_km`` operating in the window."""
+        inventory = self._call(
+            "station list", lambda c: c.get_stations(
+                latitude=latitude, longitude=longitude,
+                maxradius=kilometer2degrees(radius_km), starttime=start, endtime=end,
+                network=self.config.networks, station=self.config.stations,
+                channel=channels, level="channel"))
+        return inventory if inventory is not None else Inventory(networks=[])
+
+    def waveforms(self, bulk: Bulk) -> Stream:
+        """Waveforms of a bulk request (empty Stream when the data centre has none)."""
+        stream = self._call(f"waveforms of {len(bulk)} channel(s)",
+                            lambda c: c.get_waveforms_bulk(bulk))
+        return stream if stream is not None else Stream()
+
+    def responses(self, network: str, station: str) -> Inventory:
+        """Response-level inventory of one station, all epochs (empty when unknown)."""
+        inventory = self._call(f"StationXML of {network}.{station}",
+                               lambda c: c.get_stations(network=network, station=station,
+                                                        level="response"))
+        return inventory if inventory is not None else Inventory(networks=[])
+
+
+class SdsSource:
+    """A local SDS archive plus a folder of StationXML files (``*.xml``)."""
+
+    provider = "sds"
+
+    def __init__(self, config: SdsConfig):
+        from obspy.clients.filesystem.sds import Client
+
+        root, xml_dir = Path(config.root), Path(config.stationxml_dir)
+        if not root.is_dir():
+            raise FocalflowError(f"waveforms.sds.root: SDS archive folder {root} not found")
+        if not xml_dir.is_dir():
+            raise FocalflowError(f"waveforms.sds.stationxml_dir: folder {xml_dir} not found")
+        self.config = config
+        self._client = Client(str(root))
+        self._inventory: Optional[Inventory] = None
+
+    def __repr__(self) -> str:
+        return f"SdsSource({str(self.config.root)!r})"
+
+    @property
+    def inventory(self) -> Inventory:
+        """Every StationXML file of ``stationxml_dir`` merged (read once)."""
+        if self._inventory is None:
+            xml_dir = Path(self.config.stationxml_dir)
+            inventory, read_dates = Inventory(networks=[]), []
+            for path in sorted(xml_dir.glob("*.xml")):
+                try:
+                    part = read_inventory(str(path), format="STATIONXML")
+                except Exception as exc:
+                    raise FocalflowError(f"{path}: not readable StationXML: {_one_line(exc)}") from None
+                inventory += part
+                if part.created is not None:
+                    read_dates.append(part.created)
+            if not inventory.networks:
+                raise FocalflowError(f"waveforms.sds.stationxml_dir: no *.xml files in {xml_dir}")
+            # the files' own dates, not now: rewriting a station's file gives the same bytes
+            inventory.created = max(read_dates) if read_dates else inventory.created
+            self._inventory = inventory
+        return self._inventory
+
+    def stations(self, latitude: float, longitude: float, radius_km: float,
+                 start: UTCDateTime, end: UTCDateTime, channels: str) -> Inventory:
+        # the channel priorities are applied by choose_instruments; here only place and time
+        return self.inventory.select(starttime=start, endtime=end, latitude=latitude,
+                                     longitude=longitude, maxradius=kilometer2degrees(radius_km))
+
+    def waveforms(self, bulk: Bulk) -> Stream:
+        stream = Stream()
+        for net, sta, loc, cha, t0, t1 in bulk:
+            try:
+                stream += self._client.get_waveforms(net, sta, loc, cha, t0, t1)
+            except Exception as exc:
+                raise DownloadError(f"SDS archive {self.config.root}: reading {net}.{sta}.{loc}.{cha}:"
+                                    f" {_one_line(exc)}") from None
+        return stream
+
+    def responses(self, network: str, station: str) -> Inventory:
+        return self.inventory.select(network=network, station=station)
+
+
+def make_sources(waveforms_config) -> list:
+    """The configured sources in order of preference (FDSN: one per provider)."""
+    if waveforms_config.source == "sds":
+        return [SdsSource(waveforms_config.sds)]
+    return [FdsnSource(p, waveforms_config.fdsn) for p in waveforms_config.fdsn.providers]

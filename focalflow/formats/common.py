@@ -1,0 +1,70 @@
+"""Small pieces shared by the format readers: problem records, time strings, frames."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Iterable, Optional
+
+import pandas as pd
+
+from focalflow.errors import InputError
+from focalflow.tables import COLUMNS
+
+if TYPE_CHECKING:  # ObsPy is imported where used, so plain-text readers start fast
+    from obspy import UTCDateTime
+
+
+@dataclass(frozen=True)
+class ReadProblem:
+    """One skipped item of an input file: which file, which line (1-based, if known), and why.
+
+    >>> str(ReadProblem("phases.arc", 12, "bad latitude 'x9'"))
+    "phases.arc, line 12: bad latitude 'x9'"
+    """
+
+    path: str
+    line: Optional[int]
+    reason: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}, line {self.line}" if self.line is not None else self.path
+        return f"{where}: {self.reason}"
+
+
+def iso_time(time: UTCDateTime) -> str:
+    """ISO 8601 UTC with microseconds, the form every time column of the working directory uses."""
+    from obspy import UTCDateTime
+
+    return UTCDateTime(time).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def parse_time(text: str) -> UTCDateTime:
+    """A UTCDateTime from an ISO 8601 string; ValueError with the text if it is not a time."""
+    from obspy import UTCDateTime
+
+    try:
+        return UTCDateTime(str(text).strip())
+    except Exception:
+        raise ValueError(f"not a time: {text!r}") from None
+
+
+def frame(rows: Iterable[dict], name: str) -> pd.DataFrame:
+    """A frame of table ``name`` (its columns, in order) from row dicts."""
+    return pd.DataFrame(list(rows), columns=COLUMNS[name])
+
+
+def read_text_lines(path: Path | str) -> list[str]:
+    """The lines of a text file; InputError for a missing, empty or binary file."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "file not found")
+    raw = path.read_bytes()
+    if not raw.strip():
+        raise InputError(path, "file is empty")
+    if b"\x00" in raw[:4096]:
+        raise InputError(path, "binary file, not text")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        text = raw.decode("latin-1")
+    return text.splitlines()

@@ -1,0 +1,124 @@
+"""Station polarity-reversal tables: periods in which a station's recorded polarity is flipped.
+
+Two file forms are read into one table (the reversals.csv columns network, station, start, end;
+times ISO 8601 UTC, blank start = since always, blank end = still reversed):
+
+- CSV with a header ``network,station,start,end``. A blank network matches every network. A
+  date without a time of day as ``end`` covers that whole day.
+- HASH's ``scsn.reverse``: ``(a4,1x,i8,1x,i8)`` station, first day, last day as yyyymmdd, a last
+  day of 0 meaning still reversed (a first day of 0: reversed since always). Both days are
+  included (HASH compares dates).
+
+A pick at time t on a station is reversed when start <= t <= end for one of its rows.
+"""
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from obspy import UTCDateTime
+
+from focalflow.errors import InputError
+from focalflow.formats.common import iso_time, read_text_lines
+from focalflow.tables import COLUMNS, write_table
+
+_DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
+
+
+def read_reversals(path: Path | str) -> pd.DataFrame:
+    """Read a reversal table (CSV or scsn.reverse, told apart by the first line).
+
+    Raises InputError naming the file and line for anything malformed; a reversal table is small
+    and safety-relevant, so a bad line stops the read rather than being skipped.
+    """
+    path = Path(path)
+    lines = read_text_lines(path)
+    first = next(line for line in lines if line.strip())
+    if "," in first:
+        rows = _read_csv_rows(path, lines)
+    else:
+        rows = _read_scsn_rows(path, lines)
+    return pd.DataFrame(rows, columns=COLUMNS["reversals"])
+
+
+def _read_csv_rows(path: Path, lines: list[str]) -> list[dict]:
+    header = [c.strip().lower() for c in lines[0].split(",")]
+    missing = [c for c in ("station", "start", "end") if c not in header]
+    if missing:
+        raise InputError(path, f"missing column(s) {', '.join(missing)} of a reversal table "
+                         "(network,station,start,end)", line=1)
+    rows = []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip() or line.lstrip().startswith("#"):
+            continue
+        values = dict(zip(header, (v.strip() for v in line.split(","))))
+        station = values.get("station", "")
+        if not station:
+            raise InputError(path, "blank station", line=number)
+        start_text, end_text = values.get("start", ""), values.get("end", "")
+        start = _time(path, number, start_text, end_of_day=False) if start_text else ""
+        end = _time(path, number, end_text, end_of_day=True) if end_text else ""
+        rows.append({"network": values.get("network", ""), "station": station,
+                     "start": start, "end": end})
+    return rows
+
+
+def _read_scsn_rows(path: Path, lines: list[str]) -> list[dict]:
+    rows = []
+    for number, line in enumerate(lines, start=1):
+        if not line.strip():
+            continue
+        station = line[:4].strip()
+        fields = line[4:].split()
+        if not station or len(fields) < 2 or not all(f.isdigit() for f in fields[:2]):
+            raise InputError(path, f"not a scsn.reverse line 'STA  yyyymmdd yyyymmdd': {line.strip()!r}",
+                             line=number)
+        start = "" if int(fields[0]) == 0 else _time(path, number, fields[0], end_of_day=False)
+        end = "" if int(fields[1]) == 0 else _time(path, number, fields[1], end_of_day=True)
+        rows.append({"network": "", "station": station, "start": start, "end": end})
+    return rows
+
+
+def _time(path: Path, number: int, text: str, end_of_day: bool) -> str:
+    try:
+        time = UTCDateTime(text)
+    except Exception:
+        raise InputError(path, f"{text!r} is not a date or time", line=number) from None
+    if end_of_day and _DATE_ONLY.match(text.strip()):
+        time = time + 86400 - 1e-6
+    return iso_time(time)
+
+
+def write_reversals(reversals: pd.DataFrame, path: Path | str) -> Path:
+    """Write the reversal table as reversals.csv (atomically)."""
+    return write_table(reversals, path, "reversals")
+
+
+def reversed_mask(reversals: pd.DataFrame, network, station, time) -> np.ndarray:
+    """True where (network, station, time) falls in a reversal period (arrays of equal length).
+
+    ``time`` holds ISO strings or UTCDateTimes. Vectorised over the picks; the loop is over the
+    (few) rows of the reversal table.
+    """
+    network = np.asarray(network, dtype=str)
+    station = np.asarray(station, dtype=str)
+    seconds = np.array([UTCDateTime(t).timestamp for t in np.atleast_1d(time)], dtype=float)
+    mask = np.zeros(station.shape, dtype=bool)
+    for row in reversals.itertuples(index=False):
+        net = "" if _blank(row.network) else str(row.network)
+        start = -np.inf if _blank(row.start) else UTCDateTime(row.start).timestamp
+        end = np.inf if _blank(row.end) else UTCDateTime(row.end).timestamp
+        same = (station == str(row.station)) & ((network == net) if net else True)
+        mask |= same & (seconds >= start) & (seconds <= end)
+    return mask
+
+
+def _blank(value) -> bool:
+    return value is None or (isinstance(value, float) and np.isnan(value)) or str(value).strip() == ""
+
+
+def is_reversed(reversals: pd.DataFrame, network: str, station: str, time) -> bool:
+    """True if the station's polarity is reversed at ``time`` (one pick; see :func:`reversed_mask`)."""
+    return bool(reversed_mask(reversals, [network], [station], [time])[0])

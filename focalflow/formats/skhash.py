@@ -1,0 +1,274 @@
+"""SKHASH inputs and outputs: control file, catalog/polarity/station/amplitude CSVs, corrections.
+
+SKHASH (Skoumal, Hardebeck & Shearer 2024) reads a control file of ``$name`` lines each followed
+by its value line(s), and comma-separated tables with a header (``#`` lines are comments,
+blanks after commas are allowed). Conventions of these files, kept on reading:
+
+* ``p_polarity`` is a signed weight in [-1, 1] (+ up, - down) of the *true* ground motion;
+* ``sp_ratio`` in an amplitude file is a linear S/P ratio (this module returns log10 S/P);
+* a location code ``--`` means blank; codes are strings (station ``1107`` stays ``"1107"``).
+
+The output tables of stage 6 use SKHASH's column names (:data:`MECHANISM_COLUMNS`,
+:data:`POLINFO_COLUMNS`) so SKHASH users can read them unchanged. Only numpy/pandas are
+imported, so ``--skhash-control`` starts quickly.
+"""
+from __future__ import annotations
+
+import io
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+import pandas as pd
+
+from focalflow.errors import InputError
+
+log = logging.getLogger(__name__)
+
+#: SKHASH's focal-mechanism output columns, then focalflow's additions.
+SKHASH_OUT_COLUMNS = ["event_id", "strike", "dip", "rake", "quality", "fault_plane_uncertainty",
+                      "aux_plane_uncertainty", "num_p_pol", "num_sp_ratios", "polarity_misfit",
+                      "prob_mech", "sta_distribution_ratio", "sp_misfit", "mult_solution_flag",
+                      "time", "origin_lat", "origin_lon", "origin_depth_km", "horz_uncert_km",
+                      "vert_uncert_km"]
+MECHANISM_COLUMNS = SKHASH_OUT_COLUMNS + ["strike2", "dip2", "rake2", "azimuthal_gap",
+                                          "takeoff_gap"]
+ACCEPTABLE_COLUMNS = ["event_id", "strike", "dip", "rake"]
+#: SKHASH's per-observation record (``$outfile_pol_info``).
+POLINFO_COLUMNS = ["event_id", "sta_code", "p_polarity", "sr_dist_km", "takeoff", "azimuth",
+                   "takeoff_uncertainty", "azimuth_uncertainty", "source", "origin_lat",
+                   "origin_lon", "origin_depth_km", "horz_uncert_km", "vert_uncert_km",
+                   "station_lat", "station_lon", "station_depth_km", "pol_agreement", "sp_diff",
+                   "mech_quality", "pol_agreement_weighted"]
+
+CODE_COLUMNS = ["event_id", "network", "station", "location", "channel"]
+
+
+@dataclass
+class SkhashControl:
+    """The settings of an SKHASH control file that focalflow runs (SKHASH's defaults).
+
+    Paths are resolved against ``base_dir`` (SKHASH opens them relative to the folder it runs
+    in). ``delmax_km`` 0 means no distance limit within the 200 km take-off table."""
+
+    fpfile: Optional[Path] = None
+    catfile: Optional[Path] = None
+    stfile: Optional[Path] = None
+    ampfile: Optional[Path] = None
+    corfile: Optional[Path] = None
+    plfile: Optional[Path] = None
+    outfile1: Optional[Path] = None
+    outfile2: Optional[Path] = None
+    outfile_pol_info: Optional[Path] = None
+    vmodel_paths: list[Path] = field(default_factory=list)
+    input_format: str = "skhash"
+    npolmin: int = 8
+    nmc: int = 30
+    maxout: int = 500
+    ratmin: float = 3.0
+    badfrac: float = 0.1
+    badmin: float = 2.0
+    qbadfrac: float = 0.3
+    qbadmin: float = 2.0
+    min_polarity_weight: float = 0.1
+    delmax_km: float = 0.0
+    cangle_deg: float = 45.0
+    prob_max: float = 0.2
+    max_agap_deg: float = 90.0
+    max_pgap_deg: float = 60.0
+    dang_deg: float = 5.0
+    min_sp: float = 0.0005
+    max_sp: float = 2000.0
+    default_vert_uncert_km: float = 1.0
+    ignored: dict = field(default_factory=dict)
+
+
+_PATH_KEYS = {"fpfile", "catfile", "stfile", "ampfile", "corfile", "plfile", "outfile1",
+              "outfile2", "outfile_pol_info"}
+_RENAMED = {"delmax": "delmax_km", "cangle": "cangle_deg", "max_agap": "max_agap_deg",
+            "max_pgap": "max_pgap_deg", "dang": "dang_deg", "qbadfac": "qbadfrac"}
+
+
+def read_skhash_control(path: Path | str, base_dir: Path | str | None = None) -> SkhashControl:
+    """Read an SKHASH control file: ``$name`` (text after ``#`` ignored) followed by the value on
+    the next line(s); ``$vmodel_paths`` may list several paths on one or more lines. Relative
+    paths are resolved against ``base_dir`` (default: the current folder). Keys focalflow does
+    not use are kept in ``ignored`` (and logged), never an error."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, "control file not found")
+    base = Path(base_dir) if base_dir is not None else Path.cwd()
+    entries: dict[str, list[tuple[int, str]]] = {}
+    key = None
+    for number, raw in enumerate(path.read_text(encoding="latin-1").splitlines(), 1):
+        text = raw.split("#", 1)[0].strip()
+        if not text:
+            continue
+        if text.startswith("$"):
+            key = text[1:].split()[0]
+            entries[key] = []
+        elif key is None:
+            raise InputError(path, f"value {text!r} before any $name line", line=number)
+        else:
+            entries[key].append((number, text))
+    control = SkhashControl()
+    fields = set(SkhashControl.__dataclass_fields__)
+    for key, values in entries.items():
+        name = _RENAMED.get(key, key)
+        if not values:
+            continue
+        if name == "vmodel_paths":
+            control.vmodel_paths = [base / p for _, text in values for p in text.split()]
+            continue
+        number, text = values[0]
+        if name not in fields or name == "ignored":
+            control.ignored[key] = text
+            continue
+        if name in _PATH_KEYS:
+            setattr(control, name, base / text)
+            continue
+        default = getattr(SkhashControl, name)
+        try:
+            value = type(default)(float(text)) if isinstance(default, (int, float)) else text
+        except ValueError:
+            raise InputError(path, f"${key} should be a number, got {text!r}", line=number) from None
+        setattr(control, name, value)
+    if control.ignored:
+        log.info("%s: settings not used by focalflow: %s", path, ", ".join(control.ignored))
+    if control.input_format.lower() != "skhash":
+        raise InputError(path, f"$input_format {control.input_format} is not supported here; "
+                         "run HASH-format inputs with --hash-inp FILE --driver N")
+    return control
+
+
+def read_skhash_csv(path: Path | str, required: list[str], what: str) -> pd.DataFrame:
+    """Read one of SKHASH's CSV tables: header line, ``#`` comment lines, blanks after commas.
+
+    Code columns are strings with ``--`` as blank; ``required`` columns must be present
+    (InputError naming the file and the missing columns otherwise)."""
+    path = Path(path)
+    if not path.is_file():
+        raise InputError(path, f"{what} file not found")
+    text = "\n".join(line for line in path.read_text(encoding="latin-1").splitlines()
+                     if not line.lstrip().startswith("#"))
+    if not text.strip():
+        raise InputError(path, f"{what} file is empty")
+    try:
+        frame = pd.read_csv(io.StringIO(text), skipinitialspace=True, keep_default_na=False,
+                            dtype={c: str for c in CODE_COLUMNS})
+    except (pd.errors.ParserError, ValueError) as exc:
+        raise InputError(path, f"not a readable {what} CSV: {exc}") from None
+    frame.columns = [str(c).strip() for c in frame.columns]
+    missing = [c for c in required if c not in frame.columns]
+    if missing:
+        raise InputError(path, f"{what} file lacks column(s) {', '.join(missing)}")
+    for column in CODE_COLUMNS:
+        if column in frame.columns:
+            frame[column] = frame[column].astype(str).str.strip().replace("--", "")
+    return frame
+
+
+def _numeric(frame: pd.DataFrame, columns: list[str], path: Path | str, what: str) -> pd.DataFrame:
+    for column in columns:
+        if column not in frame.columns:
+            continue
+        values = pd.to_numeric(frame[column], errors="coerce")
+        text = frame[column].astype(str).str.strip().str.lower()
+        bad = values.isna() & ~text.isin(["", "nan", "--"])
+        if bad.any():
+            row = int(np.flatnonzero(bad.to_numpy())[0])
+            raise InputError(path, f"{what}: {column} {frame[column].iloc[row]!r} is not a number",
+                             line=row + 2)
+        frame[column] = values
+    return frame
+
+
+def read_skhash_catalog(path: Path | str) -> pd.DataFrame:
+    """SKHASH ``$catfile``: event_id, time, latitude, longitude, depth (km), optional
+    horz_uncert_km, vert_uncert_km, mag. Returns the events.csv columns (missing
+    uncertainties and magnitudes as NaN; time kept as written)."""
+    frame = read_skhash_csv(path, ["event_id", "time", "latitude", "longitude", "depth"],
+                            "earthquake catalog")
+    for column in ("horz_uncert_km", "vert_uncert_km", "mag"):
+        if column not in frame.columns:
+            frame[column] = np.nan
+    frame["mag"] = pd.to_numeric(frame["mag"], errors="coerce")  # SKHASH writes "--" for none
+    frame = _numeric(frame, ["latitude", "longitude", "depth", "horz_uncert_km",
+                             "vert_uncert_km"], path, "earthquake catalog")
+    frame["time"] = frame["time"].astype(str).str.strip()
+    return frame[["event_id", "time", "latitude", "longitude", "depth", "horz_uncert_km",
+                  "vert_uncert_km", "mag"]].reset_index(drop=True)
+
+
+def read_skhash_polarities(path: Path | str) -> pd.DataFrame:
+    """SKHASH ``$fpfile``: event_id, station, network, location, channel, p_polarity (signed
+    weight). Missing code columns are blank; optional precomputed ``takeoff``/``azimuth``
+    columns (and their uncertainties) are kept."""
+    frame = read_skhash_csv(path, ["event_id", "p_polarity"], "polarity")
+    for column in ("network", "station", "location", "channel"):
+        if column not in frame.columns:
+            frame[column] = ""
+    return _numeric(frame, ["p_polarity", "takeoff", "azimuth", "takeoff_uncertainty",
+                            "azimuth_uncertainty", "origin_latitude", "origin_longitude",
+                            "origin_depth_km"], path, "polarity").reset_index(drop=True)
+
+
+def read_skhash_stations(path: Path | str) -> pd.DataFrame:
+    """SKHASH ``$stfile``: station codes (network optional), latitude, longitude, elevation (m)."""
+    frame = read_skhash_csv(path, ["latitude", "longitude", "elevation"], "station")
+    for column in ("network", "station", "location", "channel"):
+        if column not in frame.columns:
+            frame[column] = ""
+    frame = _numeric(frame, ["latitude", "longitude", "elevation"], path, "station")
+    return frame[["network", "station", "location", "channel", "latitude", "longitude",
+                  "elevation"]].reset_index(drop=True)
+
+
+def read_skhash_amplitudes(path: Path | str, ratmin: float = 3.0,
+                           min_sp: float = 0.0005, max_sp: float = 2000.0) -> pd.DataFrame:
+    """SKHASH ``$ampfile`` as log10 S/P ratios before station correction.
+
+    Either ``sp_ratio`` (linear S/P) or ``noise_p, noise_s, amp_p, amp_s``; with amplitudes a
+    ratio is kept only where |amp_p|/noise_p >= ``ratmin`` and amp_s/noise_s >= ``ratmin``.
+    Ratios are clipped to [min_sp, max_sp] as SKHASH does. Returns the codes, ``sp_ratio``
+    (log10) and the amplitude columns when given."""
+    frame = read_skhash_csv(path, ["event_id"], "amplitude")
+    for column in ("network", "station", "location", "channel"):
+        if column not in frame.columns:
+            frame[column] = ""
+    amp_columns = ["noise_p", "noise_s", "amp_p", "amp_s"]
+    frame = _numeric(frame, ["sp_ratio"] + amp_columns, path, "amplitude")
+    if "sp_ratio" in frame.columns:
+        ratio = frame["sp_ratio"].to_numpy(float)
+    elif all(c in frame.columns for c in amp_columns):
+        amp_p = frame["amp_p"].abs().to_numpy(float)
+        amp_s = frame["amp_s"].to_numpy(float)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            good = (amp_p / frame["noise_p"].to_numpy(float) >= ratmin) & \
+                   (amp_s / frame["noise_s"].to_numpy(float) >= ratmin)
+            ratio = np.where(good, amp_s / amp_p, np.nan)
+    else:
+        raise InputError(path, "amplitude file needs a sp_ratio column or noise_p, noise_s, "
+                         "amp_p and amp_s")
+    with np.errstate(divide="ignore", invalid="ignore"):
+        frame["sp_ratio"] = np.log10(np.clip(ratio, min_sp, max_sp))
+    frame.loc[~np.isfinite(ratio) | (ratio <= 0), "sp_ratio"] = np.nan
+    return frame.dropna(subset=["sp_ratio"]).reset_index(drop=True)
+
+
+def read_skhash_statcor(path: Path | str) -> pd.DataFrame:
+    """SKHASH ``$corfile`` (CSV with ``sta_correction``, log10 S/P) or a HASH-style
+    whitespace file ``STA COMP NET correction``; returns codes and ``sta_correction``."""
+    path = Path(path)
+    first = next((line for line in path.read_text(encoding="latin-1").splitlines()
+                  if line.strip() and not line.startswith("#")), "") if path.is_file() else ""
+    if "," in first:
+        frame = read_skhash_csv(path, ["sta_correction"], "station correction")
+        for column in ("network", "station", "location", "channel"):
+            if column not in frame.columns:
+                frame[column] = ""
+        return _numeric(frame, ["sta_correction"], path, "station correction")
+    from focalflow.formats.hash_v12 import read_statcor
+    return read_statcor(path)

@@ -1,0 +1,384 @@
+"""From observation tables to focal mechanisms: the engine shared by the three stage-6 modes.
+
+Stage 6 (working directory), ``--hash-inp`` (HASH v1.2 control files) and ``--skhash-control``
+all reduce their inputs to two tables and hand them to :func:`solve_catalog`:
+
+* ``events`` — events.csv columns (event_id, time, latitude, longitude, depth km,
+  horz_uncert_km, vert_uncert_km, mag);
+* ``observations`` — one row per polarity (``kind`` ``"P"``) or S/P ratio (``"SP"``) with
+  :data:`OBS_COLUMNS`: ``p_polarity`` +1/-1 of the true ground motion (after reversals; 0 on S/P
+  rows), ``impulsive``, ``sp_ratio`` log10(S/P) after station correction (NaN on P rows), the
+  station coordinates, and — when the take-off angles are given (HASH driver 1, SKHASH
+  precomputed angles) — ``takeoff_deg``/``azimuth_deg`` with their sigmas.
+
+For each event it builds the (observations x trials) take-off and azimuth arrays the way the
+HASH drivers do (given angles perturbed by their sigmas, or the catalogue depth perturbed by its
+uncertainty through the 1-D velocity models), calls :func:`hash_core.focal.focal_mechanism`,
+and returns three tables: mechanisms (SKHASH out.csv columns + second plane and gaps), the
+acceptable mechanisms, and per-observation information (SKHASH polinfo columns). An event that
+cannot be solved is reported through ``on_problem(event_id, station, reason)`` and either
+graded F (too few polarities) or left out; it never stops the run.
+"""
+from __future__ import annotations
+
+import logging
+import zlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Optional, Sequence
+
+import numpy as np
+import pandas as pd
+
+from focalflow.formats.skhash import ACCEPTABLE_COLUMNS, MECHANISM_COLUMNS, POLINFO_COLUMNS
+
+log = logging.getLogger(__name__)
+
+OBS_COLUMNS = ["event_id", "network", "station", "location", "channel", "kind", "p_polarity",
+               "impulsive", "sp_ratio", "source", "station_lat", "station_lon", "station_elev_m",
+               "distance_km", "takeoff_deg", "azimuth_deg", "takeoff_sigma_deg",
+               "azimuth_sigma_deg"]
+
+ProblemSink = Callable[[Optional[str], Optional[str], str], None]
+
+
+@dataclass
+class RunOptions:
+    """How to run the grid search (all angles in degrees, distances in km).
+
+    ``rng`` is ``"numpy"`` (seeded generator; each event gets its own stream derived from
+    ``seed`` and its id, so a result does not depend on which other events run) or ``"hash"``
+    (HASH v1.2's one stream for the whole run, events in input order). ``driver3_quality``
+    grades on probability and uncertainty only (HASH driver 3) whenever S/P rows are used;
+    ``always_sp`` runs the polarity + S/P search even for events without S/P rows (driver 3).
+    ``default_depth_sigma_km`` replaces a missing or negative vertical uncertainty, and a zero
+    one unless ``zero_sigma_is_exact`` (SKHASH: zero means the depth is not perturbed)."""
+
+    npolmin: int = 8
+    max_agap_deg: float = 90.0
+    max_pgap_deg: float = 60.0
+    dang_deg: float = 5.0
+    nmc: int = 30
+    maxout: int = 500
+    badfrac: float = 0.1
+    qbadfac: float = 0.3
+    delmax_km: float = 120.0
+    cangle_deg: float = 45.0
+    prob_max: float = 0.1
+    rng: str = "numpy"
+    seed: int = 0
+    always_sp: bool = False
+    default_depth_sigma_km: float = 1.0
+    zero_sigma_is_exact: bool = False
+    threads: int = 0
+
+
+def station_code(network: str, station: str, location: str, channel: str) -> str:
+    """SKHASH's station code NET.STA.LOC.CHA (blank location as ``--``, blank network left out)."""
+    parts = [network] if network else []
+    return ".".join(parts + [station, location or "--", channel])
+
+
+def empty_observations() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in OBS_COLUMNS})
+
+
+def make_observations(frame: pd.DataFrame, **defaults) -> pd.DataFrame:
+    """An observations table from ``frame`` (any subset of :data:`OBS_COLUMNS`), missing columns
+    filled from ``defaults`` or with blanks/NaN."""
+    out = pd.DataFrame(index=frame.index)
+    for column in OBS_COLUMNS:
+        if column in frame.columns:
+            out[column] = frame[column]
+        elif column in defaults:
+            out[column] = defaults[column]
+        elif column in ("network", "station", "location", "channel", "source", "kind"):
+            out[column] = ""
+        elif column == "impulsive":
+            out[column] = True
+        else:
+            out[column] = np.nan
+    for column in ("event_id", "network", "station", "location", "channel"):
+        out[column] = out[column].astype(str)
+    return out.reset_index(drop=True)
+
+
+def attach_stations(observations: pd.DataFrame, stations: pd.DataFrame,
+                    key: Callable[[pd.DataFrame], pd.Series],
+                    on_problem: ProblemSink) -> pd.DataFrame:
+    """Fill station_lat/lon/elev_m of ``observations`` from ``stations`` (network, station,
+    location, channel, latitude, longitude, elevation m), matching ``key(frame)`` strings; the
+    first station row of a key wins. Observations without a station are reported and dropped."""
+    if observations.empty:
+        return observations
+    table = stations.assign(_key=key(stations)).drop_duplicates("_key").set_index("_key")
+    keys = key(observations)
+    found = keys.isin(table.index).to_numpy()
+    for _, row in observations[~found].iterrows():
+        on_problem(row["event_id"], station_code(row["network"], row["station"], row["location"],
+                                                 row["channel"]),
+                   "station not in the station table; observation skipped")
+    obs = observations[found].copy()
+    matched = table.loc[keys[found]]
+    obs["station_lat"] = matched["latitude"].to_numpy(float)
+    obs["station_lon"] = matched["longitude"].to_numpy(float)
+    obs["station_elev_m"] = pd.to_numeric(matched["elevation"], errors="coerce").to_numpy(float)
+    return obs.reset_index(drop=True)
+
+
+def add_distance_azimuth(observations: pd.DataFrame, events: pd.DataFrame) -> pd.DataFrame:
+    """Epicentral distance (km) and azimuth (degrees) from each observation's event to its
+    station (HASH's flat-earth formula); rows that already have both keep them."""
+    from hash_core.geometry import flat_distance_azimuth
+
+    if observations.empty:
+        return observations
+    located = events.set_index("event_id")
+    lat = located.loc[observations["event_id"], "latitude"].to_numpy(float)
+    lon = located.loc[observations["event_id"], "longitude"].to_numpy(float)
+    distance, azimuth = flat_distance_azimuth(lat, lon, observations["station_lat"].to_numpy(float),
+                                              observations["station_lon"].to_numpy(float))
+    obs = observations.copy()
+    keep = obs["azimuth_deg"].notna() & obs["distance_km"].notna()
+    obs["distance_km"] = np.where(keep, obs["distance_km"], distance)
+    obs["azimuth_deg"] = np.where(keep, obs["azimuth_deg"], azimuth)
+    return obs
+
+
+def reversed_mask(observations: pd.DataFrame, events: pd.DataFrame,
+                  reversals: pd.DataFrame) -> np.ndarray:
+    """True where an observation's station was reversed at its event's origin time.
+
+    ``reversals`` has network, station, start, end (ISO times; blank end = still reversed;
+    blank network matches any network)."""
+    mask = np.zeros(len(observations), dtype=bool)
+    if observations.empty or reversals is None or reversals.empty:
+        return mask
+    times = _utc(events.set_index("event_id").loc[observations["event_id"], "time"])
+    stations = observations["station"].to_numpy(str)
+    networks = observations["network"].to_numpy(str)
+    starts = _utc(reversals["start"])
+    ends = _utc(reversals["end"])
+    for k, rev in enumerate(reversals.itertuples(index=False)):
+        hit = stations == str(rev.station).strip()
+        network = str(getattr(rev, "network", "") or "").strip()
+        if network:
+            hit &= networks == network
+        if not np.isnat(starts[k]):
+            hit &= times >= starts[k]
+        if not np.isnat(ends[k]):
+            hit &= times <= ends[k]
+        mask |= hit
+    return mask
+
+
+def _utc(values) -> np.ndarray:
+    """datetime64[ns] (UTC, naive) of time strings; blank or unreadable -> NaT."""
+    text = pd.Series(values).astype(str).str.strip().replace({"": None, "nan": None})
+    return pd.to_datetime(text, utc=True, errors="coerce", format="mixed") \
+        .dt.tz_convert(None).to_numpy("datetime64[ns]")
+
+
+def velocity_tables(paths: Sequence[Path | str]) -> list:
+    """Take-off tables (hash_core.raytrace) of the 1-D P velocity model files ``paths``
+    (HASH ``vz.*``, SKHASH CSV or focalflow ``velocity/*.txt``; see
+    :mod:`focalflow.formats.velocity`)."""
+    from focalflow.formats.velocity import read_velocity_model
+    from hash_core.raytrace import takeoff_table
+
+    return [takeoff_table(*read_velocity_model(path)) for path in paths]
+
+
+class EventSolver:
+    """Solves events one by one with fixed options, velocity tables and random stream."""
+
+    def __init__(self, options: RunOptions, tables: Optional[list] = None):
+        from hash_core import focal
+        from hash_core.rng import make_rng
+
+        self.options = options
+        self.tables = tables or []
+        self._focal = focal
+        self._make_rng = make_rng
+        self._stream = make_rng("hash") if options.rng == "hash" else None
+        if options.threads:
+            from hash_core.search import set_threads
+            set_threads(options.threads)
+
+    def _rng(self, event_id: str):
+        if self._stream is not None:
+            return self._stream
+        return self._make_rng("numpy", seed=[self.options.seed, zlib.crc32(event_id.encode())])
+
+    def settings(self, with_sp: bool):
+        o = self.options
+        return self._focal.HashSettings(
+            dang_deg=o.dang_deg, nmc=o.nmc, maxout=o.maxout, badfrac=o.badfrac, qbadfac=o.qbadfac,
+            cangle_deg=o.cangle_deg, prob_max=o.prob_max, npolmin=o.npolmin,
+            max_agap_deg=o.max_agap_deg, max_pgap_deg=o.max_pgap_deg, with_sp=with_sp)
+
+    def trial_angles(self, event: dict, obs: pd.DataFrame, rng) -> tuple[np.ndarray, np.ndarray]:
+        """(takeoff, azimuth) arrays (nobs, nmc) in degrees for the Monte Carlo trials."""
+        o = self.options
+        if not self.tables:  # angles given with the observations (HASH driver 1)
+            return self._focal.perturb_given_angles(
+                obs["takeoff_deg"].to_numpy(float), obs["azimuth_deg"].to_numpy(float),
+                obs["takeoff_sigma_deg"].fillna(0.0).to_numpy(float),
+                obs["azimuth_sigma_deg"].fillna(0.0).to_numpy(float), o.nmc, rng)
+        sigma = pd.to_numeric(event.get("vert_uncert_km"), errors="coerce")
+        if not np.isfinite(sigma) or sigma < 0 or (sigma == 0 and not o.zero_sigma_is_exact):
+            sigma = o.default_depth_sigma_km
+        # hash_core reads a zero sigma as "unknown" (HASH's 1 km); SKHASH means no perturbation.
+        sigma = max(float(sigma), 1e-9)
+        return self._focal.takeoffs_for_trials(
+            obs["distance_km"].to_numpy(float), obs["azimuth_deg"].to_numpy(float),
+            float(event["depth"]), sigma, self.tables, o.nmc, rng)
+
+    def solve(self, event: dict, obs: pd.DataFrame, on_problem: ProblemSink):
+        """Solve one event; returns (mechanism rows, acceptable rows, polinfo rows)."""
+        o = self.options
+        event_id = str(event["event_id"])
+        rng = self._rng(event_id)
+        obs = obs[obs["distance_km"].isna() | (obs["distance_km"] <= o.delmax_km)]
+        pol = obs[obs["kind"] == "P"]
+        sp = obs[obs["kind"] == "SP"]
+        obs = pd.concat([pol, sp], ignore_index=True)
+        if self.tables:
+            depths = self.tables[0].source_depths_km
+            depth = float(event["depth"])
+            if not np.isfinite(depth) or depth < depths[0] or depth > depths[-1]:
+                on_problem(event_id, None, f"depth {depth:g} km outside the velocity table "
+                           f"({depths[0]:g}-{depths[-1]:g} km); event skipped")
+                return [], [], []
+        npol = int((obs["kind"] == "P").sum())
+        with_sp = o.always_sp or bool((obs["kind"] == "SP").any())
+        if npol < o.npolmin:
+            on_problem(event_id, None, f"only {npol} polarities (npolmin {o.npolmin}); graded F")
+        takeoff, azimuth = self.trial_angles(event, obs, rng)
+        # An unusable unperturbed ray (NaN given angle, distance beyond the table) drops the
+        # observation; NaN in later trials only drops that trial (hash_core skips it).
+        finite = np.isfinite(takeoff[:, 0]) & np.isfinite(azimuth[:, 0])
+        if not finite.all():
+            for _, row in obs[~finite].iterrows():
+                on_problem(event_id, station_code(row["network"], row["station"], row["location"],
+                                                  row["channel"]),
+                           "take-off angle or azimuth is not a number (missing, or distance "
+                           "outside the velocity table); observation skipped")
+            obs = obs[finite].reset_index(drop=True)
+            takeoff, azimuth = takeoff[finite], azimuth[finite]
+        solution = self._focal.focal_mechanism(
+            takeoff, azimuth, obs["p_polarity"].to_numpy(float),
+            obs["impulsive"].to_numpy(bool), obs["sp_ratio"].to_numpy(float),
+            self.settings(with_sp), rng)
+        return self._rows(event, obs, takeoff, azimuth, solution)
+
+    def _rows(self, event: dict, obs: pd.DataFrame, takeoff: np.ndarray, azimuth: np.ndarray,
+              solution) -> tuple[list, list, list]:
+        event_id = str(event["event_id"])
+        origin = {"time": event["time"], "origin_lat": event["latitude"],
+                  "origin_lon": event["longitude"], "origin_depth_km": event["depth"],
+                  "horz_uncert_km": event["horz_uncert_km"],
+                  "vert_uncert_km": event["vert_uncert_km"]}
+        mechanisms = []
+        nsol = solution.n_solutions
+        for i in range(nsol):
+            mechanisms.append({
+                "event_id": event_id,
+                "strike": _r(solution.strike[i]), "dip": _r(solution.dip[i]),
+                "rake": _r(solution.rake[i]), "quality": str(solution.quality[i]),
+                "fault_plane_uncertainty": _r(solution.fault_uncertainty[i]),
+                "aux_plane_uncertainty": _r(solution.aux_uncertainty[i]),
+                "num_p_pol": int(solution.num_p_pol), "num_sp_ratios": int(solution.num_sp),
+                "polarity_misfit": _r(100 * solution.polarity_misfit[i]),
+                "prob_mech": _r(100 * solution.prob[i]),
+                "sta_distribution_ratio": _r(100 * solution.station_distribution_ratio[i]),
+                "sp_misfit": _r(solution.sp_misfit[i], 3),
+                "mult_solution_flag": nsol > 1, **origin,
+                "strike2": _r(solution.aux_strike[i]), "dip2": _r(solution.aux_dip[i]),
+                "rake2": _r(solution.aux_rake[i]),
+                "azimuthal_gap": solution.azimuth_gap, "takeoff_gap": solution.takeoff_gap})
+        acceptable = [{"event_id": event_id, "strike": _r(s, 2), "dip": _r(d, 2), "rake": _r(r, 2)}
+                      for s, d, r in np.asarray(solution.acceptable).reshape(-1, 3)]
+        quality = str(solution.quality[0])
+        solved = np.isfinite(solution.strike[0])
+        sp_diff = np.full(len(obs), np.nan)
+        is_sp = (obs["kind"] == "SP").to_numpy()
+        if solved and is_sp.any():
+            from hash_core.geometry import ray_vectors, sdr_to_vectors
+            from hash_core.search import predicted_log_sp
+
+            normal, slip = sdr_to_vectors(solution.strike[0], solution.dip[0], solution.rake[0])
+            rays = ray_vectors(takeoff[is_sp, 0], azimuth[is_sp, 0])
+            sp_diff[is_sp] = obs["sp_ratio"].to_numpy(float)[is_sp] - \
+                predicted_log_sp(rays, normal, slip)
+        spread_t = np.nanstd(takeoff, axis=1)
+        spread_a = np.nanstd(azimuth, axis=1)
+        polinfo = []
+        for k, row in enumerate(obs.itertuples(index=False)):
+            is_p = row.kind == "P"
+            agree = int(solution.predicted_polarity[k] == np.sign(row.p_polarity)) \
+                if solved and is_p else None
+            polinfo.append({
+                "event_id": event_id,
+                "sta_code": station_code(row.network, row.station, row.location, row.channel),
+                "p_polarity": float(row.p_polarity) if is_p else np.nan,
+                "sr_dist_km": _r(row.distance_km, 3), "takeoff": _r(takeoff[k, 0]),
+                "azimuth": _r(azimuth[k, 0]), "takeoff_uncertainty": _r(spread_t[k]),
+                "azimuth_uncertainty": _r(spread_a[k]), "source": row.source,
+                **{key: origin[key] for key in ("origin_lat", "origin_lon", "origin_depth_km",
+                                                "horz_uncert_km", "vert_uncert_km")},
+                "station_lat": row.station_lat, "station_lon": row.station_lon,
+                "station_depth_km": -float(row.station_elev_m) / 1000.0
+                if np.isfinite(row.station_elev_m) else np.nan,
+                "pol_agreement": agree, "sp_diff": _r(sp_diff[k], 3), "mech_quality": quality,
+                "pol_agreement_weighted": None if agree is None else float(agree)})
+        return mechanisms, acceptable, polinfo
+
+
+def _r(value, digits: int = 1):
+    value = float(value)
+    return round(value, digits) if np.isfinite(value) else np.nan
+
+
+def solve_catalog(events: pd.DataFrame, observations: pd.DataFrame, options: RunOptions,
+                  tables: Optional[list], on_problem: ProblemSink,
+                  progress: bool = False) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame]:
+    """Solve every event of ``events`` (in order) with its ``observations``.
+
+    Returns (mechanisms, acceptable, polinfo) frames with :data:`MECHANISM_COLUMNS`,
+    :data:`ACCEPTABLE_COLUMNS` and :data:`POLINFO_COLUMNS`. An event whose solution raises is
+    reported through ``on_problem`` and left out; the run goes on."""
+    solver = EventSolver(options, tables)
+    groups = {key: frame for key, frame in observations.groupby("event_id", sort=False)}
+    mechanisms, acceptable, polinfo = [], [], []
+    rows = events.to_dict("records")
+    iterator = rows
+    if progress:
+        from tqdm import tqdm
+        iterator = tqdm(rows, desc="events", unit="event", leave=False)
+    for event in iterator:
+        event_id = str(event["event_id"])
+        obs = groups.get(event_id, empty_observations())
+        try:
+            m, a, p = solver.solve(event, obs.reset_index(drop=True), on_problem)
+        except Exception as exc:  # one bad event never stops the run
+            log.debug("event %s failed", event_id, exc_info=True)
+            on_problem(event_id, None, f"no mechanism: {type(exc).__name__}: {exc}")
+            continue
+        mechanisms += m
+        acceptable += a
+        polinfo += p
+    return (pd.DataFrame(mechanisms, columns=MECHANISM_COLUMNS),
+            pd.DataFrame(acceptable, columns=ACCEPTABLE_COLUMNS),
+            pd.DataFrame(polinfo, columns=POLINFO_COLUMNS))
+
+
+def write_results(mechanisms: pd.DataFrame, acceptable: pd.DataFrame, polinfo: pd.DataFrame,
+                  mechanisms_path: Path, acceptable_path: Path, polinfo_path: Path) -> None:
+    """Write the three result tables atomically."""
+    from focalflow.workdir import atomic_path
+
+    for frame, path in ((mechanisms, mechanisms_path), (acceptable, acceptable_path),
+                        (polinfo, polinfo_path)):
+        with atomic_path(path) as tmp:
+            frame.to_csv(tmp, index=False)

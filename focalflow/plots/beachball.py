@@ -1,0 +1,174 @@
+"""Beachballs drawn with matplotlib: lower hemisphere, equal-area (Schmidt) projection.
+
+Coordinates of the projection: unit circle, x east, y north. A ray or axis is given by its
+azimuth (degrees clockwise from north) and either its plunge (degrees below horizontal) or its
+take-off angle (HASH convention: degrees from vertical UP, 0 = up, 180 = down; up-going rays,
+take-off < 90°, are shown at their antipode as usual for lower-hemisphere plots). Compressional quadrants are those where P first motion is up
+(outward from the source).
+
+The polygons are built from the two nodal curves and the rim, so thousands of mechanisms fit
+in one :class:`~matplotlib.collections.PolyCollection`.
+"""
+from __future__ import annotations
+
+import numpy as np
+from matplotlib.collections import LineCollection, PolyCollection
+from matplotlib.patches import Circle
+
+from hash_core.geometry import auxiliary_plane, pbt_axes, ray_vectors, sdr_to_vectors
+
+
+def project_vectors(vectors: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-area lower-hemisphere position of unit vectors (..., 3) in (north, east, down)."""
+    v = np.asarray(vectors, dtype=float)
+    v = np.where(v[..., 2:3] < -1e-9, -v, v)
+    scale = 1.0 / np.sqrt(1.0 + np.clip(v[..., 2], 0.0, 1.0))
+    return v[..., 1] * scale, v[..., 0] * scale
+
+
+def project_takeoff(takeoff_deg, azimuth_deg) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-area position of rays given HASH take-off (0 = up) and azimuth, degrees."""
+    return project_vectors(ray_vectors(takeoff_deg, azimuth_deg))
+
+
+def project_trend_plunge(trend_deg, plunge_deg) -> tuple[np.ndarray, np.ndarray]:
+    """Equal-area position of axes given trend and plunge, degrees."""
+    return project_takeoff(90.0 + np.asarray(plunge_deg, dtype=float), trend_deg)
+
+
+def _plane_vectors(strike_deg: float, dip_deg: float) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal strike direction and down-dip direction of a plane (north, east, down)."""
+    strike, dip = np.radians(strike_deg), np.radians(dip_deg)
+    along = np.array([np.cos(strike), np.sin(strike), 0.0])
+    down = np.array([-np.sin(strike) * np.cos(dip), np.cos(strike) * np.cos(dip), np.sin(dip)])
+    return along, down
+
+
+def nodal_curve(strike_deg: float, dip_deg: float, n: int = 91) -> np.ndarray:
+    """Points (n, 2) of a plane's lower-hemisphere great circle, from strike to strike + 180°."""
+    along, down = _plane_vectors(strike_deg, dip_deg)
+    theta = np.linspace(0.0, np.pi, n)
+    return np.column_stack(project_vectors(np.outer(np.cos(theta), along)
+                                           + np.outer(np.sin(theta), down)))
+
+
+def _arc(theta0: float, theta1: float, along: np.ndarray, down: np.ndarray, n: int) -> np.ndarray:
+    theta = np.linspace(theta0, theta1, n)
+    return np.column_stack(project_vectors(np.outer(np.cos(theta), along)
+                                           + np.outer(np.sin(theta), down)))
+
+
+def compressional_polygons(strike_deg: float, dip_deg: float, rake_deg: float,
+                           n: int = 60) -> list[np.ndarray]:
+    """Polygons (each (m, 2), unit circle) of the compressional quadrants of one mechanism."""
+    strike = float(strike_deg)
+    dip = float(np.clip(dip_deg, 0.01, 90.0))
+    rake = float(rake_deg)
+    normal, slip = (np.asarray(a, dtype=float).reshape(3) for a in sdr_to_vectors(strike, dip, rake))
+    _, _, b_axis = (np.asarray(a, dtype=float).reshape(3) for a in pbt_axes(normal, slip))
+    if abs(b_axis[2]) < 1e-4:
+        # B on the rim makes the two nodal curves meet there; a 0.01° nudge keeps them apart.
+        rake += 0.01
+        normal, slip = (np.asarray(a, dtype=float).reshape(3)
+                        for a in sdr_to_vectors(strike, dip, rake))
+        _, _, b_axis = (np.asarray(a, dtype=float).reshape(3) for a in pbt_axes(normal, slip))
+    b_axis = b_axis if b_axis[2] >= 0 else -b_axis
+    strike2, dip2, _ = (float(np.asarray(a).reshape(-1)[0]) for a in
+                        auxiliary_plane(strike, dip, rake))
+    dip2 = float(np.clip(dip2, 0.01, 90.0))
+
+    # Each nodal curve runs from its strike (rim) through B to strike + 180° (rim); split at B.
+    ends = []  # (rim azimuth, half-curve from B to that rim point)
+    for s, d in ((strike, dip), (strike2, dip2)):
+        along, down = _plane_vectors(s, d)
+        theta_b = float(np.clip(np.arctan2(b_axis @ down, b_axis @ along), 0.0, np.pi))
+        ends.append((s % 360.0, _arc(theta_b, 0.0, along, down, n)))
+        ends.append(((s + 180.0) % 360.0, _arc(theta_b, np.pi, along, down, n)))
+    ends.sort(key=lambda end: end[0])
+
+    polygons = []
+    for k in range(4):
+        az0, curve0 = ends[k]
+        az1, curve1 = ends[(k + 1) % 4]
+        span = (az1 - az0) % 360.0
+        middle = np.radians(az0 + span / 2)
+        ray = np.array([np.cos(middle), np.sin(middle), 0.0])
+        if (ray @ normal) * (ray @ slip) <= 0:
+            continue
+        rim = np.radians(az0 + np.linspace(0.0, span, max(2, int(span / 3))))
+        polygons.append(np.vstack([curve0, np.column_stack([np.sin(rim), np.cos(rim)]),
+                                   curve1[::-1]]))
+    return polygons
+
+
+def add_beachballs(ax, x, y, radius, strike, dip, rake, colors="black", edgecolor="black",
+                   linewidth=0.4, aspect: float = 1.0, zorder: float = 3.0,
+                   background="white") -> None:
+    """Draw many beachballs at data positions ``x``, ``y`` with data radii ``radius``.
+
+    ``aspect`` stretches x (use 1/cos(latitude) on a longitude/latitude map so balls stay round).
+    ``colors`` is one colour or one per mechanism (fill of the compressional quadrants).
+    """
+    x, y, radius, strike, dip, rake = np.broadcast_arrays(
+        *(np.atleast_1d(np.asarray(a, dtype=float)) for a in (x, y, radius, strike, dip, rake)))
+    colors = [colors] * len(x) if isinstance(colors, str) else list(colors)
+    rim = np.linspace(0.0, 2 * np.pi, 73)
+    unit_circle = np.column_stack([np.sin(rim), np.cos(rim)])
+    # One collection drawn in order: each ball's disc, fills and outline before the next ball,
+    # so overlapping balls stay whole.
+    polygons, faces, edges, widths = [], [], [], []
+    for i in range(len(x)):
+        scale = np.array([radius[i] * aspect, radius[i]])
+        centre = np.array([x[i], y[i]])
+        disc = unit_circle * scale + centre
+        polygons.append(disc)
+        faces.append(background)
+        edges.append("none")
+        widths.append(0.0)
+        for polygon in compressional_polygons(strike[i], dip[i], rake[i], n=24):
+            polygons.append(polygon * scale + centre)
+            faces.append(colors[i])
+            edges.append("none")
+            widths.append(0.0)
+        polygons.append(disc)
+        faces.append("none")
+        edges.append(edgecolor)
+        widths.append(linewidth)
+    ax.add_collection(PolyCollection(polygons, facecolors=faces, edgecolors=edges,
+                                     linewidths=widths, zorder=zorder))
+
+
+def draw_focal_sphere(ax, strike: float, dip: float, rake: float, color="#c8553d",
+                      acceptable: np.ndarray | None = None, axes_labels: bool = True) -> None:
+    """A large single beachball on ``ax`` (unit circle): fill, nodal lines, P/T axes, and
+    the nodal lines of the ``acceptable`` mechanisms ((n, 3) strike, dip, rake) as a cloud."""
+    ax.set_aspect("equal")
+    ax.set_xlim(-1.12, 1.12)
+    ax.set_ylim(-1.12, 1.12)
+    ax.axis("off")
+    ax.add_patch(Circle((0, 0), 1.0, facecolor="white", edgecolor="none", zorder=0))
+    for polygon in compressional_polygons(strike, dip, rake, n=120):
+        ax.fill(polygon[:, 0], polygon[:, 1], color=color, alpha=0.35, lw=0, zorder=1)
+    if acceptable is not None and len(acceptable):
+        acceptable = np.asarray(acceptable, dtype=float)
+        aux = np.column_stack([np.atleast_1d(a) for a in auxiliary_plane(*acceptable.T)])
+        lines = [nodal_curve(s, d, 61) for s, d in
+                 np.vstack([acceptable[:, :2], aux[:, :2]])]
+        alpha = float(np.clip(8.0 / len(acceptable), 0.05, 0.5))
+        ax.add_collection(LineCollection(lines, colors="0.45", linewidths=0.5, alpha=alpha,
+                                         zorder=2))
+    strike2, dip2, _ = (float(np.asarray(a).reshape(-1)[0]) for a in
+                        auxiliary_plane(strike, dip, rake))
+    for s, d in ((strike, dip), (strike2, dip2)):
+        curve = nodal_curve(s, d, 181)
+        ax.plot(curve[:, 0], curve[:, 1], color="black", lw=1.4, zorder=3)
+    ax.add_patch(Circle((0, 0), 1.0, facecolor="none", edgecolor="black", lw=1.5, zorder=4))
+    ax.plot([0, 0], [1.0, 1.06], color="black", lw=1.2, zorder=4, clip_on=False)
+    ax.text(0, 1.08, "N", ha="center", va="bottom", fontsize=10, fontweight="bold")
+    normal, slip = sdr_to_vectors(float(strike), float(dip), float(rake))
+    p_axis, t_axis, _ = pbt_axes(normal, slip)
+    for vector, label in ((p_axis, "P"), (t_axis, "T")):
+        px, py = project_vectors(np.asarray(vector, dtype=float).reshape(3))
+        ax.text(px, py, label, ha="center", va="center", fontsize=11, fontweight="bold",
+                zorder=6, color="black",
+                bbox=dict(boxstyle="circle,pad=0.15", fc="white", ec="black", lw=0.8))

@@ -1,0 +1,212 @@
+"""miniSEED to SAC: reading with clear errors, gap rules, rotation to ZNE, SAC headers.
+
+Conventions of the SAC files focalflow writes (``sac/<event_id>/NET.STA.LOC.CHA.sac``):
+
+- reference time = the event origin time (snapped to the millisecond SAC can hold), ``iztype``
+  ``io``, origin ``o`` ~ 0 s; ``b``/``e`` are seconds after the origin;
+- ``stla``/``stlo`` (degrees), ``stel`` (m above sea level), ``stdp`` (sensor depth, m);
+- ``evla``/``evlo`` (degrees), ``evdp`` (km below sea level, the SAC >= v101 convention), ``mag``;
+- ``cmpaz`` (degrees clockwise from north) and ``cmpinc`` (degrees from vertical up: Z is 0,
+  horizontals 90); after rotation Z/N/E are 0/0, 0/90 and 90/90;
+- ``t1``/``kt1='P'`` and ``t2``/``kt2='S'``: analyst pick times (seconds after the reference);
+- ``dist`` (km), ``az``, ``baz``, ``gcarc`` from the coordinates (``lcalda`` true).
+
+Data are raw counts (no response removed); traces hold float32 in SAC.
+"""
+from __future__ import annotations
+
+import io
+import warnings
+from pathlib import Path
+from typing import Optional
+
+import numpy as np
+from obspy import Inventory, Stream, UTCDateTime, read
+from obspy.io.mseed.util import get_record_information
+from obspy.io.sac import SACTrace
+
+from focalflow.errors import FocalflowError
+from focalflow.workdir import atomic_path
+
+class TraceRejected(FocalflowError):
+    """A trace or file that cannot be used; the message says why (it lands in failures.csv)."""
+
+
+def read_mseed(path: Path | str) -> Stream:
+    """Read one miniSEED file; raise :class:`TraceRejected` for empty, garbage or truncated files.
+
+    A file whose last record is cut off (its size is not a whole number of records) is rejected
+    as a whole: it was written by a crashed or interrupted download and cannot be trusted.
+    """
+    path = Path(path)
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise TraceRejected(f"{path.name}: cannot read file: {exc.strerror or exc}") from None
+    if not raw:
+        raise TraceRejected(f"{path.name}: empty file")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            stream = read(io.BytesIO(raw), format="MSEED")
+        except Exception as exc:
+            text = " ".join(str(exc).split())[:200]
+            raise TraceRejected(f"{path.name}: not valid miniSEED ({type(exc).__name__}: {text})") \
+                from None
+    problems = [str(w.message) for w in caught if "record" in str(w.message).lower()
+                or "mseed" in type(w.message).__name__.lower()]
+    excess = get_record_information(io.BytesIO(raw))["excess_bytes"]
+    if excess:
+        problems.append(f"{excess} byte(s) beyond the last whole record")
+    if problems:
+        raise TraceRejected(f"{path.name}: truncated or corrupt miniSEED ({problems[0][:200]})")
+    if not stream or not any(tr.stats.npts for tr in stream):
+        raise TraceRejected(f"{path.name}: no samples")
+    return stream
+
+
+def merge_gaps(stream: Stream, policy: str, max_gap_s: float, fill: str) -> Stream:
+    """One trace per channel: gaps and overlaps merged by the rule, or :class:`TraceRejected`.
+
+    ``policy`` ``reject`` refuses any gap; ``merge`` fills gaps up to ``max_gap_s`` seconds with
+    linear interpolation (``fill='interpolate'``) or zeros, and refuses longer ones. Overlaps
+    with equal samples are merged; overlapping traces of different sampling rates are refused.
+    """
+    merged = Stream()
+    for seed_id in sorted({tr.id for tr in stream}):
+        part = stream.select(id=seed_id).copy()
+        part.sort(keys=["starttime"])
+        rates = {tr.stats.sampling_rate for tr in part}
+        if len(rates) > 1:
+            raise TraceRejected(f"{seed_id}: pieces with different sampling rates {sorted(rates)}")
+        if len(part) > 1:
+            gaps = [g for g in part.get_gaps() if g[6] > 0]
+            longest = max((g[6] for g in gaps), default=0.0)
+            if gaps and policy == "reject":
+                raise TraceRejected(f"{seed_id}: {len(gaps)} gap(s) up to {longest:.3g} s "
+                                    "(sac.gap_policy is reject)")
+            if longest > max_gap_s:
+                raise TraceRejected(f"{seed_id}: gap of {longest:.3g} s is longer than "
+                                    f"sac.max_gap_s = {max_gap_s:g} s")
+            try:
+                part.merge(method=1, fill_value="interpolate" if fill == "interpolate" else 0)
+            except Exception as exc:
+                raise TraceRejected(f"{seed_id}: cannot merge its pieces ({exc})") from None
+        merged += part
+    return merged
+
+
+def channel_metadata(inventory: Inventory, seed_id: str, time: UTCDateTime) -> dict:
+    """Coordinates and orientation of a channel at ``time``; TraceRejected when not listed."""
+    try:
+        return inventory.get_channel_metadata(seed_id, time)
+    except Exception:
+        raise TraceRejected(f"{seed_id}: no metadata for this channel at {time} in the "
+                            "StationXML") from None
+
+
+def rotate_to_zne(stream: Stream, inventory: Inventory) -> Stream:
+    """Rotate three components of one instrument to Z (up), N, E by their azimuths and dips.
+
+    Azimuth is degrees clockwise from north, dip degrees down from horizontal (SEED), so a
+    component records ``-sin(dip) Z + cos(dip) cos(az) N + cos(dip) sin(az) E``; the three
+    equations are solved sample by sample. Traces are first cut to their common time span
+    (they must share the sampling rate and sample times to within half a sample). The result
+    has channels ``??Z``, ``??N``, ``??E`` (misoriented N/E channels are rotated too).
+    """
+    name = f"{stream[0].id[:-1]}?"
+    if len(stream) != 3:
+        raise TraceRejected(f"{name}: rotation needs three components, got {len(stream)}")
+    rates = {tr.stats.sampling_rate for tr in stream}
+    if len(rates) != 1:
+        raise TraceRejected(f"{name}: components have different sampling rates {sorted(rates)}")
+    delta = stream[0].stats.delta
+    start = max(tr.stats.starttime for tr in stream)
+    end = min(tr.stats.endtime for tr in stream)
+    if end <= start:
+        raise TraceRejected(f"{name}: the components do not overlap in time")
+    pieces, rows = [], []
+    for tr in stream:
+        first = int(round((start - tr.stats.starttime) / delta))
+        offset = tr.stats.starttime + first * delta - start
+        if abs(offset) > delta / 2:
+            raise TraceRejected(f"{name}: sample times of {tr.id} are offset by {offset:.4f} s")
+        pieces.append((tr, first))
+        meta = channel_metadata(inventory, tr.id, start)
+        az, dip = np.radians(float(meta["azimuth"])), np.radians(float(meta["dip"]))
+        rows.append([-np.sin(dip), np.cos(dip) * np.cos(az), np.cos(dip) * np.sin(az)])
+    npts = min(len(tr.data) - first for tr, first in pieces)
+    npts = min(npts, int(round((end - start) / delta)) + 1)
+    matrix = np.array(rows)
+    if abs(np.linalg.det(matrix)) < 1e-3:
+        raise TraceRejected(f"{name}: component orientations are not independent "
+                            "(check azimuth and dip in the StationXML)")
+    data = np.array([tr.data[first:first + npts].astype(np.float64) for tr, first in pieces])
+    zne = np.linalg.solve(matrix, data)
+    rotated = Stream()
+    for component, values in zip("ZNE", zne):
+        tr = stream[0].copy()
+        tr.data = values
+        tr.stats.starttime = pieces[0][0].stats.starttime + pieces[0][1] * delta
+        tr.stats.channel = stream[0].stats.channel[:2] + component
+        rotated += tr
+    return rotated
+
+
+def vertical_up(trace, metadata: dict):
+    """A lone vertical with positive up: flipped when the metadata says it points down.
+
+    Keeps lone verticals consistent with :func:`rotate_to_zne`, which solves for Z up.
+    """
+    up = -np.sin(np.radians(float(metadata["dip"])))
+    if abs(up) < 0.99:
+        raise TraceRejected(f"{trace.id}: dip {metadata['dip']} deg in the StationXML is not "
+                            "vertical")
+    if up > 0:
+        return trace
+    flipped = trace.copy()
+    flipped.data = -flipped.data.astype(np.float64)
+    return flipped
+
+
+def orientation(channel: str, metadata: dict | None) -> tuple[float, float]:
+    """(cmpaz, cmpinc) in SAC's convention: from the metadata, or standard Z/N/E after rotation."""
+    if metadata is None:
+        return {"Z": (0.0, 0.0), "N": (0.0, 90.0), "E": (90.0, 90.0)}[channel[-1]]
+    return float(metadata["azimuth"]) % 360.0, float(metadata["dip"]) + 90.0
+
+
+def to_sac(trace, origin: UTCDateTime, event: dict, station: dict, cmpaz: float, cmpinc: float,
+           p_time: Optional[UTCDateTime] = None, s_time: Optional[UTCDateTime] = None) -> SACTrace:
+    """A SACTrace of ``trace`` with the headers of the module docstring.
+
+    ``event`` has latitude, longitude, depth (km), mag; ``station`` has latitude, longitude,
+    elevation (m), local_depth (m).
+    """
+    sac = SACTrace.from_obspy_trace(trace, keep_sac_header=False)
+    sac.data = np.require(sac.data, dtype=np.float32)
+    sac.reftime = origin
+    sac.o = float(origin - sac.reftime)
+    sac.iztype = "io"
+    sac.stla, sac.stlo = float(station["latitude"]), float(station["longitude"])
+    sac.stel = float(station.get("elevation") or 0.0)
+    sac.stdp = float(station.get("local_depth") or 0.0)
+    sac.evla, sac.evlo = float(event["latitude"]), float(event["longitude"])
+    sac.evdp = float(event["depth"])
+    if event.get("mag") is not None and np.isfinite(float(event["mag"])):
+        sac.mag = float(event["mag"])
+    sac.cmpaz, sac.cmpinc = cmpaz, cmpinc
+    sac.kcmpnm = trace.stats.channel
+    sac.khole = trace.stats.location or None
+    if p_time is not None:
+        sac.t1, sac.kt1 = float(p_time - sac.reftime), "P"
+    if s_time is not None:
+        sac.t2, sac.kt2 = float(s_time - sac.reftime), "S"
+    sac.lcalda = True  # computes dist, az, baz, gcarc from the coordinates
+    return sac
+
+
+def write_sac(sac: SACTrace, path: Path) -> None:
+    """Write ``sac`` to ``path`` atomically."""
+    with atomic_path(path) as tmp:
+        sac.write(str(tmp), byteorder="little")

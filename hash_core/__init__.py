@@ -1,0 +1,69 @@
+"""hash_core — the numerics of HASH v1.2 (Hardebeck & Shearer 2002, 2003), arrays in, arrays out.
+
+No files, no pandas, no configuration: callers (``focalflow.stages.hash`` and the readers of
+``focalflow.formats``) turn tables into arrays and back. Conventions at every boundary:
+x north, y east, z down; angles in degrees; take-off angle from vertical UP (0 = up, 90 =
+horizontal, 180 = down), azimuth clockwise from north; polarity +1 up / -1 down (true ground
+motion, i.e. after station reversals), 0 on S/P rows; S/P ratios as log10(S/P) after station
+correction; depths and distances in km.
+
+Geometry (``hash_core.geometry``)
+    sdr_to_vectors(strike_deg, dip_deg, rake_deg) -> (normal (...,3), slip (...,3))
+    vectors_to_sdr(normal, slip) -> (strike_deg, dip_deg, rake_deg)
+    auxiliary_plane(strike_deg, dip_deg, rake_deg) -> (strike_deg, dip_deg, rake_deg)
+    pbt_axes(normal, slip) -> (p_axis, t_axis, b_axis) unit vectors (...,3)
+    axis_trend_plunge(vectors) -> (trend_deg, plunge_deg), lower hemisphere
+    rotation_angle(normal1, slip1, normal2, slip2, return_aligned=False) -> degrees
+        (HASH's MECH_ROT minimum rotation = Kagan angle)
+    kagan_angle(sdr1 (...,3), sdr2 (...,3)) -> degrees
+    moment_tensor(normal, slip) -> (...,3,3) unit double couple n s^T + s n^T
+    ray_vectors(takeoff_deg, azimuth_deg) -> (...,3) unit rays
+    flat_distance_azimuth(event_lat, event_lon, station_lat, station_lon)
+        -> (distance_km, azimuth_deg), HASH's flat-earth formula
+
+Mechanism grid (``hash_core.grid``)
+    mechanism_grid(dang_deg) -> MechanismGrid(normal (n,3), slip (n,3), dang_deg), cached;
+        31,032 mechanisms at 5 deg, 141,180 at 3 deg
+
+Velocity models and take-off angles (``hash_core.raytrace``)
+    takeoff_table(layer_depth_km, vp_km_s, source_depths_km=0:3:39, distances_km=0:2:200)
+        -> TakeoffTable(source_depths_km, distances_km, takeoff_deg (ndepth, ndist),
+                        travel_time_s (ndepth, ndist))
+    lookup_takeoff(table, distance_km, depth_km) -> (takeoff_deg, travel_time_s); NaN where
+        the depth or distance is outside the table
+
+Random streams (``hash_core.rng``)
+    make_rng(kind="numpy", seed=0) -> NumpyStream(seed) | HashStream() (HASH v1.2's LCG normal
+        deviates, seed 314159). Both have .normal(n) -> (n,) float and .subset(n, k) -> sorted
+        indices of k of n without replacement. Use ONE stream for a whole run, events in order.
+
+Monte Carlo trials (``hash_core.focal``)
+    perturb_given_angles(takeoff_deg, azimuth_deg, takeoff_sigma_deg, azimuth_sigma_deg, nmc, rng)
+        -> (takeoff (nobs,nmc), azimuth (nobs,nmc))          (HASH driver 1)
+    takeoffs_for_trials(distance_km, azimuth_deg, depth_km, depth_sigma_km, tables, nmc, rng)
+        -> (takeoff (nobs,nmc), azimuth (nobs,nmc))          (HASH drivers 2 and 3)
+
+Grid search (``hash_core.search``, numba, cache=True, prange over mechanisms)
+    search_polarities(rays (nmc,nobs,3), polarity, impulsive, grid, badfrac) -> accepted indices
+    search_polarities_sp(rays, polarity, sp_log10, grid, badfrac, qbadfac) -> accepted indices
+    set_threads(n) — numba threads (honours NUMBA_NUM_THREADS; 1 for per-core timing)
+
+Solutions (``hash_core.solution``)
+    mech_average(normals, slips) -> (normal, slip); mech_probability(...) -> list of clusters
+    polarity_misfit(...), sp_misfit(...), azimuth_takeoff_gaps(...), quality_grade(...)
+
+One event (``hash_core.focal``)
+    HashSettings(dang_deg=5, nmc=30, maxout=500, badfrac=0.1, qbadfac=0.3, cangle_deg=45,
+                 prob_max=0.25, npolmin=8, max_agap_deg=90, max_pgap_deg=60, with_sp=False)
+    focal_mechanism(takeoff_deg (nobs,nmc), azimuth_deg (nobs,nmc), polarity (nobs,),
+                    impulsive (nobs,), sp_log10 (nobs,), settings, rng) -> MechanismSolution
+"""
+from .geometry import (auxiliary_plane, axis_trend_plunge, flat_distance_azimuth, kagan_angle,
+                       moment_tensor, pbt_axes, ray_vectors, rotation_angle, sdr_to_vectors,
+                       vectors_to_sdr)
+
+__all__ = [
+    "auxiliary_plane", "axis_trend_plunge", "flat_distance_azimuth", "kagan_angle",
+    "moment_tensor", "pbt_axes", "ray_vectors", "rotation_angle", "sdr_to_vectors",
+    "vectors_to_sdr",
+]

@@ -1,0 +1,252 @@
+"""One event, end to end: Monte Carlo rays -> grid search -> solutions -> quality.
+
+``focal_mechanism`` is HASH v1.2's per-event work of drivers 1-3 on arrays; the take-off and
+azimuth matrices of the trials come from `perturb_given_angles` (driver 1) or
+`takeoffs_for_trials` (drivers 2 and 3). Draw from ONE random stream per run, events in order.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from .geometry import auxiliary_plane, ray_vectors, vectors_to_sdr
+from .grid import mechanism_grid
+from .raytrace import TakeoffTable, lookup_takeoff
+from .search import search_polarities, search_polarities_sp
+from .solution import (azimuth_takeoff_gaps, mech_probability, p_radiation, polarity_misfit,
+                       polarity_sp_misfit, quality_grade)
+
+
+@dataclass(frozen=True)
+class HashSettings:
+    """Parameters of HASH v1.2 (names and defaults of its control files where they exist).
+
+    dang_deg: grid angle; nmc: Monte Carlo trials; maxout: acceptable mechanisms returned;
+    max_accepted: random subset kept when more pass (HASH's nmax0); badfrac: fraction of bad
+    polarities; qbadfac: log10 S/P misfit allowed per ratio; cangle_deg: angle for the
+    probability of multiple solutions; prob_max: probability threshold for a further solution;
+    npolmin: fewest polarities for a mechanism; max_agap_deg / max_pgap_deg: largest azimuthal /
+    take-off gaps for a graded (A-D) mechanism; with_sp: use S/P ratios (driver 3).
+    """
+
+    dang_deg: float = 5.0
+    nmc: int = 30
+    maxout: int = 500
+    max_accepted: int = 500
+    badfrac: float = 0.1
+    qbadfac: float = 0.3
+    cangle_deg: float = 45.0
+    prob_max: float = 0.25
+    npolmin: int = 8
+    max_agap_deg: float = 90.0
+    max_pgap_deg: float = 60.0
+    with_sp: bool = False
+    max_solutions: int = 5
+
+
+@dataclass
+class MechanismSolution:
+    """Result for one event. Per-solution arrays (length n solutions, preferred first):
+    strike/dip/rake and the auxiliary plane's (degrees), fault/aux RMS uncertainty (degrees),
+    prob, polarity misfit fraction, sp misfit (mean |log10 S/P| misfit; NaN without S/P),
+    station distribution ratio, quality letter. Per event: azimuthal and take-off gaps
+    (degrees), number of polarities and S/P ratios used, mult_solution flag, the acceptable
+    mechanisms (n, 3) strike/dip/rake, and per observation (input order) the trial-1 take-off
+    and azimuth and the preferred mechanism's predicted polarity (+1/-1, 0 on S/P rows)."""
+
+    strike: np.ndarray
+    dip: np.ndarray
+    rake: np.ndarray
+    aux_strike: np.ndarray
+    aux_dip: np.ndarray
+    aux_rake: np.ndarray
+    fault_uncertainty: np.ndarray
+    aux_uncertainty: np.ndarray
+    prob: np.ndarray
+    polarity_misfit: np.ndarray
+    sp_misfit: np.ndarray
+    station_distribution_ratio: np.ndarray
+    quality: np.ndarray
+    azimuth_gap: int
+    takeoff_gap: int
+    num_p_pol: int
+    num_sp: int
+    acceptable: np.ndarray
+    takeoff: np.ndarray
+    azimuth: np.ndarray
+    predicted_polarity: np.ndarray
+    message: str = ""
+    n_accepted: int = 0
+    extras: dict = field(default_factory=dict)
+
+    @property
+    def mult_solution(self) -> bool:
+        return len(self.strike) > 1
+
+    @property
+    def n_solutions(self) -> int:
+        return len(self.strike)
+
+
+def _empty_solution(quality: str, message: str, takeoff, azimuth, npol: int, nsp: int,
+                    gaps=(360, 90)) -> MechanismSolution:
+    nan = np.array([np.nan])
+    return MechanismSolution(
+        strike=nan, dip=nan.copy(), rake=nan.copy(), aux_strike=nan.copy(), aux_dip=nan.copy(),
+        aux_rake=nan.copy(), fault_uncertainty=nan.copy(), aux_uncertainty=nan.copy(),
+        prob=nan.copy(), polarity_misfit=nan.copy(), sp_misfit=nan.copy(),
+        station_distribution_ratio=nan.copy(), quality=np.array([quality]),
+        azimuth_gap=gaps[0], takeoff_gap=gaps[1], num_p_pol=npol, num_sp=nsp,
+        acceptable=np.empty((0, 3)), takeoff=takeoff, azimuth=azimuth,
+        predicted_polarity=np.zeros(len(takeoff), dtype=int), message=message)
+
+
+def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10=None,
+                    settings: HashSettings = HashSettings(), rng=None) -> MechanismSolution:
+    """Solve one event from its observations under ``nmc`` perturbed ray sets.
+
+    takeoff_deg, azimuth_deg: (n obs, nmc) degrees, column 0 the unperturbed rays (NaN columns
+    = unusable trials, e.g. a perturbed depth outside the velocity table); polarity: (n obs,)
+    +1/-1 (true ground motion), 0 on S/P rows; impulsive: (n obs,) bool (default all);
+    sp_log10: (n obs,) log10 S/P after station correction, NaN on polarity rows (used only with
+    ``settings.with_sp``; without it S/P rows are ignored); rng: a `hash_core.rng` stream, used
+    only to draw the random subset when more than ``max_accepted`` mechanisms pass.
+
+    Raises ValueError for inconsistent shapes or non-finite unperturbed angles (the caller
+    names the event); too few polarities give quality F and no mechanism.
+    """
+    takeoff = np.atleast_2d(np.asarray(takeoff_deg, dtype=float))
+    azimuth = np.atleast_2d(np.asarray(azimuth_deg, dtype=float))
+    polarity = np.asarray(polarity).astype(int)
+    nobs = len(polarity)
+    impulsive = np.ones(nobs, bool) if impulsive is None else np.asarray(impulsive, dtype=bool)
+    sp = np.full(nobs, np.nan) if sp_log10 is None else np.asarray(sp_log10, dtype=float)
+    if takeoff.shape != azimuth.shape or takeoff.shape[0] != nobs or impulsive.shape != (nobs,) \
+            or sp.shape != (nobs,):
+        raise ValueError(f"observation arrays disagree: takeoff {takeoff.shape}, azimuth "
+                         f"{azimuth.shape}, polarity {polarity.shape}, impulsive "
+                         f"{impulsive.shape}, sp_log10 {sp.shape}")
+    bad = ~(np.isfinite(takeoff[:, 0]) & np.isfinite(azimuth[:, 0]))
+    if bad.any():
+        raise ValueError(f"non-finite take-off or azimuth in the unperturbed trial for "
+                         f"observation rows {np.flatnonzero(bad).tolist()}")
+    input_rays_takeoff, input_rays_azimuth = takeoff[:, 0].copy(), azimuth[:, 0].copy()
+    input_rays = ray_vectors(input_rays_takeoff, input_rays_azimuth)
+    input_polarity = polarity
+    if not settings.with_sp:
+        keep = polarity != 0
+        takeoff, azimuth, polarity = takeoff[keep], azimuth[keep], polarity[keep]
+        impulsive, sp = impulsive[keep], sp[keep]
+    elif np.any((polarity == 0) & ~np.isfinite(sp)):
+        raise ValueError("S/P rows (polarity 0) need a finite log10 S/P ratio")
+    is_pol = polarity != 0
+    npol, nsp = int(is_pol.sum()), int((~is_pol).sum())
+    rays = ray_vectors(takeoff.T, azimuth.T)  # (nmc, nobs, 3)
+    gaps = azimuth_takeoff_gaps(takeoff[is_pol, 0], azimuth[is_pol, 0])
+    if npol < settings.npolmin:
+        return _empty_solution("F", f"{npol} polarities, fewer than npolmin={settings.npolmin}",
+                               input_rays_takeoff, input_rays_azimuth, npol, nsp, gaps)
+
+    grid = mechanism_grid(settings.dang_deg)
+    if settings.with_sp:
+        accepted = search_polarities_sp(rays, polarity, sp, grid, settings.badfrac,
+                                        settings.qbadfac)
+    else:
+        accepted = search_polarities(rays, polarity, impulsive, grid, settings.badfrac)
+    n_accepted = len(accepted)
+    if n_accepted > settings.max_accepted:
+        if rng is None:
+            raise ValueError("a random stream is needed to draw the subset of acceptable mechanisms")
+        accepted = accepted[rng.subset(n_accepted, settings.max_accepted)]
+    normals, slips = grid.slip[accepted], grid.normal[accepted]
+    clusters = mech_probability(normals, slips, settings.cangle_deg, settings.prob_max,
+                                settings.max_solutions)
+
+    rays1 = rays[0]
+    rows = {name: [] for name in ("sdr", "aux", "fault_unc", "aux_unc", "prob", "mfrac", "mavg",
+                                  "stdr", "quality")}
+    for cluster in clusters:
+        if settings.with_sp:
+            mfrac, mavg, stdr, _ = polarity_sp_misfit(rays1, polarity, sp,
+                                                              cluster.normal, cluster.slip)
+        else:
+            mfrac, stdr, _ = polarity_misfit(rays1, polarity, impulsive,
+                                                     cluster.normal, cluster.slip)
+            mavg = np.nan
+        sdr = np.array([float(v) for v in vectors_to_sdr(cluster.normal, cluster.slip)])
+        rows["sdr"].append(sdr)
+        rows["aux"].append([float(v) for v in auxiliary_plane(*sdr)])
+        rows["fault_unc"].append(cluster.fault_uncertainty_deg)
+        rows["aux_unc"].append(cluster.aux_uncertainty_deg)
+        rows["prob"].append(cluster.prob)
+        rows["mfrac"].append(mfrac)
+        rows["mavg"].append(mavg)
+        rows["stdr"].append(stdr)
+        rows["quality"].append(quality_grade(
+            cluster.prob, cluster.fault_uncertainty_deg, cluster.aux_uncertainty_deg, mfrac,
+            stdr, gaps[0], gaps[1], npol, settings.npolmin, settings.max_agap_deg,
+            settings.max_pgap_deg, settings.with_sp))
+    sdr = np.array(rows["sdr"])
+    aux = np.array(rows["aux"])
+    acceptable = np.column_stack(vectors_to_sdr(normals, slips))[: settings.maxout]
+    return MechanismSolution(
+        strike=sdr[:, 0], dip=sdr[:, 1], rake=sdr[:, 2],
+        aux_strike=aux[:, 0], aux_dip=aux[:, 1], aux_rake=aux[:, 2],
+        fault_uncertainty=np.array(rows["fault_unc"]), aux_uncertainty=np.array(rows["aux_unc"]),
+        prob=np.array(rows["prob"]), polarity_misfit=np.array(rows["mfrac"]),
+        sp_misfit=np.array(rows["mavg"]), station_distribution_ratio=np.array(rows["stdr"]),
+        quality=np.array(rows["quality"]), azimuth_gap=gaps[0], takeoff_gap=gaps[1],
+        num_p_pol=npol, num_sp=nsp, acceptable=acceptable, takeoff=input_rays_takeoff,
+        azimuth=input_rays_azimuth,
+        predicted_polarity=np.where(input_polarity != 0,
+                                    np.where(p_radiation(input_rays, clusters[0].normal,
+                                                         clusters[0].slip) >= 0, 1, -1), 0),
+        n_accepted=n_accepted)
+
+
+def perturb_given_angles(takeoff_deg, azimuth_deg, takeoff_sigma_deg, azimuth_sigma_deg,
+                         nmc: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """HASH driver 1: trial 1 = the given angles; trials 2..nmc add sigma * N(0, 1), drawn
+    station by station, for each trial first the azimuth then the take-off deviate.
+    Returns (takeoff, azimuth), each (n obs, nmc) degrees."""
+    takeoff = np.asarray(takeoff_deg, dtype=float)
+    azimuth = np.asarray(azimuth_deg, dtype=float)
+    nobs = takeoff.size
+    deviates = rng.normal(nobs * (nmc - 1) * 2).reshape(nobs, nmc - 1, 2)
+    azimuths = np.empty((nobs, nmc))
+    takeoffs = np.empty((nobs, nmc))
+    azimuths[:, 0], takeoffs[:, 0] = azimuth, takeoff
+    azimuths[:, 1:] = azimuth[:, None] + np.asarray(azimuth_sigma_deg, float).reshape(-1, 1) * deviates[..., 0]
+    takeoffs[:, 1:] = takeoff[:, None] + np.asarray(takeoff_sigma_deg, float).reshape(-1, 1) * deviates[..., 1]
+    return takeoffs, azimuths
+
+
+def trial_depths(depth_km: float, depth_sigma_km: float, nmc: int, n_models: int, rng):
+    """HASH drivers 2/3: (depth km, model index) per trial. Trial 1: catalogue depth, model 0;
+    trial m >= 2 (1-based): depth + sigma * N(0, 1) (sigma = 1 km when 0), model mod(m, n)."""
+    sigma = depth_sigma_km if depth_sigma_km and depth_sigma_km > 0 else 1.0
+    depths = np.empty(nmc)
+    depths[0] = depth_km
+    depths[1:] = depth_km + sigma * rng.normal(nmc - 1)
+    models = np.zeros(nmc, dtype=int)
+    models[1:] = np.mod(np.arange(2, nmc + 1), n_models)
+    return depths, models
+
+
+def takeoffs_for_trials(distance_km, azimuth_deg, depth_km: float, depth_sigma_km: float,
+                        tables: list[TakeoffTable], nmc: int, rng) -> tuple[np.ndarray, np.ndarray]:
+    """HASH drivers 2/3: take-off angles (n obs, nmc) of each trial's depth and velocity model
+    (see `trial_depths`), azimuths repeated. Trials whose depth is outside the table give NaN
+    columns (skipped by the search); an unperturbed depth outside raises ValueError."""
+    distance = np.asarray(distance_km, dtype=float)
+    azimuth = np.asarray(azimuth_deg, dtype=float)
+    depths, models = trial_depths(depth_km, depth_sigma_km, nmc, len(tables), rng)
+    deps = tables[0].source_depths_km
+    if not deps[0] <= depth_km <= deps[-1]:
+        raise ValueError(f"source depth {depth_km} km is outside the take-off table "
+                         f"({deps[0]}-{deps[-1]} km)")
+    takeoff = np.empty((distance.size, nmc))
+    for m in range(nmc):
+        takeoff[:, m], _ = lookup_takeoff(tables[models[m]], distance, depths[m])
+    return takeoff, np.repeat(azimuth[:, None], nmc, axis=1)

@@ -1,0 +1,383 @@
+"""The interface every first-motion polarity model of focalflow implements.
+
+A model class (SeisBench's style) owns its preprocessing, its weights loading and a batched
+``classify``. The shared part lives here:
+
+* :meth:`PolarityModel.preprocess` turns raw traces (any sampling rate) plus the pick's sample
+  index into the network's input windows, and flags traces it refuses (window runs off the
+  trace, NaN/inf, all zeros / flat, too short to resample) with a reason;
+* :meth:`PolarityModel.predict_inputs` runs the network on large batches through one
+  ``tf.function`` on the chosen device;
+* :meth:`PolarityModel.classify` does both and returns a table (one row per input trace).
+
+A subclass sets the class attributes and implements two hooks::
+
+    class MyNet(PolarityModel):
+        name = "my-net"               # written in polarities.csv's ``model`` column
+        sampling_rate_hz = 100.0      # rate the network expects
+        window_samples = 128          # samples per input window
+        pick_sample = 64              # index of the pick inside the window
+        input_channels = 2
+
+        def build_inputs(self, windows):   # (n, window_samples) float64 -> (n, window_samples, C) float32
+            ...
+        def decode_outputs(self, outputs): # raw network output of one batch -> dict of (n,) arrays
+            return {"prob_up": ..., "prob_down": ..., "prob_undecided": ...,
+                    # optional: "prob_impulsive", "prob_emergent", "prob_unclear"
+                    }
+
+and, when the weights file is not a whole saved Keras model, overrides :meth:`load_keras_model`
+(e.g. build the architecture in code, then ``model.load_weights(path)``).
+
+Preprocessing of the trace, in this order (the same at every input rate):
+
+1. remove the mean and the linear trend of the whole trace, then a 5 % Hann taper at both ends
+   (ObsPy's ``Trace.taper(0.05)``);
+2. if the trace's rate differs from ``sampling_rate_hz``: resample with
+   :func:`scipy.signal.resample_poly` — a linear-phase (symmetric) Kaiser-windowed FIR
+   anti-alias low-pass whose delay is compensated, i.e. zero phase: an onset stays where it
+   was; the pick's sample index is scaled by the rate ratio and rounded to the nearest sample;
+3. cut ``window_samples`` samples with the pick at ``pick_sample`` (shifted by ``shift``
+   samples at the model's rate for test-time augmentation);
+4. the subclass's :meth:`build_inputs` (normalisation, extra channels).
+
+Conventions: ``polarity`` +1 up, -1 down, 0 undecided, as recorded on the trace (the stage
+applies the station reversal table afterwards). Probabilities are in [0, 1]; for models with
+independent sigmoid outputs they need not sum to 1.
+"""
+from __future__ import annotations
+
+import abc
+import functools
+import logging
+from fractions import Fraction
+from pathlib import Path
+from typing import Any, Sequence
+
+import numpy as np
+import pandas as pd
+
+from focalflow.errors import FocalflowError
+
+log = logging.getLogger("focalflow.models")
+
+TAPER_FRACTION = 0.05
+
+# Reasons a trace is refused by preprocess (also written to the failures table).
+REASON_OFF_TRACE = "P window runs off the trace"
+REASON_NOT_FINITE = "trace contains NaN or inf"
+REASON_FLAT = "trace is all zeros or constant"
+REASON_PICK = "pick time missing or not finite"
+REASON_GAP = "P window contains a gap (a run of exact zeros)"
+GAP_ZERO_RUN = 10
+
+
+class WeightsError(FocalflowError):
+    """A weights file is missing, corrupt, of the wrong shape, or fails its checksum."""
+
+
+class PolarityModel(abc.ABC):
+    """A first-motion polarity classifier working on single-component (vertical) traces.
+
+    Create with ``Model(weights_path, device="auto")`` or ``Model().load(path)``;
+    ``device`` is ``"auto"`` (a GPU when TensorFlow sees one), ``"cpu"`` or ``"gpu"`` (falls
+    back to the CPU with a log line when no GPU is present).
+    """
+
+    name: str = "polarity-model"
+    sampling_rate_hz: float = 100.0
+    window_samples: int = 128
+    pick_sample: int = 64
+    input_channels: int = 1
+    taper_fraction: float = TAPER_FRACTION
+
+    def __init__(self, weights_path: Path | str | None = None, device: str = "auto"):
+        self.device = select_device(device)
+        self.weights_path: Path | None = None
+        self.keras_model = None
+        self._infer = None
+        if weights_path is not None:
+            self.load(weights_path)
+
+    # ---------------------------------------------------------------- subclass hooks
+    @abc.abstractmethod
+    def build_inputs(self, windows: np.ndarray) -> np.ndarray:
+        """Network inputs, float32 ``(n, window_samples, input_channels)``, from windows at the
+        model's rate, float64 ``(n, window_samples)``, pick at ``pick_sample``, already
+        demeaned/detrended/tapered as whole traces (step 1 of the module docstring)."""
+
+    @abc.abstractmethod
+    def decode_outputs(self, outputs: Any) -> dict[str, np.ndarray]:
+        """Per-trace probabilities from one batch's raw network output (NumPy arrays or a dict of
+        them): keys ``prob_up``, ``prob_down``, ``prob_undecided`` and optionally
+        ``prob_impulsive``, ``prob_emergent``, ``prob_unclear``; each ``(n,)`` float."""
+
+    def load_keras_model(self, path: Path):
+        """Load the network from ``path``; default: a whole saved Keras model (.h5/.hdf5/.keras)."""
+        import keras
+
+        return keras.models.load_model(path, compile=False)
+
+    def check_network(self, network) -> str | None:
+        """A description of why a loaded network does not fit this class, or None if it fits."""
+        return None
+
+    # ---------------------------------------------------------------- weights
+    def load(self, weights_path: Path | str) -> "PolarityModel":
+        """Load weights; raise :class:`WeightsError` naming the file when it cannot be used."""
+        path = Path(weights_path).expanduser()
+        if not path.is_file():
+            raise WeightsError(f"{path}: weights file not found")
+        try:
+            with self._device_scope():
+                model = self.load_keras_model(path)
+        except Exception as exc:  # h5py/keras raise many types for a damaged file
+            raise WeightsError(f"{path}: cannot load {self.name} weights "
+                               f"(corrupt or not a Keras model file): {type(exc).__name__}: {exc}"
+                               ) from None
+        expected = (self.window_samples, self.input_channels)
+        shape = tuple(model.inputs[0].shape[1:]) if getattr(model, "inputs", None) else None
+        if shape is not None and shape != expected:
+            raise WeightsError(f"{path}: network input shape {shape} does not match {self.name}'s "
+                               f"{expected} (wrong weights for this model?)")
+        problem = self.check_network(model)
+        if problem:
+            raise WeightsError(f"{path}: {problem} (wrong weights for {self.name}?)")
+        self.keras_model = model
+        self.weights_path = path
+        self._infer = None
+        return self
+
+    # ---------------------------------------------------------------- preprocessing
+    def preprocess(self, traces: np.ndarray, pick_index: Sequence[float] | np.ndarray,
+                   sampling_rate_hz: float, shift: int = 0
+                   ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Network inputs from traces of one sampling rate.
+
+        Parameters
+        ----------
+        traces : ``(n, npts)`` array (or a sequence of equal-length 1-D arrays), raw counts or
+            any unit; one vertical-component trace per row.
+        pick_index : ``(n,)`` sample index of the P pick in each trace (fractional allowed),
+            i.e. (pick time - trace start) * sampling_rate_hz.
+        sampling_rate_hz : rate of all rows.
+        shift : window offset in samples at the model's rate (positive: window starts later).
+
+        Returns
+        -------
+        inputs : float32 ``(n, window_samples, input_channels)``; rows of refused traces are 0.
+        valid : bool ``(n,)``.
+        reasons : list of n strings, "" for valid rows.
+        """
+        windows, valid, reasons = self.cut_windows(traces, pick_index, sampling_rate_hz, shift)
+        inputs = np.zeros((len(windows), self.window_samples, self.input_channels), np.float32)
+        if valid.any():
+            inputs[valid] = self.build_inputs(windows[valid])
+        return inputs, valid, reasons
+
+    def cut_windows(self, traces, pick_index, sampling_rate_hz: float, shift: int = 0
+                    ) -> tuple[np.ndarray, np.ndarray, list[str]]:
+        """Steps 1-3 of the module docstring: ``(n, window_samples)`` float64 windows, the valid
+        mask and the reasons (see :meth:`preprocess`)."""
+        data = np.array(traces, dtype=np.float64)
+        if data.ndim == 1:
+            data = data[None, :]
+        if data.ndim != 2:
+            raise ValueError(f"traces must be a 2-D (n, npts) array, got shape {data.shape}")
+        n, npts = data.shape
+        picks = np.asarray(pick_index, dtype=np.float64).reshape(-1)
+        if len(picks) != n:
+            raise ValueError(f"{n} traces but {len(picks)} pick indices")
+        windows = np.zeros((n, self.window_samples), np.float64)
+        ratio = resampling_ratio(sampling_rate_hz, self.sampling_rate_hz)
+        if ratio is None:
+            reason = (f"sampling rate {sampling_rate_hz!r} Hz cannot be resampled to "
+                      f"{self.sampling_rate_hz:g} Hz")
+            return windows, np.zeros(n, bool), [reason] * n
+
+        pick_ok = np.isfinite(picks)
+        finite = np.isfinite(data).all(axis=1)
+        data[~finite] = 0.0
+        flat = (np.ptp(data, axis=1) == 0) if npts else np.ones(n, bool)
+        start = np.round(np.where(pick_ok, picks, 0) * float(ratio)).astype(np.int64) \
+            - self.pick_sample + int(shift)
+        inside = (start >= 0) & (start + self.window_samples <= int(np.ceil(npts * float(ratio))))
+        gap = self._zero_runs(data, start / float(ratio), pick_ok & inside, sampling_rate_hz)
+        checks = [(~pick_ok, REASON_PICK), (~finite, REASON_NOT_FINITE), (flat, REASON_FLAT),
+                  (~inside, REASON_OFF_TRACE), (gap, REASON_GAP)]
+        reasons = [""] * n
+        valid = np.ones(n, bool)
+        for bad, reason in checks:
+            for i in np.flatnonzero(bad & valid):
+                reasons[i] = reason
+            valid &= ~bad
+        if not valid.any():
+            return windows, valid, reasons
+
+        rows = np.flatnonzero(valid)
+        cleaned = demean_detrend_taper(data[rows], self.taper_fraction)
+        if ratio != 1:
+            cleaned = resample(cleaned, ratio.numerator, ratio.denominator)
+        cols = start[rows, None] + np.arange(self.window_samples)
+        windows[rows] = cleaned[np.arange(len(rows))[:, None], cols]
+        return windows, valid, reasons
+
+    def _zero_runs(self, data: np.ndarray, start: np.ndarray, rows: np.ndarray,
+                   sampling_rate_hz: float) -> np.ndarray:
+        """True for rows whose model window (at the trace's own rate) holds a run of
+        ``GAP_ZERO_RUN`` or more exact zeros: a gap filled with zeros."""
+        out = np.zeros(len(data), bool)
+        span = int(np.ceil(self.window_samples * sampling_rate_hz / self.sampling_rate_hz)) + 1
+        index = np.flatnonzero(rows)
+        if not len(index) or span < GAP_ZERO_RUN:
+            return out
+        first = np.clip(np.floor(start[index]).astype(np.int64), 0, max(data.shape[1] - span, 0))
+        cols = np.minimum(first[:, None] + np.arange(span), data.shape[1] - 1)
+        zero = data[index[:, None], cols] == 0
+        maybe = zero.sum(axis=1) >= GAP_ZERO_RUN
+        if maybe.any():
+            runs = np.lib.stride_tricks.sliding_window_view(zero[maybe], GAP_ZERO_RUN, axis=1)
+            out[index[maybe]] = runs.all(axis=2).any(axis=1)
+        return out
+
+    # ---------------------------------------------------------------- inference
+    def predict_inputs(self, inputs: np.ndarray, batch_size: int = 4096) -> dict[str, np.ndarray]:
+        """Decoded probabilities for prepared inputs, running batches of ``batch_size``."""
+        if self.keras_model is None:
+            raise FocalflowError(f"{self.name}: no weights loaded (call load(path) first)")
+        if self._infer is None:
+            import tensorflow as tf
+
+            model = self.keras_model
+            signature = [tf.TensorSpec((None, self.window_samples, self.input_channels), tf.float32)]
+            self._infer = tf.function(lambda x: model(x, training=False), input_signature=signature,
+                                      autograph=False)
+        import tensorflow as tf
+
+        parts: list[dict[str, np.ndarray]] = []
+        with self._device_scope():
+            for begin in range(0, len(inputs), batch_size):
+                batch = tf.convert_to_tensor(inputs[begin:begin + batch_size], tf.float32)
+                raw = tf.nest.map_structure(lambda t: t.numpy(), self._infer(batch))
+                parts.append(self.decode_outputs(raw))
+        if not parts:
+            return {k: np.zeros(0) for k in ("prob_up", "prob_down", "prob_undecided")}
+        return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+
+    def classify(self, traces, pick_index, sampling_rate_hz: float, batch_size: int = 4096,
+                 min_confidence: float = 0.0, shifts: Sequence[int] = (0,)) -> pd.DataFrame:
+        """Polarity of each trace; one row per input trace, in input order.
+
+        Columns: ``polarity`` (+1/-1/0 as recorded), ``prob_up``, ``prob_down``,
+        ``prob_undecided``, ``clarity`` ("I"/"E"/"x", "" when the model has no clarity output or
+        the row is invalid), ``valid``, ``reason`` (why a row was refused). With several
+        ``shifts`` (samples at the model's rate) the probabilities are averaged over shifted
+        windows (test-time augmentation). The decision is the largest of up/down/undecided;
+        a call whose max(prob_up, prob_down) is below ``min_confidence`` becomes 0.
+        """
+        probs: dict[str, np.ndarray] | None = None
+        valid = reasons = None
+        for shift in shifts:
+            inputs, ok, why = self.preprocess(traces, pick_index, sampling_rate_hz, shift)
+            valid = ok if valid is None else valid & ok
+            reasons = why if reasons is None else [r or w for r, w in zip(reasons, why)]
+            out = self.predict_inputs(inputs, batch_size)
+            probs = out if probs is None else {k: probs[k] + out[k] for k in probs}
+        probs = {k: v / len(shifts) for k, v in probs.items()}
+        return decide(probs, valid, reasons, min_confidence)
+
+    # ---------------------------------------------------------------- device
+    def _device_scope(self):
+        import tensorflow as tf
+
+        return tf.device(self.device)
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(name={self.name!r}, weights={self.weights_path}, device={self.device!r})"
+
+
+def decide(probs: dict[str, np.ndarray], valid: np.ndarray, reasons: list[str],
+           min_confidence: float = 0.0) -> pd.DataFrame:
+    """The per-trace table of :meth:`PolarityModel.classify` from averaged probabilities."""
+    up, down, undecided = probs["prob_up"], probs["prob_down"], probs["prob_undecided"]
+    best = np.argmax(np.stack([up, down, undecided]), axis=0)
+    polarity = np.select([best == 0, best == 1], [1, -1], 0)
+    polarity[np.maximum(up, down) < min_confidence] = 0
+    polarity[~valid] = 0
+    clarity = np.full(len(up), "", dtype=object)
+    if "prob_impulsive" in probs:
+        letters = np.array(["I", "E", "x"], dtype=object)
+        clarity = letters[np.argmax(np.stack([probs["prob_impulsive"], probs["prob_emergent"],
+                                              probs["prob_unclear"]]), axis=0)]
+        clarity[~valid] = ""
+    nan = np.where(valid, 1.0, np.nan)
+    return pd.DataFrame({"polarity": polarity.astype(np.int64), "prob_up": up * nan,
+                         "prob_down": down * nan, "prob_undecided": undecided * nan,
+                         "clarity": clarity, "valid": valid, "reason": reasons})
+
+
+def demean_detrend_taper(data: np.ndarray, fraction: float = TAPER_FRACTION) -> np.ndarray:
+    """Rows with mean and least-squares line removed, then a Hann taper over ``fraction`` of the
+    length at both ends (ObsPy's ``Trace.taper(max_percentage=fraction, type="hann")``)."""
+    n, npts = data.shape
+    if npts < 2:
+        return data - data.mean(axis=1, keepdims=True)
+    t = np.arange(npts, dtype=np.float64)
+    t -= t.mean()
+    mean = data.mean(axis=1, keepdims=True)
+    slope = (data @ t)[:, None] / (t @ t)
+    return (data - mean - slope * t) * hann_taper(npts, fraction)
+
+
+@functools.lru_cache(maxsize=64)
+def hann_taper(npts: int, fraction: float = TAPER_FRACTION) -> np.ndarray:
+    """ObsPy's Hann taper window for ``npts`` samples (``fraction`` of the length at each side)."""
+    wlen = int(np.floor(fraction * npts))
+    if wlen == 0:
+        return np.ones(npts)
+    size = 2 * wlen if 2 * wlen == npts else 2 * wlen + 1
+    sides = np.hanning(size)
+    taper = np.ones(npts)
+    taper[:wlen] = sides[:wlen]
+    taper[npts - wlen:] = sides[len(sides) - wlen:]
+    taper.flags.writeable = False
+    return taper
+
+
+def resample(data: np.ndarray, up: int, down: int) -> np.ndarray:
+    """Rows resampled by ``up/down`` with scipy's zero-phase polyphase FIR (``resample_poly``,
+    Kaiser window beta 5, cut-off at the lower Nyquist frequency)."""
+    from scipy.signal import resample_poly
+
+    return resample_poly(data, up, down, axis=1)
+
+
+def resampling_ratio(from_hz: float, to_hz: float) -> Fraction | None:
+    """``to_hz / from_hz`` as a fraction with denominator <= 1000, or None when the rate is not
+    positive and finite or no such fraction matches to 1e-6."""
+    try:
+        from_hz = float(from_hz)
+    except (TypeError, ValueError):
+        return None
+    if not np.isfinite(from_hz) or from_hz <= 0:
+        return None
+    ratio = Fraction(to_hz / from_hz).limit_denominator(1000)
+    if abs(float(ratio) * from_hz - to_hz) > 1e-6 * to_hz:
+        return None
+    return ratio
+
+
+def select_device(device: str = "auto") -> str:
+    """TensorFlow device name for ``"auto"``, ``"cpu"`` or ``"gpu"``; "gpu" without a GPU logs a
+    line and uses the CPU."""
+    if device not in ("auto", "cpu", "gpu"):
+        raise FocalflowError(f"device must be auto, cpu or gpu, got {device!r}")
+    if device == "cpu":
+        return "/CPU:0"
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        return "/GPU:0"
+    if device == "gpu":
+        log.warning("device: gpu requested but TensorFlow sees no GPU; running on the CPU")
+    return "/CPU:0"

@@ -1,0 +1,128 @@
+"""The project's own polarity model: synthetic training data, the network, the shipped weights.
+
+The shipped weights are checked on data they were not trained on: a fresh synthetic set
+(another seed), the demo's true first motions and the ToC2ME analyst labels.
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from models.base import WeightsError, decide
+from models.focalflow_net import DEFAULT_WEIGHTS, FocalflowNet, build_inputs
+from models.registry import load_model
+from models.synthetic import Recipe, first_extremum, generate_traces, make_dataset
+
+
+@pytest.fixture(scope="module")
+def shipped():
+    return load_model("focalflow-default", device="cpu")
+
+
+def test_synthetic_data_is_reproducible_and_balanced():
+    a = generate_traces(300, 100.0, np.random.default_rng(3))
+    b = generate_traces(300, 100.0, np.random.default_rng(3))
+    np.testing.assert_array_equal(a.traces, b.traces)
+    np.testing.assert_array_equal(a.polarity, b.polarity)
+    counts = {p: int(np.sum(a.polarity == p)) for p in (-1, 0, 1)}
+    assert all(count > 40 for count in counts.values()), counts
+    assert abs(counts[1] - counts[-1]) < 0.3 * (counts[1] + counts[-1])
+    # pure-noise and very-low-SNR traces are labelled undecided
+    assert np.all(a.polarity[np.isnan(a.freq_hz)] == 0)
+    assert np.all(a.polarity[a.snr < Recipe().undecided_snr] == 0)
+    # the pick differs from the true onset by up to the recipe's jitter
+    assert 0 < np.abs(a.jitter_s).max() <= Recipe().max_jitter_s
+
+
+def test_label_is_the_first_motion_of_a_clean_onset():
+    rng = np.random.default_rng(1)
+    quiet = Recipe(snr=(1e6, 1e6 + 1), noise_fraction=0.0, zero_phase_fraction=0.0,
+                   digitiser_fraction=0.0, spike_fraction=0.0, hum_fraction=0.0)
+    data = generate_traces(50, 200.0, rng, quiet)
+    for trace, pick, jitter, polarity in zip(data.traces, data.pick_index, data.jitter_s,
+                                             data.polarity):
+        onset = int(round(pick - jitter * 200.0))
+        clean = trace[onset:onset + 400] - trace[onset - 20:onset].mean()
+        assert np.sign(first_extremum(clean)) == polarity
+    assert first_extremum(np.array([0.0, -1.0, -3.0, -2.0, 5.0])) == -3.0
+
+
+def test_inputs_are_scale_free_and_bounded():
+    rng = np.random.default_rng(0)
+    windows = rng.standard_normal((4, 256))
+    windows[:, 130:] += 20 * np.sin(np.linspace(0, 12, 126))
+    x = build_inputs(windows)
+    assert x.shape == (4, 256, 2) and x.dtype == np.float32
+    assert np.abs(x).max() <= 1.0
+    np.testing.assert_allclose(build_inputs(1e6 * windows + 3.0), x, atol=1e-5)
+    np.testing.assert_allclose(build_inputs(-windows), -x, atol=1e-6)
+
+
+def test_weights_round_trip_and_bad_files(tmp_path):
+    model = FocalflowNet.untrained(seed=1, device="cpu")
+    data = make_dataset(model, 64, seed=5)
+    before = model.predict_inputs(data["inputs"])
+    path = model.save(tmp_path / "tiny.weights.h5")
+    again = load_model(str(path), device="cpu")
+    assert isinstance(again, FocalflowNet)
+    np.testing.assert_allclose(again.predict_inputs(data["inputs"])["prob_up"], before["prob_up"],
+                               atol=1e-6)
+    broken = tmp_path / "broken.weights.h5"
+    broken.write_bytes(path.read_bytes()[:2000])
+    with pytest.raises(WeightsError, match="broken.weights.h5"):
+        FocalflowNet(broken, device="cpu")
+    with pytest.raises(ValueError, match=r"\.weights\.h5"):
+        model.save(tmp_path / "wrong.h5")
+
+
+def test_shipped_weights_are_small_and_registered(shipped):
+    assert DEFAULT_WEIGHTS.is_file() and DEFAULT_WEIGHTS.stat().st_size < 1_000_000
+    assert isinstance(shipped, FocalflowNet)
+    assert shipped.weights_path == DEFAULT_WEIGHTS
+
+
+def test_shipped_model_on_held_out_synthetic_onsets(shipped):
+    data = make_dataset(shipped, 1500, seed=987654)
+    valid = np.ones(len(data["inputs"]), bool)
+    call = decide(shipped.predict_inputs(data["inputs"]), valid, [""] * len(valid))["polarity"]
+    call = call.to_numpy()
+    truth = data["polarity"]
+    decided = (call != 0) & (truth != 0)
+    assert np.mean(call[decided] == truth[decided]) > 0.95
+    clear = truth != 0
+    clear &= data["snr"] > 10
+    assert np.mean(call[clear] == truth[clear]) > 0.9
+    assert np.mean(call[truth == 0] == 0) > 0.6
+
+
+def test_shipped_model_on_the_demo_true_first_motions(shipped, demo_dir):
+    import obspy
+    from obspy.clients.filesystem.sds import Client
+
+    from focalflow.formats.hypoinverse import read_hypoinverse
+    from focalflow.polarity import SacWindow, classify_windows
+
+    _, picks, _ = read_hypoinverse(demo_dir / "phases.arc")
+    truth = pd.read_csv(demo_dir / "truth_picks.csv", dtype={"event_id": str})
+    p = picks[picks["phase"] == "P"].merge(truth, on=["event_id", "network", "station"])
+    client = Client(str(demo_dir / "sds"))
+    windows = []
+    for row in p.itertuples():
+        pick = obspy.UTCDateTime(row.time)
+        trace = client.get_waveforms(row.network, row.station, "*", "HH[Z3]", pick - 2, pick + 2)[0]
+        windows.append(SacWindow(trace.data.astype(np.float32), trace.stats.delta, 0.0,
+                                 pick - trace.stats.starttime))
+    table = classify_windows(shipped, windows)
+    call, true = table["polarity"].to_numpy(), p["first_motion_recorded"].to_numpy()
+    decided = call != 0
+    assert decided.mean() > 0.8
+    assert np.mean(call[decided] == true[decided]) >= 0.95
+
+
+def test_shipped_model_on_toc2me_analyst_labels(shipped, shared_dir):
+    from models.toc2me import evaluate, read_labels
+
+    counts, table = evaluate(shipped, read_labels(shared_dir / "data" / "toc2me"))
+    assert counts["labelled"] == 50
+    assert counts["right"] >= 40 and counts["wrong"] <= 3, counts

@@ -1,0 +1,184 @@
+"""Stage 4 on a small working directory of real SAC P windows (synthetic onsets of known sign)."""
+from __future__ import annotations
+
+import logging
+
+import numpy as np
+import obspy
+import pandas as pd
+import pytest
+
+from focalflow.config import config_from_dict
+from focalflow.cli import run_stage
+from focalflow.errors import FocalflowError
+from focalflow.polarity import read_sac
+from focalflow.stages.polarity_predict import run
+from focalflow.tables import COLUMNS, read_table, write_table
+
+EVENT = "ev1"
+ORIGIN = obspy.UTCDateTime("2020-01-01T00:00:00")
+# station -> (recorded first motion, analyst code on the recorded trace)
+STATIONS = {"S01": (1, "U"), "S02": (-1, "D"), "S03": (1, ""), "S04": (-1, "U"), "S05": (1, "D"),
+            "S06": (-1, "")}
+
+
+def onset(sign: int, rate: float, npts: int, pick: int, seed: int) -> np.ndarray:
+    t = (np.arange(npts) - pick) / rate
+    signal = np.where(t >= 0, sign * np.sin(2 * np.pi * 5.0 * t) * np.exp(-3.0 * t), 0.0)
+    return (signal + 0.02 * np.random.default_rng(seed).normal(size=npts)).astype(np.float32)
+
+
+def write_window(workdir, station: str, data: np.ndarray, rate: float, pick_s: float,
+                 event: str = EVENT, channel: str = "HHZ") -> None:
+    trace = obspy.Trace(data, header={"network": "XX", "station": station, "location": "",
+                                      "channel": channel, "sampling_rate": rate,
+                                      "starttime": ORIGIN})
+    trace.stats.sac = obspy.core.AttribDict({"a": pick_s, "ka": "P"})
+    folder = workdir / "cut" / event
+    folder.mkdir(parents=True, exist_ok=True)
+    trace.write(str(folder / f"XX.{station}..{channel}.P.sac"), format="SAC")
+
+
+def make_workdir(root, stations=STATIONS, rate=100.0):
+    workdir = root / "work"
+    rows = []
+    for i, (station, (sign, code)) in enumerate(stations.items()):
+        write_window(workdir, station, onset(sign, rate, int(4 * rate), int(2 * rate), i), rate, 2.0)
+        for channel in ("HHN", "HHE"):  # horizontal windows are present but never classified
+            write_window(workdir, station, onset(-sign, rate, int(4 * rate), int(2 * rate), 99),
+                         rate, 2.0, channel=channel)
+        rows.append({"event_id": EVENT, "network": "XX", "station": station, "location": "",
+                     "channel": "HHZ", "phase": "P", "time": str(ORIGIN + 2.0), "onset": "i",
+                     "polarity": code, "weight": 0, "source": f"test:{i}"})
+        rows.append({**rows[-1], "phase": "S", "time": str(ORIGIN + 3.0), "polarity": ""})
+    write_table(pd.DataFrame(rows), workdir / "picks.csv", "picks")
+    return workdir
+
+
+@pytest.fixture
+def weights(shared_dir):
+    return shared_dir / "models" / "DiTingMotionJul.hdf5"
+
+
+def config_for(workdir, weights, reversals=None, **polarity):
+    return config_from_dict({"workdir": str(workdir),
+                             "polarity": {"model": "diting-motion", "weights": str(weights),
+                                          "device": "cpu", **polarity},
+                             "stations": {"reversals_file": str(reversals) if reversals else None}})
+
+
+def test_fast_sac_reader_matches_obspy(tmp_path):
+    workdir = make_workdir(tmp_path, {"S01": (1, "")}, rate=200.0)
+    path = workdir / "cut" / EVENT / "XX.S01..HHZ.P.sac"
+    window = read_sac(path)
+    trace = obspy.read(str(path))[0]
+    np.testing.assert_array_equal(window.data, trace.data)
+    assert window.sampling_rate_hz == pytest.approx(200.0)
+    assert window.pick_index == pytest.approx(400.0, abs=1e-3)
+
+
+def test_stage_writes_polarities_after_reversals(tmp_path, weights):
+    workdir = make_workdir(tmp_path)
+    reversals = tmp_path / "reversals.csv"
+    reversals.write_text("network,station,start,end\nXX,S02,2019-01-01,\nXX,S03,2021-01-01,\n")
+    summary = run_stage("4_polarity_predict", run, config_for(workdir, weights, reversals,
+                                                              analyst="replace"))
+    table = read_table(workdir / "polarities.csv", "polarities")
+    assert list(table.columns[:len(COLUMNS["polarities"])]) == COLUMNS["polarities"]
+    assert table["station"].tolist() == list(STATIONS)
+    assert table["channel"].eq("HHZ").all() and table["model"].eq("diting-motion:DiTingMotionJul.hdf5").all()
+    recorded = [sign for sign, _ in STATIONS.values()]
+    assert table["recorded_polarity"].tolist() == recorded
+    # S02 reversed since 2019: flipped; S03's reversal starts after the pick: unchanged
+    expected = [s * (-1 if station == "S02" else 1) for station, s in zip(STATIONS, recorded)]
+    assert table["p_polarity"].tolist() == expected
+    assert (table["prob_up"] > 0.5).tolist() == [s > 0 for s in recorded]
+    assert summary["predicted"] == 6 and summary["skipped"] == 0
+
+
+def test_analyst_keep_replace_compare(tmp_path, weights):
+    workdir = make_workdir(tmp_path)
+    config = config_for(workdir, weights, analyst="keep")
+    summary = run_stage("4_polarity_predict", run, config)
+    keep = read_table(workdir / "polarities.csv", "polarities")
+    analyst = {"U": 1, "D": -1}
+    expected = [analyst.get(code, sign) for sign, code in STATIONS.values()]
+    assert keep["p_polarity"].tolist() == expected
+    assert keep["model"].eq("analyst").sum() == 4 and summary["analyst_kept"] == 4
+
+    config.polarity.analyst = "compare"
+    summary = run_stage("4_polarity_predict", run, config, overwrite=True)
+    compare = read_table(workdir / "polarities.csv", "polarities")
+    assert compare["p_polarity"].tolist() == [sign for sign, _ in STATIONS.values()]
+    assert (summary["analyst_labelled"], summary["analyst_both"], summary["analyst_agree"]) == (4, 4, 2)
+
+
+def test_min_confidence_turns_weak_calls_into_zero(tmp_path, weights):
+    workdir = make_workdir(tmp_path)
+    run_stage("4_polarity_predict", run, config_for(workdir, weights, min_confidence=0.0))
+    loose = read_table(workdir / "polarities.csv", "polarities")
+    threshold = float(np.sort(np.maximum(loose["prob_up"], loose["prob_down"]))[2])
+    run_stage("4_polarity_predict", run,
+              config_for(workdir, weights, min_confidence=threshold + 1e-9), overwrite=True)
+    strict = read_table(workdir / "polarities.csv", "polarities")
+    assert (strict["p_polarity"] == 0).sum() == 3
+    assert ((strict["p_polarity"] == loose["p_polarity"]) | (strict["p_polarity"] == 0)).all()
+
+
+def test_bad_windows_skip_only_their_picks(tmp_path, weights):
+    workdir = make_workdir(tmp_path)
+    cut = workdir / "cut" / EVENT
+    (cut / "XX.S01..HHZ.P.sac").unlink()                                  # missing window
+    nan = onset(1, 100.0, 400, 200, 0)
+    nan[150] = np.nan
+    write_window(workdir, "S02", nan, 100.0, 2.0)                          # NaN sample
+    write_window(workdir, "S03", onset(1, 99.731, 399, 200, 0), 99.731, 2.0)  # odd sampling rate
+    (cut / "XX.S04..HHZ.P.sac").write_bytes(b"garbage")                    # not SAC
+    write_window(workdir, "S05", np.zeros(400, np.float32), 100.0, 2.0)    # all zeros
+    summary = run_stage("4_polarity_predict", run, config_for(workdir, weights, analyst="replace"))
+    table = read_table(workdir / "polarities.csv", "polarities")
+    assert table["station"].tolist() == ["S06"] and table["p_polarity"].tolist() == [-1]
+    failures = read_table(workdir / "logs" / "failures.csv", "failures").set_index("station")
+    reasons = failures["reason"].to_dict()
+    assert "no P window file" in reasons["XX.S01"] or "vertical component" in reasons["XX.S01"]
+    assert "NaN" in reasons["XX.S02"]
+    assert "99.731 Hz cannot be resampled" in reasons["XX.S03"]
+    assert "XX.S04..HHZ.P.sac" in reasons["XX.S04"] and "not a SAC file" in reasons["XX.S04"]
+    assert "all zeros" in reasons["XX.S05"]
+    assert summary["skipped"] == 5
+
+
+def test_rerun_skips_done_events_and_is_identical(tmp_path, weights):
+    workdir = make_workdir(tmp_path)
+    config = config_for(workdir, weights)
+    run_stage("4_polarity_predict", run, config)
+    first = (workdir / "polarities.csv").read_bytes()
+    summary = run_stage("4_polarity_predict", run, config)
+    assert summary["picks"] == 0 and (workdir / "polarities.csv").read_bytes() == first
+    run_stage("4_polarity_predict", run, config, events={EVENT}, overwrite=True)
+    assert (workdir / "polarities.csv").read_bytes() == first
+
+
+def test_unknown_model_and_corrupt_weights_stop_with_clear_errors(tmp_path, weights):
+    workdir = make_workdir(tmp_path, {"S01": (1, "")})
+    config = config_for(workdir, weights)
+    config.polarity.model, config.polarity.weights = "dittingmotion", None
+    with pytest.raises(FocalflowError, match="unknown model name 'dittingmotion'"):
+        run_stage("4_polarity_predict", run, config)
+    broken = tmp_path / "broken.hdf5"
+    broken.write_bytes(weights.read_bytes()[:4096])
+    with pytest.raises(FocalflowError, match="broken.hdf5: cannot load diting-motion weights"):
+        run_stage("4_polarity_predict", run, config_for(workdir, weights=broken))
+    assert not (workdir / "polarities.csv").exists()
+
+
+def test_gpu_request_without_gpu_runs_on_cpu_with_a_log_line(tmp_path, weights, caplog):
+    import tensorflow as tf
+
+    if tf.config.list_physical_devices("GPU"):
+        pytest.skip("a GPU is present; the fallback is not exercised")
+    workdir = make_workdir(tmp_path, {"S01": (1, "")})
+    with caplog.at_level(logging.WARNING, logger="focalflow.models"):
+        run_stage("4_polarity_predict", run, config_for(workdir, weights, device="gpu"))
+    assert "no GPU" in caplog.text
+    assert read_table(workdir / "polarities.csv", "polarities")["p_polarity"].tolist() == [1]
