@@ -117,8 +117,24 @@ def main() -> None:
         summary = run_stage("4_polarity_predict", run, config)
         stage_s = time.perf_counter() - started
 
+        from focalflow.polarity import read_p_windows
+        from focalflow.tables import read_table
+        from focalflow.workdir import WorkDir
+
+        picks = read_table(workdir / "picks.csv", "picks")
+        started = time.perf_counter()
+        _, windows = read_p_windows(WorkDir(workdir), picks)
+        read_s = time.perf_counter() - started
+        started = time.perf_counter()
+        groups = {}
+        for w in windows:
+            groups.setdefault(len(w.data), []).append(w)
+        prepared = [model.preprocess(np.stack([w.data for w in ws]), [w.pick_index for w in ws],
+                                     ws[0].sampling_rate_hz)[0] for ws in groups.values()]
+        prep_s = time.perf_counter() - started
+
         keras_model = model.keras_model
-        sample = inputs[:args.per_trace_sample]
+        sample = prepared[0][:args.per_trace_sample]
         keras_model.predict(sample[:1], verbose=0)
         started = time.perf_counter()
         for x in sample:
@@ -135,6 +151,8 @@ def main() -> None:
     print(f"stage end to end : {n / stage_s:10.0f} traces/s  ({stage_s:.2f} s: read, preprocess, "
           "infer, write)")
     print(f"stage / model    : {stage_s / model_s:10.2f} x the model's time")
+    print(f"  of which       : reading {args.picks} SAC windows {read_s:.2f} s "
+          f"({n / read_s:.0f}/s), preprocessing {prep_s:.2f} s ({n / prep_s:.0f}/s)")
     print(f"per-trace predict: {len(sample) / per_trace_s:10.1f} traces/s  (published workflow's loop)")
     print(f"agreement with the synthetic truth where decided: "
           f"{summary['analyst_agree']}/{summary['analyst_both']}; rows written {len(polarities)}")

@@ -28,6 +28,7 @@ the vertical channel's code.
 """
 from __future__ import annotations
 
+import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -119,7 +120,7 @@ def _vector_amplitude(window: Stream, pick: UTCDateTime, settings: SpSettings):
     freqmax = min(settings.freqmax_hz, 0.45 * rate)
     if settings.freqmin_hz >= freqmax:
         raise FocalflowError(f"filter band {settings.freqmin_hz}-{freqmax:g} Hz is empty at {rate:g} Hz")
-    sos = butter(4, [settings.freqmin_hz, freqmax], btype="bandpass", fs=rate, output="sos")
+    sos = _bandpass(settings.freqmin_hz, freqmax, rate)
     n_pre = max(int((pick - NOISE_GAP_S - start) * rate), 1)
     taper = np.ones(npts)
     n_taper = min(int(TAPER_S * rate), npts // 4)
@@ -136,6 +137,11 @@ def _vector_amplitude(window: Stream, pick: UTCDateTime, settings: SpSettings):
         data = (data - data[:n_pre].mean()) * taper
         power += sosfilt(sos, data) ** 2
     return start, rate, np.sqrt(power)
+
+
+@functools.lru_cache(maxsize=32)
+def _bandpass(freqmin_hz: float, freqmax_hz: float, rate: float) -> np.ndarray:
+    return butter(4, [freqmin_hz, freqmax_hz], btype="bandpass", fs=rate, output="sos")
 
 
 def _peak(values: np.ndarray, start: UTCDateTime, rate: float, t0: UTCDateTime, t1: UTCDateTime,

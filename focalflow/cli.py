@@ -64,7 +64,7 @@ def make_context(stage: str, config: Config, events: set[str] | None = None,
     """A context for running ``stage`` from Python (tests, notebooks) as the scripts do."""
     workdir = WorkDir(config.workdir).create()
     return StageContext(config=config, workdir=workdir,
-                        failures=FailureLog(stage, workdir.failures_csv), events=events,
+                        failures=FailureLog(stage, workdir.failures_csv, events), events=events,
                         overwrite=overwrite, args=args or argparse.Namespace())
 
 

@@ -111,6 +111,13 @@ class PolarityConfig(Section):
     analyst: Literal["keep", "replace", "compare"] = Field(
         "compare", description="keep: analyst polarity wins where given; replace: CNN always; "
         "compare: CNN used, agreement reported.")
+    input_rate_hz: Optional[float] = Field(
+        None, gt=0, description="Resample windows to this rate instead of the model's own (stretches "
+        "onsets in time; e.g. 150 for diting-motion on 10-30 Hz microseismic onsets); null: the "
+        "model's rate.")
+    shift_samples: list[int] = Field(
+        [0], min_length=1, description="Test-time window shifts in samples at the input rate; "
+        "probabilities are averaged over them (e.g. [-2, -1, 0, 1, 2]).")
 
 
 class StationsConfig(Section):

@@ -80,6 +80,7 @@ def station_code(network: str, station: str, location: str, channel: str) -> str
 
 
 def empty_observations() -> pd.DataFrame:
+    """An observations table without rows."""
     return pd.DataFrame({c: pd.Series(dtype=object) for c in OBS_COLUMNS})
 
 
@@ -217,41 +218,41 @@ class EventSolver:
             cangle_deg=o.cangle_deg, prob_max=o.prob_max, npolmin=o.npolmin,
             max_agap_deg=o.max_agap_deg, max_pgap_deg=o.max_pgap_deg, with_sp=with_sp)
 
-    def trial_angles(self, event: dict, obs: pd.DataFrame, rng) -> tuple[np.ndarray, np.ndarray]:
+    def trial_angles(self, event: dict, obs: dict, rng) -> tuple[np.ndarray, np.ndarray]:
         """(takeoff, azimuth) arrays (nobs, nmc) in degrees for the Monte Carlo trials."""
         o = self.options
         if not self.tables:  # angles given with the observations (HASH driver 1)
             return self._focal.perturb_given_angles(
-                obs["takeoff_deg"].to_numpy(float), obs["azimuth_deg"].to_numpy(float),
-                obs["takeoff_sigma_deg"].fillna(0.0).to_numpy(float),
-                obs["azimuth_sigma_deg"].fillna(0.0).to_numpy(float), o.nmc, rng)
+                obs["takeoff_deg"], obs["azimuth_deg"], np.nan_to_num(obs["takeoff_sigma_deg"]),
+                np.nan_to_num(obs["azimuth_sigma_deg"]), o.nmc, rng)
         sigma = pd.to_numeric(event.get("vert_uncert_km"), errors="coerce")
         if not np.isfinite(sigma) or sigma < 0 or (sigma == 0 and not o.zero_sigma_is_exact):
             sigma = o.default_depth_sigma_km
         # hash_core reads a zero sigma as "unknown" (HASH's 1 km); SKHASH means no perturbation.
         sigma = max(float(sigma), 1e-9)
-        return self._focal.takeoffs_for_trials(
-            obs["distance_km"].to_numpy(float), obs["azimuth_deg"].to_numpy(float),
-            float(event["depth"]), sigma, self.tables, o.nmc, rng)
+        return self._focal.takeoffs_for_trials(obs["distance_km"], obs["azimuth_deg"],
+                                               float(event["depth"]), sigma, self.tables, o.nmc,
+                                               rng)
 
-    def solve(self, event: dict, obs: pd.DataFrame, on_problem: ProblemSink):
-        """Solve one event; returns (mechanism rows, acceptable rows, polinfo rows)."""
+    def solve(self, event: dict, obs: dict, on_problem: ProblemSink) -> Optional[dict]:
+        """Solve one event from its observations (column name -> array, :data:`OBS_COLUMNS`
+        and ``sta_code``); returns ``{"mechanisms": rows, "acceptable": columns, "polinfo":
+        columns}`` or None when the event is skipped."""
         o = self.options
         event_id = str(event["event_id"])
         rng = self._rng(event_id)
-        obs = obs[obs["distance_km"].isna() | (obs["distance_km"] <= o.delmax_km)]
-        pol = obs[obs["kind"] == "P"]
-        sp = obs[obs["kind"] == "SP"]
-        obs = pd.concat([pol, sp], ignore_index=True)
+        is_p = obs["kind"] == "P"
+        near = ~(obs["distance_km"] > o.delmax_km)       # NaN distance: not known, kept
+        order = np.concatenate([np.flatnonzero(near & is_p), np.flatnonzero(near & ~is_p)])
+        obs = {name: values[order] for name, values in obs.items()}
         if self.tables:
             depths = self.tables[0].source_depths_km
             depth = float(event["depth"])
             if not np.isfinite(depth) or depth < depths[0] or depth > depths[-1]:
                 on_problem(event_id, None, f"depth {depth:g} km outside the velocity table "
                            f"({depths[0]:g}-{depths[-1]:g} km); event skipped")
-                return [], [], []
+                return None
         npol = int((obs["kind"] == "P").sum())
-        with_sp = o.always_sp or bool((obs["kind"] == "SP").any())
         if npol < o.npolmin:
             on_problem(event_id, None, f"only {npol} polarities (npolmin {o.npolmin}); graded F")
         takeoff, azimuth = self.trial_angles(event, obs, rng)
@@ -259,85 +260,89 @@ class EventSolver:
         # observation; NaN in later trials only drops that trial (hash_core skips it).
         finite = np.isfinite(takeoff[:, 0]) & np.isfinite(azimuth[:, 0])
         if not finite.all():
-            for _, row in obs[~finite].iterrows():
-                on_problem(event_id, station_code(row["network"], row["station"], row["location"],
-                                                  row["channel"]),
-                           "take-off angle or azimuth is not a number (missing, or distance "
-                           "outside the velocity table); observation skipped")
-            obs = obs[finite].reset_index(drop=True)
+            for code in obs["sta_code"][~finite]:
+                on_problem(event_id, code, "take-off angle or azimuth is not a number (missing, "
+                           "or distance outside the velocity table); observation skipped")
+            obs = {name: values[finite] for name, values in obs.items()}
             takeoff, azimuth = takeoff[finite], azimuth[finite]
+        with_sp = o.always_sp or bool((obs["kind"] == "SP").any())
         solution = self._focal.focal_mechanism(
-            takeoff, azimuth, obs["p_polarity"].to_numpy(float),
-            obs["impulsive"].to_numpy(bool), obs["sp_ratio"].to_numpy(float),
-            self.settings(with_sp), rng)
-        return self._rows(event, obs, takeoff, azimuth, solution)
+            takeoff, azimuth, obs["p_polarity"].astype(float), obs["impulsive"].astype(bool),
+            obs["sp_ratio"].astype(float), self.settings(with_sp), rng)
+        return self._tables(event, obs, takeoff, azimuth, solution)
 
-    def _rows(self, event: dict, obs: pd.DataFrame, takeoff: np.ndarray, azimuth: np.ndarray,
-              solution) -> tuple[list, list, list]:
+    def _tables(self, event: dict, obs: dict, takeoff: np.ndarray, azimuth: np.ndarray,
+                solution) -> dict:
         event_id = str(event["event_id"])
-        origin = {"time": event["time"], "origin_lat": event["latitude"],
-                  "origin_lon": event["longitude"], "origin_depth_km": event["depth"],
-                  "horz_uncert_km": event["horz_uncert_km"],
+        origin = {"origin_lat": event["latitude"], "origin_lon": event["longitude"],
+                  "origin_depth_km": event["depth"], "horz_uncert_km": event["horz_uncert_km"],
                   "vert_uncert_km": event["vert_uncert_km"]}
-        mechanisms = []
         nsol = solution.n_solutions
-        for i in range(nsol):
-            mechanisms.append({
-                "event_id": event_id,
-                "strike": _r(solution.strike[i]), "dip": _r(solution.dip[i]),
-                "rake": _r(solution.rake[i]), "quality": str(solution.quality[i]),
-                "fault_plane_uncertainty": _r(solution.fault_uncertainty[i]),
-                "aux_plane_uncertainty": _r(solution.aux_uncertainty[i]),
-                "num_p_pol": int(solution.num_p_pol), "num_sp_ratios": int(solution.num_sp),
-                "polarity_misfit": _r(100 * solution.polarity_misfit[i]),
-                "prob_mech": _r(100 * solution.prob[i]),
-                "sta_distribution_ratio": _r(100 * solution.station_distribution_ratio[i]),
-                "sp_misfit": _r(solution.sp_misfit[i], 3),
-                "mult_solution_flag": nsol > 1, **origin,
-                "strike2": _r(solution.aux_strike[i]), "dip2": _r(solution.aux_dip[i]),
-                "rake2": _r(solution.aux_rake[i]),
-                "azimuthal_gap": solution.azimuth_gap, "takeoff_gap": solution.takeoff_gap})
-        acceptable = [{"event_id": event_id, "strike": _r(s, 2), "dip": _r(d, 2), "rake": _r(r, 2)}
-                      for s, d, r in np.asarray(solution.acceptable).reshape(-1, 3)]
-        quality = str(solution.quality[0])
-        solved = np.isfinite(solution.strike[0])
-        sp_diff = np.full(len(obs), np.nan)
-        is_sp = (obs["kind"] == "SP").to_numpy()
-        if solved and is_sp.any():
+        mechanisms = [{
+            "event_id": event_id,
+            "strike": _r(solution.strike[i]), "dip": _r(solution.dip[i]),
+            "rake": _r(solution.rake[i]), "quality": str(solution.quality[i]),
+            "fault_plane_uncertainty": _r(solution.fault_uncertainty[i]),
+            "aux_plane_uncertainty": _r(solution.aux_uncertainty[i]),
+            "num_p_pol": int(solution.num_p_pol), "num_sp_ratios": int(solution.num_sp),
+            "polarity_misfit": _r(100 * solution.polarity_misfit[i]),
+            "prob_mech": _r(100 * solution.prob[i]),
+            "sta_distribution_ratio": _r(100 * solution.station_distribution_ratio[i]),
+            "sp_misfit": _r(solution.sp_misfit[i], 3), "mult_solution_flag": nsol > 1,
+            "time": event["time"], **origin,
+            "strike2": _r(solution.aux_strike[i]), "dip2": _r(solution.aux_dip[i]),
+            "rake2": _r(solution.aux_rake[i]),
+            "azimuthal_gap": solution.azimuth_gap, "takeoff_gap": solution.takeoff_gap}
+            for i in range(nsol)]
+        accepted = np.round(np.asarray(solution.acceptable, dtype=float).reshape(-1, 3), 2)
+        acceptable = {"event_id": np.full(len(accepted), event_id, dtype=object),
+                      "strike": accepted[:, 0], "dip": accepted[:, 1], "rake": accepted[:, 2]}
+        n = len(obs["kind"])
+        is_p = obs["kind"] == "P"
+        solved = bool(np.isfinite(solution.strike[0]))
+        sp_diff = np.full(n, np.nan)
+        if solved and (~is_p).any():
             from hash_core.geometry import ray_vectors, sdr_to_vectors
             from hash_core.search import predicted_log_sp
 
             normal, slip = sdr_to_vectors(solution.strike[0], solution.dip[0], solution.rake[0])
-            rays = ray_vectors(takeoff[is_sp, 0], azimuth[is_sp, 0])
-            sp_diff[is_sp] = obs["sp_ratio"].to_numpy(float)[is_sp] - \
-                predicted_log_sp(rays, normal, slip)
-        spread_t = np.nanstd(takeoff, axis=1)
-        spread_a = np.nanstd(azimuth, axis=1)
-        polinfo = []
-        for k, row in enumerate(obs.itertuples(index=False)):
-            is_p = row.kind == "P"
-            agree = int(solution.predicted_polarity[k] == np.sign(row.p_polarity)) \
-                if solved and is_p else None
-            polinfo.append({
-                "event_id": event_id,
-                "sta_code": station_code(row.network, row.station, row.location, row.channel),
-                "p_polarity": float(row.p_polarity) if is_p else np.nan,
-                "sr_dist_km": _r(row.distance_km, 3), "takeoff": _r(takeoff[k, 0]),
-                "azimuth": _r(azimuth[k, 0]), "takeoff_uncertainty": _r(spread_t[k]),
-                "azimuth_uncertainty": _r(spread_a[k]), "source": row.source,
-                **{key: origin[key] for key in ("origin_lat", "origin_lon", "origin_depth_km",
-                                                "horz_uncert_km", "vert_uncert_km")},
-                "station_lat": row.station_lat, "station_lon": row.station_lon,
-                "station_depth_km": -float(row.station_elev_m) / 1000.0
-                if np.isfinite(row.station_elev_m) else np.nan,
-                "pol_agreement": agree, "sp_diff": _r(sp_diff[k], 3), "mech_quality": quality,
-                "pol_agreement_weighted": None if agree is None else float(agree)})
-        return mechanisms, acceptable, polinfo
+            rays = ray_vectors(takeoff[~is_p, 0], azimuth[~is_p, 0])
+            sp_diff[~is_p] = obs["sp_ratio"][~is_p].astype(float) - predicted_log_sp(rays, normal,
+                                                                                     slip)
+        agree = np.where(solved & is_p, (solution.predicted_polarity == np.sign(
+            obs["p_polarity"].astype(float))).astype(float), np.nan)
+        with np.errstate(invalid="ignore"):
+            spread_t = np.nanstd(takeoff, axis=1)
+            spread_a = np.nanstd(azimuth, axis=1)
+        polinfo = {
+            "event_id": np.full(n, event_id, dtype=object), "sta_code": obs["sta_code"],
+            "p_polarity": np.where(is_p, obs["p_polarity"].astype(float), np.nan),
+            "sr_dist_km": np.round(obs["distance_km"].astype(float), 3),
+            "takeoff": np.round(takeoff[:, 0], 1), "azimuth": np.round(azimuth[:, 0], 1),
+            "takeoff_uncertainty": np.round(spread_t, 1),
+            "azimuth_uncertainty": np.round(spread_a, 1), "source": obs["source"],
+            **{key: np.full(n, value) for key, value in origin.items()},
+            "station_lat": obs["station_lat"], "station_lon": obs["station_lon"],
+            "station_depth_km": -obs["station_elev_m"].astype(float) / 1000.0,
+            "pol_agreement": agree, "sp_diff": np.round(sp_diff, 3),
+            "mech_quality": np.full(n, str(solution.quality[0]), dtype=object),
+            "pol_agreement_weighted": agree}
+        return {"mechanisms": mechanisms, "acceptable": acceptable, "polinfo": polinfo}
 
 
 def _r(value, digits: int = 1):
     value = float(value)
     return round(value, digits) if np.isfinite(value) else np.nan
+
+
+def _columns_frame(parts: list[dict], columns: list[str]) -> pd.DataFrame:
+    """One frame from per-event column dicts (arrays), in ``columns`` order."""
+    if not parts:
+        return pd.DataFrame(columns=columns)
+    frame = pd.DataFrame({c: np.concatenate([p[c] for p in parts]) for c in columns})
+    if "pol_agreement" in frame:  # 1/0; blank on S/P rows and for unsolved events
+        frame["pol_agreement"] = frame["pol_agreement"].astype("Int64")
+    return frame
 
 
 def solve_catalog(events: pd.DataFrame, observations: pd.DataFrame, options: RunOptions,
@@ -349,28 +354,39 @@ def solve_catalog(events: pd.DataFrame, observations: pd.DataFrame, options: Run
     :data:`ACCEPTABLE_COLUMNS` and :data:`POLINFO_COLUMNS`. An event whose solution raises is
     reported through ``on_problem`` and left out; the run goes on."""
     solver = EventSolver(options, tables)
-    groups = {key: frame for key, frame in observations.groupby("event_id", sort=False)}
+    observations = observations.reset_index(drop=True)
+    sta_code = (observations["network"].where(observations["network"] == "",
+                                              observations["network"] + ".")
+                + observations["station"] + "."
+                + observations["location"].replace("", "--") + "." + observations["channel"])
+    columns = {c: observations[c].to_numpy() for c in OBS_COLUMNS}
+    for name in ("distance_km", "takeoff_deg", "azimuth_deg", "takeoff_sigma_deg",
+                 "azimuth_sigma_deg", "station_lat", "station_lon", "station_elev_m"):
+        columns[name] = pd.to_numeric(observations[name], errors="coerce").to_numpy(float)
+    columns["sta_code"] = sta_code.to_numpy(object)
+    rows_of = observations.groupby("event_id", sort=False).indices
+    no_rows = np.zeros(0, dtype=int)
     mechanisms, acceptable, polinfo = [], [], []
-    rows = events.to_dict("records")
-    iterator = rows
+    records = events.to_dict("records")
     if progress:
         from tqdm import tqdm
-        iterator = tqdm(rows, desc="events", unit="event", leave=False)
-    for event in iterator:
+        records = tqdm(records, desc="events", unit="event", leave=False)
+    for event in records:
         event_id = str(event["event_id"])
-        obs = groups.get(event_id, empty_observations())
+        rows = rows_of.get(event_id, no_rows)
         try:
-            m, a, p = solver.solve(event, obs.reset_index(drop=True), on_problem)
+            result = solver.solve(event, {c: v[rows] for c, v in columns.items()}, on_problem)
         except Exception as exc:  # one bad event never stops the run
             log.debug("event %s failed", event_id, exc_info=True)
             on_problem(event_id, None, f"no mechanism: {type(exc).__name__}: {exc}")
             continue
-        mechanisms += m
-        acceptable += a
-        polinfo += p
+        if result is not None:
+            mechanisms += result["mechanisms"]
+            acceptable.append(result["acceptable"])
+            polinfo.append(result["polinfo"])
     return (pd.DataFrame(mechanisms, columns=MECHANISM_COLUMNS),
-            pd.DataFrame(acceptable, columns=ACCEPTABLE_COLUMNS),
-            pd.DataFrame(polinfo, columns=POLINFO_COLUMNS))
+            _columns_frame(acceptable, ACCEPTABLE_COLUMNS),
+            _columns_frame(polinfo, POLINFO_COLUMNS))
 
 
 def write_results(mechanisms: pd.DataFrame, acceptable: pd.DataFrame, polinfo: pd.DataFrame,

@@ -2,7 +2,8 @@
 
 Each stage run writes ``logs/<stage>_<UTC time>.log``. Every item a stage skips (an event, a
 trace, a pick) is recorded with :meth:`FailureLog.add` and lands in ``logs/failures.csv``
-(stage, event_id, station, reason); a rerun of a stage replaces that stage's earlier rows.
+(stage, event_id, station, reason); a rerun of a stage replaces that stage's earlier rows
+(only those of the selected events when ``--events`` is given).
 """
 from __future__ import annotations
 
@@ -46,9 +47,10 @@ def setup_logging(stage: str, logs_dir: Path | None = None, verbose: bool = Fals
 class FailureLog:
     """Collects the items a stage skipped; :meth:`save` merges them into ``failures.csv``."""
 
-    def __init__(self, stage: str, path: Path | None = None):
+    def __init__(self, stage: str, path: Path | None = None, events: set[str] | None = None):
         self.stage = stage
         self.path = path
+        self.events = events
         self.rows: list[dict[str, str]] = []
         self._log = logging.getLogger(f"focalflow.{stage}")
 
@@ -64,11 +66,17 @@ class FailureLog:
         return len(self.rows)
 
     def save(self) -> None:
-        """Replace this stage's rows in the failures table with this run's rows."""
+        """Replace this stage's rows in the failures table with this run's rows.
+
+        With an event selection, rows of this stage for events outside it are kept.
+        """
         if self.path is None:
             return
         old = read_table(self.path, "failures") if self.path.is_file() else empty_table("failures")
-        old = old[old["stage"] != self.stage]
+        redone = old["stage"] == self.stage
+        if self.events is not None:
+            redone &= old["event_id"].isin(self.events)
+        old = old[~redone]
         new = pd.DataFrame(self.rows, columns=COLUMNS["failures"])
         merged = pd.concat([df for df in (old, new) if len(df)], ignore_index=True) \
             if len(old) or len(new) else empty_table("failures")

@@ -3,6 +3,7 @@
 :func:`read_catalog` reads focalflow's ``mechanisms.csv``, SKHASH's ``out.csv``, a
 whitespace-separated table ``event_id lat lon depth strike dip rake [...]`` (the ToC2ME
 ``mt_solution_*.txt`` layout; columns after the seventh are ignored) or ``mechanisms.xml``.
+One row per event (its first, preferred, solution; rows without angles are left out).
 The result uses mechanisms.csv column names (``origin_lat``, ``origin_lon``,
 ``origin_depth_km``, ``strike``…), with ``mag`` (NaN where unknown), ``time`` as ISO 8601 UTC
 (blank where unknown), and :func:`add_derived_columns` adds the second nodal plane, the P/T/B
@@ -113,17 +114,17 @@ def _normalise(frame: pd.DataFrame, path: Path) -> pd.DataFrame:
     frame["event_id"] = frame["event_id"].astype(str)
     for column in ("strike", "dip", "rake"):
         values = pd.to_numeric(frame[column], errors="coerce")
-        bad = values.isna()
+        bad = values.isna() & frame[column].notna() & (frame[column].astype(str).str.strip() != "")
         if bad.any():
             line = int(np.flatnonzero(bad.to_numpy())[0]) + 2
-            raise InputError(path, f"{column} is not a number for event "
-                             f"{frame['event_id'].iloc[line - 2]}", line=line)
+            raise InputError(path, f"{column} {frame[column].iloc[line - 2]!r} is not a number "
+                             f"(event {frame['event_id'].iloc[line - 2]})", line=line)
         frame[column] = values.astype(float)
+    # events without a mechanism have blank angles; HASH's further solutions follow the first
+    frame = frame.dropna(subset=["strike", "dip", "rake"]).drop_duplicates("event_id")
     for column in ("origin_lat", "origin_lon", "origin_depth_km", "mag"):
         frame[column] = pd.to_numeric(frame[column], errors="coerce") \
             if column in frame.columns else np.nan
-    if "mag" in frame.columns:
-        frame["mag"] = frame["mag"].astype(float)
     times = frame["time"] if "time" in frame.columns else pd.Series([""] * len(frame))
     frame["time"] = [_iso(t) if (t := parse_any_time(v)) is not None else "" for v in times]
     if "quality" not in frame.columns:

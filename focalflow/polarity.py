@@ -63,7 +63,8 @@ def read_sac(path: Path | str) -> SacWindow:
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     if len(raw) < SAC_HEADER_BYTES:
-        raise InputError(path, f"not a SAC file ({len(raw)} bytes, shorter than the 632-byte header)")
+        raise InputError(path, f"not a SAC file ({len(raw)} bytes, shorter than the "
+                               "632-byte header)")
     for order in ("<", ">"):
         nvhdr, npts = struct.unpack_from(f"{order}i8xi", raw, 280 + 6 * 4)
         if 1 <= nvhdr <= 20:  # the header version (6 or 7)
@@ -157,7 +158,7 @@ def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[Sac
     the window is unusable, "" if usable; rows in pick order) and the windows (None where
     unusable)."""
     columns = {c: picks[c].tolist() for c in PICK_KEYS + ["channel", "time", "polarity"]}
-    keys = list(zip(columns["network"], columns["station"], columns["location"], columns["channel"]))
+    keys = list(zip(*(columns[c] for c in ("network", "station", "location", "channel"))))
     by_event: dict[str, list[int]] = {}
     for i, event_id in enumerate(columns["event_id"]):
         by_event.setdefault(event_id, []).append(i)

@@ -45,7 +45,7 @@ body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 24px 32px; color: 
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ccc; }
 .summary td { padding: 2px 14px 2px 0; } .muted { color: #777; }
 .figures { display: flex; flex-wrap: wrap; gap: 18px; }
-.figures figure { margin: 0; max-width: 560px; } .figures img { width: 100%; border: 1px solid #ddd; }
+.figures figure { margin: 0; max-width: 440px; } .figures img { width: 100%; border: 1px solid #ddd; }
 figcaption { font-size: 0.85em; color: #555; }
 table.events { border-collapse: collapse; font-size: 0.85em; }
 table.events th, table.events td { border: 1px solid #ddd; padding: 3px 6px; text-align: right; }

@@ -66,8 +66,12 @@ def write_products(ctx: StageContext) -> dict:
 
         if ctx.overwrite or not all(_up_to_date(wd.figures_dir / name, wd.mechanisms_csv)
                                     for name in CATALOG_FIGURES.values()):
-            draw_catalog_figures(catalog, wd.figures_dir, station_table(tables["stations"]),
-                                 dpi=output.dpi)
+            try:
+                draw_catalog_figures(catalog, wd.figures_dir, station_table(tables["stations"]),
+                                     dpi=output.dpi)
+            except Exception as exc:  # the catalog figures must not cost the stage its tables
+                ctx.failures.add(None, None, f"catalog figures not drawn: "
+                                             f"{type(exc).__name__}: {exc}")
     if output.report:
         from focalflow.report import write_report
 

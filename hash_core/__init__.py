@@ -33,9 +33,11 @@ Velocity models and take-off angles (``hash_core.raytrace``)
         the depth or distance is outside the table
 
 Random streams (``hash_core.rng``)
-    make_rng(kind="numpy", seed=0) -> NumpyStream(seed) | HashStream() (HASH v1.2's LCG normal
-        deviates, seed 314159). Both have .normal(n) -> (n,) float and .subset(n, k) -> sorted
-        indices of k of n without replacement. Use ONE stream for a whole run, events in order.
+    make_rng(kind="numpy", seed=None) -> NumpyStream(seed or 0) | HashStream(seed or 314159)
+        (HASH v1.2's LCG normal deviates; its random subset drawn with gfortran's RAND()).
+        Both have .normal(n) -> (n,) float and .subset(n, k) -> k of n indices without
+        replacement, in draw order (NumPy: sorted). Use ONE stream for a whole run, events in
+        file order: the order of draws is what makes runs reproducible.
 
 Monte Carlo trials (``hash_core.focal``)
     perturb_given_angles(takeoff_deg, azimuth_deg, takeoff_sigma_deg, azimuth_sigma_deg, nmc, rng)
@@ -44,26 +46,54 @@ Monte Carlo trials (``hash_core.focal``)
         -> (takeoff (nobs,nmc), azimuth (nobs,nmc))          (HASH drivers 2 and 3)
 
 Grid search (``hash_core.search``, numba, cache=True, prange over mechanisms)
-    search_polarities(rays (nmc,nobs,3), polarity, impulsive, grid, badfrac) -> accepted indices
+    search_polarities(rays (nmc,nobs,3), polarity, impulsive, grid, badfrac) -> accepted
+        grid indices (grid order); trials with NaN rays are skipped
     search_polarities_sp(rays, polarity, sp_log10, grid, badfrac, qbadfac) -> accepted indices
-    set_threads(n) — numba threads (honours NUMBA_NUM_THREADS; 1 for per-core timing)
+    predicted_log_sp(rays, normal, slip) -> log10(4.9 S/P radiation), clipped to [-2, 4]
+    set_threads(n=None) — numba threads (default NUMBA_NUM_THREADS; 1 for per-core timing)
 
 Solutions (``hash_core.solution``)
-    mech_average(normals, slips) -> (normal, slip); mech_probability(...) -> list of clusters
-    polarity_misfit(...), sp_misfit(...), azimuth_takeoff_gaps(...), quality_grade(...)
+    mech_average(normals, slips) -> (normal, slip)
+    mech_probability(normals, slips, cangle_deg, prob_max, max_solutions=5) -> [Cluster(normal,
+        slip, prob, fault_uncertainty_deg, aux_uncertainty_deg, members)]
+    polarity_misfit(rays, polarity, impulsive, normal, slip) -> (mfrac, stdr, predicted)
+    polarity_sp_misfit(rays, polarity, sp_log10, normal, slip) -> (mfrac, mavg, stdr, predicted)
+    azimuth_takeoff_gaps(takeoff_deg, azimuth_deg) -> (agap, pgap) integer degrees
+    quality_grade(prob, fault_unc, aux_unc, mfrac, stdr, agap, pgap, npol, npolmin,
+                  max_agap_deg, max_pgap_deg, with_sp) -> "A".."F"
 
 One event (``hash_core.focal``)
-    HashSettings(dang_deg=5, nmc=30, maxout=500, badfrac=0.1, qbadfac=0.3, cangle_deg=45,
-                 prob_max=0.25, npolmin=8, max_agap_deg=90, max_pgap_deg=60, with_sp=False)
+    HashSettings(dang_deg=5, nmc=30, maxout=500, max_accepted=500, badfrac=0.1, qbadfac=0.3,
+                 cangle_deg=45, prob_max=0.25, npolmin=8, max_agap_deg=90, max_pgap_deg=60,
+                 with_sp=False, max_solutions=5)
     focal_mechanism(takeoff_deg (nobs,nmc), azimuth_deg (nobs,nmc), polarity (nobs,),
                     impulsive (nobs,), sp_log10 (nobs,), settings, rng) -> MechanismSolution
+        (per solution, preferred first: strike, dip, rake, aux_strike/dip/rake,
+        fault_uncertainty, aux_uncertainty, prob, polarity_misfit, sp_misfit,
+        station_distribution_ratio, quality; per event: azimuth_gap, takeoff_gap, num_p_pol,
+        num_sp, mult_solution, acceptable (n,3) sdr, takeoff, azimuth, predicted_polarity)
 """
+from .focal import (HashSettings, MechanismSolution, focal_mechanism, perturb_given_angles,
+                    takeoffs_for_trials, trial_depths)
 from .geometry import (auxiliary_plane, axis_trend_plunge, flat_distance_azimuth, kagan_angle,
                        moment_tensor, pbt_axes, ray_vectors, rotation_angle, sdr_to_vectors,
                        vectors_to_sdr)
+from .grid import MechanismGrid, mechanism_grid
+from .raytrace import TakeoffTable, lookup_takeoff, takeoff_table
+from .rng import HashStream, NumpyStream, make_rng
+from .search import predicted_log_sp, search_polarities, search_polarities_sp, set_threads
+from .solution import (Cluster, azimuth_takeoff_gaps, mech_average, mech_probability,
+                       polarity_misfit, polarity_sp_misfit, quality_grade)
 
 __all__ = [
+    "HashSettings", "MechanismSolution", "focal_mechanism", "perturb_given_angles",
+    "takeoffs_for_trials", "trial_depths",
     "auxiliary_plane", "axis_trend_plunge", "flat_distance_azimuth", "kagan_angle",
     "moment_tensor", "pbt_axes", "ray_vectors", "rotation_angle", "sdr_to_vectors",
     "vectors_to_sdr",
+    "MechanismGrid", "mechanism_grid", "TakeoffTable", "lookup_takeoff", "takeoff_table",
+    "HashStream", "NumpyStream", "make_rng",
+    "predicted_log_sp", "search_polarities", "search_polarities_sp", "set_threads",
+    "Cluster", "azimuth_takeoff_gaps", "mech_average", "mech_probability", "polarity_misfit",
+    "polarity_sp_misfit", "quality_grade",
 ]

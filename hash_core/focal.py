@@ -106,7 +106,7 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
                     settings: HashSettings = HashSettings(), rng=None) -> MechanismSolution:
     """Solve one event from its observations under ``nmc`` perturbed ray sets.
 
-    takeoff_deg, azimuth_deg: (n obs, nmc) degrees, column 0 the unperturbed rays (NaN columns
+    takeoff_deg, azimuth_deg: (n obs, nmc) or (n obs,) degrees, column 0 the unperturbed rays (NaN columns
     = unusable trials, e.g. a perturbed depth outside the velocity table); polarity: (n obs,)
     +1/-1 (true ground motion), 0 on S/P rows; impulsive: (n obs,) bool (default all);
     sp_log10: (n obs,) log10 S/P after station correction, NaN on polarity rows (used only with
@@ -116,8 +116,10 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
     Raises ValueError for inconsistent shapes or non-finite unperturbed angles (the caller
     names the event); too few polarities give quality F and no mechanism.
     """
-    takeoff = np.atleast_2d(np.asarray(takeoff_deg, dtype=float))
-    azimuth = np.atleast_2d(np.asarray(azimuth_deg, dtype=float))
+    takeoff = np.asarray(takeoff_deg, dtype=float)
+    azimuth = np.asarray(azimuth_deg, dtype=float)
+    if takeoff.ndim == 1:  # one trial
+        takeoff, azimuth = takeoff[:, None], azimuth.reshape(-1, 1)
     polarity = np.asarray(polarity).astype(int)
     nobs = len(polarity)
     impulsive = np.ones(nobs, bool) if impulsive is None else np.asarray(impulsive, dtype=bool)
@@ -159,7 +161,7 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
         if rng is None:
             raise ValueError("a random stream is needed to draw the subset of acceptable mechanisms")
         accepted = accepted[rng.subset(n_accepted, settings.max_accepted)]
-    normals, slips = grid.slip[accepted], grid.normal[accepted]
+    normals, slips = grid.normal[accepted], grid.slip[accepted]
     clusters = mech_probability(normals, slips, settings.cangle_deg, settings.prob_max,
                                 settings.max_solutions)
 

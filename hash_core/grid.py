@@ -8,6 +8,8 @@ import numpy as np
 
 from .fortran import nint
 
+_DEGRAD = 180.0 / 3.1415927  # HASH's degrees per radian
+
 
 @dataclass(frozen=True)
 class MechanismGrid:
@@ -38,25 +40,29 @@ def mechanism_grid(dang_deg: float = 5.0) -> MechanismGrid:
     dang = float(dang_deg)
     if not 0.5 <= dang <= 45.0:
         raise ValueError(f"grid angle dang must be between 0.5 and 45 degrees, got {dang_deg}")
+    # single precision throughout, as HASH: rays on a nodal plane are decided by rounding
+    f32 = np.float32
     normals, slips = [], []
-    zeta = np.radians(np.arange(int(179.9 / dang) + 1) * dang)
+    zeta = np.arange(int(179.9 / dang) + 1, dtype=f32) * f32(dang) / f32(_DEGRAD)
     for i in range(int(90.1 / dang) + 1):
-        theta = np.radians(i * dang)
-        n_phi = nint(np.float32(360.0 / dang) * np.float32(np.sin(theta)))
+        theta = f32(i) * f32(dang) / f32(_DEGRAD)
+        n_phi = nint(f32(360.0) / f32(dang) * np.sin(theta))
         if n_phi == 0:
-            phis = np.zeros(1)
+            phis = np.zeros(1, dtype=f32)
         else:
-            dphi = 360.0 / n_phi
-            phis = np.radians(np.arange(int(359.9 / dphi) + 1) * dphi)
+            dphi = f32(360.0) / f32(n_phi)
+            phis = np.arange(int(f32(359.9) / dphi) + 1, dtype=f32) * dphi / f32(_DEGRAD)
         for phi in phis:
-            b3 = np.array([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)])
-            bb1 = np.array([np.cos(theta) * np.cos(phi), np.cos(theta) * np.sin(phi), -np.sin(theta)])
-            bb2 = np.cross(b3, bb1)
+            b3 = np.array([np.sin(theta) * np.cos(phi), np.sin(theta) * np.sin(phi), np.cos(theta)],
+                          dtype=f32)
+            bb1 = np.array([np.cos(theta) * np.cos(phi), np.cos(theta) * np.sin(phi),
+                            -np.sin(theta)], dtype=f32)
+            bb2 = np.cross(b3, bb1).astype(f32)
             b1 = np.cos(zeta)[:, None] * bb1 + np.sin(zeta)[:, None] * bb2
             normals.append(np.broadcast_to(b3, b1.shape))
             slips.append(b1)
-    normal = np.ascontiguousarray(np.concatenate(normals))
-    slip = np.ascontiguousarray(np.concatenate(slips))
+    normal = np.ascontiguousarray(np.concatenate(normals), dtype=float)
+    slip = np.ascontiguousarray(np.concatenate(slips), dtype=float)
     for a in (normal, slip):
         a.flags.writeable = False
     return MechanismGrid(dang, normal, slip,

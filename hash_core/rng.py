@@ -1,12 +1,24 @@
 """Random streams for the Monte Carlo trials: NumPy's generator (default) or HASH v1.2's own.
 
-Both expose ``normal(n)`` (n standard normal deviates, float64) and ``subset(n, k)`` (sorted
-indices of k distinct items out of n). Use one stream for a whole run and draw in the order
+Both expose ``normal(n)`` (n standard normal deviates, float64) and ``subset(n, k)`` (indices
+of k distinct items out of n, in the order drawn: HASH averages a set aligned to its first
+member, so the order matters). Use one stream for a whole run and draw in the order
 HASH does (events in file order), so that a run is reproducible from its seed.
 """
 from __future__ import annotations
 
 import numpy as np
+from numba import njit
+
+
+@njit(cache=True)
+def _lcg_states(state, n, a, c, m):
+    """The next ``n`` states of the linear congruential generator j <- (a j + c) mod m."""
+    out = np.empty(n, np.int64)
+    for i in range(n):
+        state = (a * state + c) % m
+        out[i] = state
+    return out
 
 
 class NumpyStream:
@@ -29,27 +41,26 @@ class HashStream:
     """HASH v1.2's normal deviates (RAN_NORM): sum of 12 uniforms minus 6, in single precision.
 
     Uniforms come from the linear congruential generator j <- (2311 j + 25367) mod 120050,
-    u = j / 120050, started at j = 314159. HASH keeps a random subset of acceptable
-    mechanisms with the Fortran compiler's own rand(), which cannot be reproduced; ``subset``
-    uses a NumPy generator seeded with ``subset_seed`` and does not touch the LCG stream.
+    u = j / 120050, started at j = 314159. When more mechanisms are acceptable than HASH
+    keeps, it draws them with gfortran's RAND(): the multiplicative generator
+    s <- 16807 s mod (2^31 - 1) started at s = 1, u = (s - 1) / (2^31 - 2); index int(u n),
+    drawn again when already taken. ``subset`` reproduces that (a separate stream).
     """
 
     kind = "hash"
     _A, _C, _M = 2311, 25367, 120050
+    _RAND_A, _RAND_M = 16807, 2147483647
 
-    def __init__(self, seed: int = 314159, subset_seed: int = 0):
+    def __init__(self, seed: int = 314159, rand_seed: int = 1):
         self.seed = seed
         self._state = int(seed)
-        self._subset_generator = np.random.default_rng(subset_seed)
+        self._rand_state = int(rand_seed)
 
     def uniform(self, n: int) -> np.ndarray:
-        out = np.empty(int(n), dtype=np.float32)
-        j = self._state
-        for i in range(out.size):
-            j = (self._A * j + self._C) % self._M
-            out[i] = np.float32(j) / np.float32(self._M)
-        self._state = j
-        return out
+        states = _lcg_states(self._state, int(n), self._A, self._C, self._M)
+        if states.size:
+            self._state = int(states[-1])
+        return states.astype(np.float32) / np.float32(self._M)
 
     def normal(self, n: int) -> np.ndarray:
         uniforms = self.uniform(12 * int(n)).reshape(int(n), 12)
@@ -58,8 +69,23 @@ class HashStream:
             total = total + uniforms[:, k]
         return (total - np.float32(6.0)).astype(np.float64)
 
+    def rand(self) -> float:
+        """gfortran's RAND(0): the next single-precision uniform of the modulo generator."""
+        self._rand_state = (self._RAND_A * self._rand_state) % self._RAND_M
+        return float(np.float32(self._rand_state - 1) / np.float32(self._RAND_M - 1))
+
     def subset(self, n: int, k: int) -> np.ndarray:
-        return np.sort(self._subset_generator.choice(int(n), size=int(k), replace=False))
+        n, k = int(n), int(k)
+        if k > n:
+            raise ValueError(f"cannot draw {k} of {n} items without replacement")
+        taken = np.zeros(n, dtype=bool)
+        chosen = []
+        while len(chosen) < k:
+            index = min(int(self.rand() * n), n - 1)
+            if not taken[index]:
+                taken[index] = True
+                chosen.append(index)
+        return np.array(chosen, dtype=np.int64)
 
 
 def make_rng(kind: str = "numpy", seed: int | None = None) -> NumpyStream | HashStream:

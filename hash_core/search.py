@@ -84,9 +84,10 @@ def _sum_sp_misfits(qx, qy, qz, sp_obs, i0, i1, b1x, b1y, b1z, b3x, b3y, b3z, qs
 
 
 @njit(parallel=True, cache=True)
-def _polarity_search(px, py, pz, up, n_impulsive, use_trial, b1, b3, ntotal, nextra, accepted):
-    """FOCALMC: mark in ``accepted`` (bool, n mechanisms) every mechanism that passes the misfit
-    limits in at least one trial. ``up``: observed polarity is up (bool); rows before
+def _polarity_search(px, py, pz, up, n_impulsive, use_trial, b1, b3, ntotal, nextra,
+                     first_trial):
+    """FOCALMC: set ``first_trial[j]`` (initially ntrial) to the first trial in which mechanism j
+    passes the misfit limits. ``up``: observed polarity is up (bool); rows before
     ``n_impulsive`` are impulsive.
 
     Limits of a trial: impulsive misfits <= max(ntotal, best + nextra), where best is the
@@ -142,14 +143,15 @@ def _polarity_search(px, py, pz, up, n_impulsive, use_trial, b1, b3, ntotal, nex
                 continue
             limit0, limit = max_impulsive[m], max_total[m]
             for j in range(j0, j1):
-                accepted[j] |= (nmiss0[m, j] <= limit0) & (nmiss[m, j] <= limit)
+                if nmiss0[m, j] <= limit0 and nmiss[m, j] <= limit and m < first_trial[j]:
+                    first_trial[j] = m
 
 
 @njit(parallel=True, cache=True)
 def _polarity_sp_search(px, py, pz, up, npol, sp_obs, use_trial, b1, b3, nmismax, nextra,
-                        qmismax, qextra, accepted):
+                        qmismax, qextra, first_trial):
     """FOCALAMP_MC: rows < ``npol`` are polarities, the rest S/P rows with observed log10 S/P
-    ``sp_obs[i - npol]``. Marks the mechanisms with polarity misfits <= max(nmismax, fewest +
+    ``sp_obs[i - npol]``. Sets ``first_trial`` (as `_polarity_search`) for the mechanisms with polarity misfits <= max(nmismax, fewest +
     nextra) and summed S/P misfit <= max(qmismax, smallest + qextra) in some trial; when no
     mechanism of a trial passes both, the smallest S/P misfit is taken among the mechanisms
     passing the polarity limit."""
@@ -212,7 +214,8 @@ def _polarity_sp_search(px, py, pz, up, npol, sp_obs, use_trial, b1, b3, nmismax
             if not use_trial[m]:
                 continue
             for j in range(j0, j1):
-                accepted[j] |= (nmiss[m, j] <= max_miss[m]) & (qmis[m, j] <= max_q[m])
+                if nmiss[m, j] <= max_miss[m] and qmis[m, j] <= max_q[m] and m < first_trial[j]:
+                    first_trial[j] = m
 
 
 @njit(inline="always")
@@ -241,6 +244,11 @@ def _rays_float32(rays: np.ndarray):
             np.ascontiguousarray(rays[..., 2]))
 
 
+def _accepted(first_trial: np.ndarray, ntrial: int) -> np.ndarray:
+    """Indices, in grid order, of the mechanisms accepted in some trial."""
+    return np.flatnonzero(first_trial < ntrial)
+
+
 def _usable_trials(rays: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(rays), axis=(1, 2))
 
@@ -259,10 +267,10 @@ def search_polarities(rays, polarity, impulsive, grid: MechanismGrid, badfrac: f
     px, py, pz = _rays_float32(rays[:, order])
     up = np.ascontiguousarray(polarity[order] > 0)
     ntotal, nextra = misfit_allowances(len(polarity), badfrac)
-    accepted = np.zeros(len(grid), dtype=np.bool_)
+    first_trial = np.full(len(grid), len(rays), dtype=np.int32)
     _polarity_search(px, py, pz, up, np.int64(impulsive.sum()), _usable_trials(rays),
-                     grid.slip_t, grid.normal_t, np.int64(ntotal), np.int64(nextra), accepted)
-    return np.flatnonzero(accepted)
+                     grid.slip_t, grid.normal_t, np.int64(ntotal), np.int64(nextra), first_trial)
+    return _accepted(first_trial, len(rays))
 
 
 def search_polarities_sp(rays, polarity, sp_log10, grid: MechanismGrid, badfrac: float,
@@ -287,11 +295,11 @@ def search_polarities_sp(rays, polarity, sp_log10, grid: MechanismGrid, badfrac:
         raise ValueError("S/P rows (polarity 0) need a finite log10 S/P ratio")
     nmismax, nextra = misfit_allowances(npol, badfrac)
     qmismax, qextra = sp_allowances(len(sp_obs), qbadfac)
-    accepted = np.zeros(len(grid), dtype=np.bool_)
+    first_trial = np.full(len(grid), len(rays), dtype=np.int32)
     _polarity_sp_search(px, py, pz, up, np.int64(npol), sp_obs, _usable_trials(rays),
                         grid.slip_t, grid.normal_t, np.int64(nmismax), np.int64(nextra),
-                        np.float32(qmismax), np.float32(qextra), accepted)
-    return np.flatnonzero(accepted)
+                        np.float32(qmismax), np.float32(qextra), first_trial)
+    return _accepted(first_trial, len(rays))
 
 
 def predicted_log_sp(rays, normal, slip) -> np.ndarray:

@@ -46,26 +46,36 @@ def _cross(a, b):
 
 
 @njit(cache=True)
-def _average(normals, slips, nulls, members):
-    """MECH_AVG of the mechanisms ``members``: align to the first, sum, normalise, and turn the
-    two sums by the same angle in their plane until orthogonal."""
-    r = members[0]
-    sum_n = np.zeros(3)
-    sum_s = np.zeros(3)
-    for k in members:
-        form, _ = _best_form(normals[r], slips[r], nulls[r], normals[k], slips[k], nulls[k])
-        sign = 1.0 if form == 0 or form == 2 else -1.0
-        if form < 2:
-            sum_n += sign * normals[k]
-            sum_s += sign * slips[k]
-        else:
-            sum_n += sign * slips[k]
-            sum_s += sign * normals[k]
+def _add_aligned(normals, slips, nulls, r, k, weight, sum_n, sum_s):
+    """Add ``weight`` times mechanism k, in its form closest to mechanism r, to the sums."""
+    form, _ = _best_form(normals[r], slips[r], nulls[r], normals[k], slips[k], nulls[k])
+    sign = weight if form == 0 or form == 2 else -weight
+    if form < 2:
+        sum_n += sign * normals[k]
+        sum_s += sign * slips[k]
+    else:
+        sum_n += sign * slips[k]
+        sum_s += sign * normals[k]
+
+
+@njit(cache=True)
+def _orthonormal_average(sum_n, sum_s):
+    """Normalise the sums, then turn both by the same angle in their plane until orthogonal."""
     n = sum_n / np.sqrt(np.sum(sum_n ** 2))
     s = sum_s / np.sqrt(np.sum(sum_s ** 2))
     bisector = (n + s) / np.sqrt(np.sum((n + s) ** 2))
     across = (n - s) / np.sqrt(np.sum((n - s) ** 2))
     return (bisector + across) / np.sqrt(2.0), (bisector - across) / np.sqrt(2.0)
+
+
+@njit(cache=True)
+def _aligned_sums(normals, slips, nulls, members):
+    """Sums of the normals and slips of ``members``, each aligned to the first (MECH_AVG)."""
+    sum_n = np.zeros(3)
+    sum_s = np.zeros(3)
+    for k in members:
+        _add_aligned(normals, slips, nulls, members[0], k, 1.0, sum_n, sum_s)
+    return sum_n, sum_s
 
 
 @njit(cache=True)
@@ -81,8 +91,9 @@ def _split_cluster(normals, slips, nulls, members, cangle_deg):
     n_kept = kept.size
     removed = np.empty(members.size, np.int64)
     n_removed = 0
+    sum_n, sum_s = _aligned_sums(normals, slips, nulls, kept)
     while True:
-        avg_n, avg_s = _average(normals, slips, nulls, kept[:n_kept])
+        avg_n, avg_s = _orthonormal_average(sum_n, sum_s)
         avg_b = _cross(avg_n, avg_s)
         worst = -1
         max_rotation = 0
@@ -95,10 +106,15 @@ def _split_cluster(normals, slips, nulls, members, cangle_deg):
                 worst = k
         if n_kept <= 1 or max_rotation <= cangle_deg:
             break
-        removed[n_removed] = kept[worst]
+        gone = kept[worst]
+        removed[n_removed] = gone
         n_removed += 1
         kept[worst:n_kept - 1] = kept[worst + 1:n_kept].copy()
         n_kept -= 1
+        if worst == 0:  # the alignment reference left: realign to the new first
+            sum_n, sum_s = _aligned_sums(normals, slips, nulls, kept[:n_kept])
+        else:
+            _add_aligned(normals, slips, nulls, kept[0], gone, -1.0, sum_n, sum_s)
     return kept[:n_kept], removed[:n_removed], avg_n, avg_s
 
 
@@ -124,7 +140,9 @@ def mech_average(normals, slips) -> tuple[np.ndarray, np.ndarray]:
     to the first, normals and slips are summed and normalised, then made orthogonal."""
     normals = np.ascontiguousarray(normals, dtype=float)
     slips = np.ascontiguousarray(slips, dtype=float)
-    return _average(normals, slips, np.cross(normals, slips), np.arange(len(normals)))
+    sum_n, sum_s = _aligned_sums(normals, slips, np.cross(normals, slips),
+                                 np.arange(len(normals)))
+    return _orthonormal_average(sum_n, sum_s)
 
 
 @dataclass(frozen=True)
@@ -148,7 +166,8 @@ def mech_probability(normals, slips, cangle_deg: float = 45.0, prob_max: float =
     while that (integer-truncated) rotation exceeds ``cangle_deg``; prob = kept / total. The
     removed mechanisms form the next solution's set; a second or later solution with
     prob < ``prob_max`` ends the list. Uncertainties are the RMS angles between the aligned
-    normals (slips) and the average normal (slip).
+    normals (slips) of ALL mechanisms of the solution's starting set (outliers included) and
+    the average normal (slip).
     """
     normals = np.ascontiguousarray(normals, dtype=float)
     slips = np.ascontiguousarray(slips, dtype=float)
@@ -161,7 +180,7 @@ def mech_probability(normals, slips, cangle_deg: float = 45.0, prob_max: float =
         prob = kept.size / total
         if clusters and prob < prob_max:
             break
-        rms_fault, rms_aux = _rms_angles(normals, slips, nulls, kept, avg_n, avg_s)
+        rms_fault, rms_aux = _rms_angles(normals, slips, nulls, remaining, avg_n, avg_s)
         clusters.append(Cluster(avg_n, avg_s, prob, float(rms_fault), float(rms_aux), kept))
         remaining = removed
     return clusters

@@ -19,7 +19,7 @@ A subclass sets the class attributes and implements two hooks::
         pick_sample = 64              # index of the pick inside the window
         input_channels = 2
 
-        def build_inputs(self, windows):   # (n, window_samples) float64 -> (n, window_samples, C) float32
+        def build_inputs(self, windows):   # (n, window_samples) f8 -> (n, window_samples, C) f4
             ...
         def decode_outputs(self, outputs): # raw network output of one batch -> dict of (n,) arrays
             return {"prob_up": ..., "prob_down": ..., "prob_undecided": ...,
@@ -48,6 +48,7 @@ independent sigmoid outputs they need not sum to 1.
 from __future__ import annotations
 
 import abc
+import copy
 import functools
 import logging
 from fractions import Fraction
@@ -81,7 +82,10 @@ class PolarityModel(abc.ABC):
 
     Create with ``Model(weights_path, device="auto")`` or ``Model().load(path)``;
     ``device`` is ``"auto"`` (a GPU when TensorFlow sees one), ``"cpu"`` or ``"gpu"`` (falls
-    back to the CPU with a log line when no GPU is present).
+    back to the CPU with a log line when no GPU is present). ``input_rate_hz`` resamples the
+    traces to another rate than the one the network was trained at: the network then sees onsets
+    stretched in time by ``input_rate_hz / sampling_rate_hz`` (e.g. DiTingMotion at 150 Hz on
+    microseismic onsets of 10-30 Hz, which at 100 Hz span only ~2 samples per half-cycle).
     """
 
     name: str = "polarity-model"
@@ -91,7 +95,12 @@ class PolarityModel(abc.ABC):
     input_channels: int = 1
     taper_fraction: float = TAPER_FRACTION
 
-    def __init__(self, weights_path: Path | str | None = None, device: str = "auto"):
+    def __init__(self, weights_path: Path | str | None = None, device: str = "auto",
+                 input_rate_hz: float | None = None):
+        if input_rate_hz is not None:
+            if not input_rate_hz > 0:
+                raise ValueError(f"input_rate_hz must be positive, got {input_rate_hz!r}")
+            self.sampling_rate_hz = float(input_rate_hz)
         self.device = select_device(device)
         self.weights_path: Path | None = None
         self.keras_model = None
@@ -117,6 +126,29 @@ class PolarityModel(abc.ABC):
         import keras
 
         return keras.models.load_model(path, compile=False)
+
+    def _inference_function(self):
+        """The network as one ``tf.function`` over float32 batches (traced once, then shared by
+        the copies :meth:`at_input_rate` makes)."""
+        if self._infer is None:
+            import tensorflow as tf
+
+            model = self.keras_model
+            shape = (None, self.window_samples, self.input_channels)
+            signature = [tf.TensorSpec(shape, tf.float32)]
+            self._infer = tf.function(lambda x: model(x, training=False), input_signature=signature,
+                                      autograph=False)
+        return self._infer
+
+    def at_input_rate(self, input_rate_hz: float | None) -> "PolarityModel":
+        """This model (sharing its loaded network) with windows resampled to ``input_rate_hz``
+        (None: the network's own rate); see the class docstring."""
+        if self.keras_model is not None:
+            self._inference_function()
+        twin = copy.copy(self)
+        twin.sampling_rate_hz = float(input_rate_hz) if input_rate_hz is not None \
+            else type(self).sampling_rate_hz
+        return twin
 
     def check_network(self, network) -> str | None:
         """A description of why a loaded network does not fit this class, or None if it fits."""
@@ -245,20 +277,14 @@ class PolarityModel(abc.ABC):
         """Decoded probabilities for prepared inputs, running batches of ``batch_size``."""
         if self.keras_model is None:
             raise FocalflowError(f"{self.name}: no weights loaded (call load(path) first)")
-        if self._infer is None:
-            import tensorflow as tf
-
-            model = self.keras_model
-            signature = [tf.TensorSpec((None, self.window_samples, self.input_channels), tf.float32)]
-            self._infer = tf.function(lambda x: model(x, training=False), input_signature=signature,
-                                      autograph=False)
+        infer = self._inference_function()
         import tensorflow as tf
 
         parts: list[dict[str, np.ndarray]] = []
         with self._device_scope():
             for begin in range(0, len(inputs), batch_size):
                 batch = tf.convert_to_tensor(inputs[begin:begin + batch_size], tf.float32)
-                raw = tf.nest.map_structure(lambda t: t.numpy(), self._infer(batch))
+                raw = tf.nest.map_structure(lambda t: t.numpy(), infer(batch))
                 parts.append(self.decode_outputs(raw))
         if not parts:
             return {k: np.zeros(0) for k in ("prob_up", "prob_down", "prob_undecided")}
@@ -293,7 +319,8 @@ class PolarityModel(abc.ABC):
         return tf.device(self.device)
 
     def __repr__(self) -> str:
-        return f"{type(self).__name__}(name={self.name!r}, weights={self.weights_path}, device={self.device!r})"
+        return (f"{type(self).__name__}(name={self.name!r}, weights={self.weights_path}, "
+                f"device={self.device!r}, rate={self.sampling_rate_hz:g} Hz)")
 
 
 def decide(probs: dict[str, np.ndarray], valid: np.ndarray, reasons: list[str],

@@ -37,7 +37,8 @@ class DiTingMotion(PolarityModel):
         normalised = centred / np.where(scale > 0, scale, 1.0)
         inputs = np.zeros(windows.shape + (2,), np.float32)
         inputs[:, :, 0] = normalised
-        inputs[:, self.pick_sample + 1:, 1] = np.sign(np.diff(normalised[:, self.pick_sample:], axis=1))
+        after_pick = normalised[:, self.pick_sample:]
+        inputs[:, self.pick_sample + 1:, 1] = np.sign(np.diff(after_pick, axis=1))
         return inputs
 
     def check_network(self, network) -> str | None:

@@ -24,8 +24,10 @@ forget the general case), and stops when the validation loss has not improved fo
 ``--patience`` epochs (best weights kept). The held-out part is scored before and after.
 
 Writes ``--out`` (weights) and beside it ``<name>.json`` (machine-readable card: command, base,
-labels, split, settings, scores), ``<name>.md`` (model card), ``<name>_evaluation.csv`` (one
-row per held-out trace, before and after) and ``<name>_evaluation.png``.
+labels, split, settings, scores), ``<name>.md`` (model card), and the held-out evaluation of
+``focalflow.evaluate`` for the base and the fine-tuned model: ``<name>_evaluation.csv``
+(column ``model``), ``<name>_evaluation.png`` (fine-tuned), ``<name>_evaluation_base.png``, plus
+``<name>_held_out.csv`` (one row per held-out trace, both models' calls).
 """
 from __future__ import annotations
 
@@ -239,46 +241,6 @@ def scores(predicted: np.ndarray, labels: np.ndarray) -> dict:
             "confusion": confusion}
 
 
-def evaluation_figure(before: pd.DataFrame, after: pd.DataFrame, path: Path, title: str) -> None:
-    """PNG: confusion matrices before/after and accuracy vs confidence threshold."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, axes = plt.subplots(1, 3, figsize=(12, 3.8))
-    for ax, table, name in ((axes[0], before, "base model"), (axes[1], after, "fine-tuned")):
-        matrix = np.array([[np.sum((table["label"] == lab) & (table["polarity"] == code))
-                            for code in (1, -1, 0)] for lab in (1, -1)])
-        ax.imshow(matrix, cmap="Blues")
-        for (r, c), value in np.ndenumerate(matrix):
-            ax.text(c, r, str(value), ha="center", va="center")
-        ax.set_xticks(range(3), ["up", "down", "undecided"])
-        ax.set_yticks(range(2), ["label up", "label down"])
-        s = scores(table["polarity"].to_numpy(), table["label"].to_numpy())
-        ax.set_title(f"{name}: {s['right']} right, {s['wrong']} wrong, {s['undecided']} undecided",
-                     fontsize=9)
-    thresholds = np.linspace(0.34, 0.99, 27)
-    for table, name in ((before, "base model"), (after, "fine-tuned")):
-        confidence = np.fmax(table["prob_up"], table["prob_down"]).to_numpy()
-        call = np.where(table["prob_up"] >= table["prob_down"], 1, -1)
-        accuracy = [np.mean(call[confidence >= t] == table["label"].to_numpy()[confidence >= t])
-                    if np.any(confidence >= t) else np.nan for t in thresholds]
-        kept = [np.mean(confidence >= t) for t in thresholds]
-        axes[2].plot(thresholds, accuracy, label=f"{name} accuracy")
-        axes[2].plot(thresholds, kept, "--", label=f"{name} fraction decided")
-    axes[2].set_xlabel("confidence threshold (max of prob_up, prob_down)")
-    axes[2].set_ylim(0, 1.02)
-    axes[2].legend(fontsize=7)
-    fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
-    from focalflow.workdir import atomic_path
-
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, format="png", dpi=90)
-    plt.close(fig)
-
-
 # ------------------------------------------------------------------ fine-tuning
 def finetune(base, windows: list[SacWindow], labels: pd.DataFrame, *, seed: int = 0,
              test_fraction: float = 0.3, val_fraction: float = 0.2, epochs: int = 30,
@@ -377,19 +339,7 @@ def run(args, argv) -> int:
     base.save(args.out)
 
     stem = args.out.name[:-len(".weights.h5")]
-    test = np.flatnonzero(result["part"] == "test")
-    keys = labels.iloc[test][[c for c in ("event_id", "network", "station", "location", "channel",
-                                          "file") if c in labels.columns]].reset_index(drop=True)
-    table = pd.concat([keys, result["before"].add_prefix("before_"),
-                       result["after"].drop(columns="label").add_prefix("after_")], axis=1)
-    table_path = args.out.with_name(stem + "_evaluation.csv")
-    from focalflow.workdir import atomic_path
-
-    with atomic_path(table_path) as tmp:
-        table.to_csv(tmp, index=False, float_format="%.4f")
-    figure_path = args.out.with_name(stem + "_evaluation.png")
-    evaluation_figure(result["before"], result["after"], figure_path,
-                      f"held-out stations ({len(test)} picks): {base_name} vs fine-tuned")
+    write_evaluation(result, labels, args.out.parent, stem, base_name)
     stations = {p: sorted(set(labels["station"].astype(str)[result["part"] == p]))
                 for p in ("train", "val", "test")}
     card = {"model": FocalflowNet.name, "weights": args.out.name, "base": base_name,
@@ -402,15 +352,42 @@ def run(args, argv) -> int:
             "epochs_run": len(result["history"].get("loss", [])), "history": result["history"],
             "held_out_before": result["scores_before"], "held_out_after": result["scores_after"]}
     write_text_atomic(card_path(args.out), json.dumps(card, indent=1) + "\n")
-    write_text_atomic(args.out.with_name(stem + ".md"), model_card_text(card, table_path, figure_path))
+    write_text_atomic(args.out.with_name(stem + ".md"), model_card_text(card, stem))
     b, a = result["scores_before"], result["scores_after"]
     log.info("held-out (%d picks, stations %s): before %d right / %d wrong / %d undecided; "
-             "after %d / %d / %d; wrote %s", len(test), ", ".join(stations["test"]), b["right"],
+             "after %d / %d / %d; wrote %s", b["n"], ", ".join(stations["test"]), b["right"],
              b["wrong"], b["undecided"], a["right"], a["wrong"], a["undecided"], args.out)
     return 0
 
 
-def model_card_text(card: dict, table_path: Path, figure_path: Path) -> str:
+def write_evaluation(result: dict, labels: pd.DataFrame, folder: Path, stem: str,
+                     base_name: str) -> None:
+    """The held-out evaluation files: ``<stem>_held_out.csv`` (one row per held-out trace, base
+    and fine-tuned calls), ``<stem>_evaluation.csv`` (:func:`focalflow.evaluate.evaluation_table`
+    of both models, column ``model``) and ``<stem>_evaluation.png`` / ``_evaluation_base.png``
+    (:func:`focalflow.evaluate.plot_evaluation`)."""
+    from focalflow.evaluate import evaluation_table, plot_evaluation
+    from focalflow.workdir import atomic_path
+
+    test = np.flatnonzero(result["part"] == "test")
+    keys = labels.iloc[test][[c for c in ("event_id", "network", "station", "location", "channel",
+                                          "file") if c in labels.columns]].reset_index(drop=True)
+    per_trace = pd.concat([keys, result["before"].add_prefix("before_"),
+                           result["after"].drop(columns="label").add_prefix("after_")], axis=1)
+    with atomic_path(folder / f"{stem}_held_out.csv") as tmp:
+        per_trace.to_csv(tmp, index=False, float_format="%.4f")
+    tables = []
+    for key, name, suffix in (("before", base_name, "_base"), ("after", "fine-tuned", "")):
+        frame = result[key].rename(columns={"polarity": "recorded_polarity"})
+        table = evaluation_table(frame)
+        plot_evaluation(table, folder / f"{stem}_evaluation{suffix}.png",
+                        f"{name}: {len(test)} held-out picks")
+        tables.append(table.assign(model=name))
+    with atomic_path(folder / f"{stem}_evaluation.csv") as tmp:
+        pd.concat(tables).to_csv(tmp, index=False)
+
+
+def model_card_text(card: dict, stem: str) -> str:
     """A short Markdown model card of a fine-tuned model."""
     b, a = card["held_out_before"], card["held_out_after"]
     return "\n".join([
@@ -426,7 +403,8 @@ def model_card_text(card: dict, table_path: Path, figure_path: Path) -> str:
         "|---|---|---|---|---|",
         f"| base model | {b['right']} | {b['wrong']} | {b['undecided']} | {b['accuracy_where_both_decide']:.3f} |",
         f"| fine-tuned | {a['right']} | {a['wrong']} | {a['undecided']} | {a['accuracy_where_both_decide']:.3f} |",
-        "", f"Per-trace table: `{table_path.name}`; figure: `{figure_path.name}`.", ""])
+        "", f"Held-out evaluation: `{stem}_evaluation.csv` / `{stem}_evaluation.png` (base: "
+        f"`{stem}_evaluation_base.png`); per trace: `{stem}_held_out.csv`.", ""])
 
 
 if __name__ == "__main__":

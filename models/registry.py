@@ -24,7 +24,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from focalflow.workdir import atomic_path
-from models.base import PolarityModel, WeightsError
+from models.base import PolarityModel, WeightsError, select_device
 
 log = logging.getLogger("focalflow.models")
 
@@ -92,7 +92,8 @@ def verify(path: Path, sha256: str | None) -> None:
     actual = sha256_of(path)
     if actual != sha256.lower():
         raise WeightsError(f"{path}: checksum mismatch (sha256 {actual}, expected {sha256}); "
-                           "the file is damaged or not the published one: delete it and fetch it again")
+                           "the file is damaged or not the published one: delete it and fetch it "
+                           "again")
 
 
 def download(url: str, destination: Path, sha256: str | None,
@@ -129,44 +130,57 @@ def weights_file(entry: ModelEntry, cache_dir: Path | str) -> Path:
         verify(cached, entry.sha256)
         return cached
     if entry.url is None:
-        raise WeightsError(f"{entry.name}: no weights at {cached} and no download URL; put the file there")
+        raise WeightsError(f"{entry.name}: no weights at {cached} and no download URL; "
+                           "put the file there")
     return download(entry.url, cached, entry.sha256)
 
 
 def load_model(model: str, weights: Path | str | None = None,
-               cache_dir: Path | str = "~/.cache/focalflow", device: str = "auto") -> PolarityModel:
-    """A ready :class:`PolarityModel` for a config's ``model``/``weights``/``cache_dir``/``device``."""
+               cache_dir: Path | str = "~/.cache/focalflow", device: str = "auto",
+               input_rate_hz: float | None = None, reuse: bool = False) -> PolarityModel:
+    """A ready :class:`PolarityModel` for a config's ``model``/``weights``/``cache_dir``/``device``
+    (and ``input_rate_hz``, see :class:`PolarityModel`).
+
+    With ``reuse``, a network already loaded in this process from the same unchanged file is
+    shared instead of loaded again (stage 4 and the benchmarks do this; never train a reused
+    model: its weights are shared).
+    """
     entry = REGISTRY.get(model)
     if entry is not None:
         path = Path(weights).expanduser() if weights is not None else weights_file(entry, cache_dir)
-        return _loaded(entry.load_class(), path, device)
+        return _loaded(entry.load_class(), path, device, input_rate_hz, reuse)
     path = Path(model).expanduser()
     if not path.suffix and not path.exists():
-        raise WeightsError(f"unknown model name {model!r}; known names: {', '.join(known_models())}, "
-                           "or give the path of a weights file")
+        raise WeightsError(f"unknown model name {model!r}; known names: "
+                           f"{', '.join(known_models())}, or give the path of a weights file")
     if not path.is_file():
         raise WeightsError(f"{path}: weights file not found")
     problems = []
     for candidate in dict.fromkeys(e.model_class for e in REGISTRY.values()):
         cls = next(e for e in REGISTRY.values() if e.model_class == candidate).load_class()
         try:
-            return _loaded(cls, path, device)
+            return _loaded(cls, path, device, input_rate_hz, reuse)
         except WeightsError as exc:
             problems.append(f"{cls.__name__}: {exc}")
-    raise WeightsError(f"{path}: no known architecture loads this file:\n  " + "\n  ".join(problems))
+    raise WeightsError(f"{path}: no known architecture loads this file:\n  "
+                       + "\n  ".join(problems))
 
 
 _LOADED: dict[tuple, PolarityModel] = {}
 
 
-def _loaded(cls: type[PolarityModel], path: Path, device: str) -> PolarityModel:
-    """``cls(path, device)``, reusing the instance already loaded in this process from the same
-    unchanged file (loading and tracing a network takes seconds)."""
+def _loaded(cls: type[PolarityModel], path: Path, device: str, input_rate_hz: float | None,
+            reuse: bool) -> PolarityModel:
+    """``cls(path, device).at_input_rate(input_rate_hz)``; with ``reuse``, sharing the network
+    already loaded in this process from the same unchanged file (loading and tracing take
+    seconds)."""
+    if not reuse:
+        return cls(path, device=device).at_input_rate(input_rate_hz)
     try:
         stat = path.stat()
     except OSError:
         raise WeightsError(f"{path}: weights file not found") from None
-    key = (cls, str(path.resolve()), stat.st_mtime_ns, stat.st_size, device)
+    key = (cls, str(path.resolve()), stat.st_mtime_ns, stat.st_size, select_device(device))
     if key not in _LOADED:
         _LOADED[key] = cls(path, device=device)
-    return _LOADED[key]
+    return _LOADED[key].at_input_rate(input_rate_hz)

@@ -11,9 +11,14 @@ The recipe of one trace with an onset:
   of duration 0.4-1 dominant periods; the trace records its derivative (velocity), whose first
   motion has the sign of the pulse, times the polarity (+1 up / -1 down, balanced);
 * **path and instrument**: a *causal* Butterworth band-pass (order 2-4) around the dominant
-  frequency ``fc`` (log-uniform in ``freq_hz``, at most 0.4 x the native rate), so nothing
+  frequency ``fc`` (log-uniform in ``freq_hz``, at most ``max_freq_fraction`` x the native rate), so nothing
   moves before the onset; optionally 1-5 reverberations (delayed copies, random sign, 0.6-8
   periods later) and, for emergent onsets, a rising envelope ``1 - exp(-t/tau_r)``;
+* or (``brune_fraction``) the textbook omega-squared source: displacement
+  ``t exp(-2 pi fc t)`` convolved with a causal attenuation kernel ``t exp(-pi t / t*)``
+  (corner ``fc`` up to 0.45 x the rate, t* log-uniform in ``t_star_s``), differentiated, with a
+  weak coda, mostly through the digitiser taper below; small events' onsets are then a sharp,
+  sometimes 1-2 sample wide first swing followed by a broader opposite one;
 * **noise**: coloured Gaussian noise (spectral slope ``f^-alpha/2``), a microseism (0.1-0.5 Hz
   sinusoid up to 50 x the noise), occasional spikes and mains hum, a DC offset; some traces are
   low-passed with a zero-phase filter afterwards (a user's pre-filter: acausal precursors);
@@ -39,7 +44,7 @@ import functools
 from dataclasses import asdict, dataclass, field
 
 import numpy as np
-from scipy.signal import butter, sosfilt, sosfiltfilt
+from scipy.signal import butter, fftconvolve, sosfilt, sosfiltfilt
 
 IMPULSIVE, EMERGENT, UNCLEAR = 0, 1, 2
 
@@ -59,6 +64,10 @@ class Recipe:
     reverb_fraction: float = 0.6
     zero_phase_fraction: float = 0.15
     digitiser_fraction: float = 0.3
+    brune_fraction: float = 0.35
+    brune_digitiser_fraction: float = 0.8
+    t_star_s: tuple[float, float] = (0.001, 0.05)
+    max_freq_fraction: float = 0.3
     spike_fraction: float = 0.08
     hum_fraction: float = 0.05
     max_jitter_s: float = 0.2
@@ -95,7 +104,7 @@ def generate_traces(n: int, sampling_rate_hz: float, rng: np.random.Generator,
     snr_fm = np.zeros(n)
     freq = np.full(n, np.nan)
     jitter = np.zeros(n)
-    fmax = min(recipe.freq_hz[1], 0.4 * fs)
+    fmax = min(recipe.freq_hz[1], recipe.max_freq_fraction * fs)
     for i in range(n):
         pick[i] = npts / 2 + rng.uniform(-0.3, 0.3) * fs
         trace = noise[i].copy()
@@ -105,20 +114,29 @@ def generate_traces(n: int, sampling_rate_hz: float, rng: np.random.Generator,
             sigma = rng.uniform(0, 1) * (0.004 + 0.12 / fc)
             jitter[i] = np.clip(rng.normal(0, sigma), -recipe.max_jitter_s, recipe.max_jitter_s)
             onset = int(round(pick[i] - jitter[i] * fs))
-            emergent = rng.random() < recipe.emergent_fraction
-            signal, sos = onset_signal(npts - onset, fs, fc, emergent, rng, recipe,
-                                       broadband=digitiser)
-            band_noise = np.std(sosfilt(sos, noise[i]))
+            if rng.random() < recipe.brune_fraction:
+                emergent = False
+                digitiser = rng.random() < recipe.brune_digitiser_fraction
+                fc = np.exp(rng.uniform(np.log(recipe.freq_hz[0]), np.log(0.45 * fs)))
+                signal = brune_signal(npts, fs, onset, fc, rng, recipe)
+                band_noise = np.std(noise[i])
+                first = first_extremum(signal[onset:])
+            else:
+                emergent = rng.random() < recipe.emergent_fraction
+                tail, sos = onset_signal(npts - onset, fs, fc, emergent, rng, recipe,
+                                         broadband=digitiser)
+                band_noise = np.std(sosfilt(sos, noise[i]))
+                first = first_extremum(tail)
+                signal = np.concatenate([np.zeros(onset), tail])
             amplitude = np.exp(rng.uniform(*np.log(recipe.snr))) * band_noise
-            first = first_extremum(signal)
             sign = rng.choice((-1, 1))
-            trace[onset:] += sign * amplitude * signal
+            trace += sign * amplitude * signal
             snr_fm[i] = amplitude * abs(first) / band_noise
             freq[i] = fc
             if snr_fm[i] >= recipe.undecided_snr:
                 polarity[i] = sign * int(np.sign(first))
                 clarity[i] = IMPULSIVE if (not emergent and snr_fm[i] >= 5) else EMERGENT
-        add_disturbances(trace, fs, rng, recipe)
+        add_disturbances(trace, fs, rng, recipe, keep_clear=(pick[i] - 0.3 * fs, pick[i] + 0.3 * fs))
         if rng.random() < recipe.zero_phase_fraction:
             corner = min(rng.uniform(5.0, 45.0), 0.45 * fs)
             trace = sosfiltfilt(butterworth(4, 0.0, corner, fs), trace)
@@ -126,6 +144,36 @@ def generate_traces(n: int, sampling_rate_hz: float, rng: np.random.Generator,
             trace = nyquist_taper(trace, rng.uniform(0.6, 0.9))
         traces[i] = trace + rng.normal(0, 100)
     return SyntheticTraces(fs, traces, pick, polarity, clarity, snr_fm, freq, jitter)
+
+
+def brune_signal(npts: int, fs: float, onset: int, corner_hz: float, rng: np.random.Generator,
+                 recipe: Recipe) -> np.ndarray:
+    """Ground velocity of an omega-squared (Brune) source, displacement ``t exp(-2 pi fc t)``,
+    smoothed by a causal two-pole attenuation kernel ``t exp(-t / tau)`` (tau = t*/pi), starting
+    at sample ``onset``, plus a weak P coda; peak 1, first motion positive, exactly causal.
+    Sharp onsets keep energy up to the Nyquist frequency (the caller's digitiser taper then
+    rings before them, as a real anti-alias filter does)."""
+    t = np.arange(npts - onset) / fs
+    source = t * np.exp(-2.0 * np.pi * corner_hz * t)
+    tau = np.exp(rng.uniform(*np.log(recipe.t_star_s))) / np.pi
+    kernel = t * np.exp(-t / tau)
+    if kernel.sum() <= 0:
+        kernel = np.eye(1, len(t), 1)[0]
+    displacement = fftconvolve(source, kernel / kernel.sum())[:len(t)]
+    displacement[displacement < 1e-9 * displacement.max()] = 0.0  # FFT round-off, never < 0
+    velocity = np.zeros(npts)
+    velocity[onset:] = np.diff(displacement, prepend=0.0)
+    velocity /= np.abs(velocity).max()
+    # the coda starts once the first half-cycle is over (where the velocity turns negative)
+    negative = np.flatnonzero(velocity[onset:] < 0)
+    coda_start = onset + (negative[0] if len(negative) else 0)
+    lag = np.clip(np.arange(npts) - coda_start, 0, None) / fs
+    envelope = (1.0 - np.exp(-lag / rng.uniform(0.05, 0.5))) * np.exp(-lag / rng.uniform(0.5, 5.0))
+    spectrum = np.abs(np.fft.rfft(velocity))
+    coda = np.fft.irfft(np.fft.rfft(rng.standard_normal(npts)) * spectrum, npts)
+    coda *= rng.uniform(0.0, 0.3) / max(coda.std(), 1e-30)
+    signal = velocity + coda * envelope
+    return signal / np.abs(signal).max()
 
 
 def onset_signal(npts: int, fs: float, fc: float, emergent: bool, rng: np.random.Generator,
@@ -194,14 +242,17 @@ def _butterworth(order: int, corner_hz: float, kind: str, fs: float) -> np.ndarr
 
 
 def first_extremum(signal: np.ndarray) -> float:
-    """Value of the first local extremum of a clean onset (its first half-cycle)."""
-    d = np.sign(np.diff(signal))
+    """Value of the first local extremum of a clean onset starting from rest (its first
+    half-cycle; the sample before ``signal[0]`` is taken as 0, so a first sample that is
+    already the peak counts)."""
+    signal = np.where(np.abs(signal) > 1e-9 * np.abs(signal).max(), signal, 0.0)
+    d = np.sign(np.diff(signal, prepend=0.0))
     moving = np.flatnonzero(d)
     if not len(moving):
         return 0.0
     start = moving[0]
     turns = np.flatnonzero(d[start:] == -d[start])
-    end = start + turns[0] if len(turns) else len(signal) - 1
+    end = start + turns[0] - 1 if len(turns) else len(signal) - 1  # d[k] = signal[k] - signal[k-1]
     return float(signal[end])
 
 
@@ -218,15 +269,19 @@ def coloured_noise(n: int, npts: int, fs: float, rng: np.random.Generator,
     return noise / noise.std(axis=1, keepdims=True)
 
 
-def add_disturbances(trace: np.ndarray, fs: float, rng: np.random.Generator, recipe: Recipe) -> None:
-    """Microseism, spikes and mains hum added in place (relative to unit noise)."""
+def add_disturbances(trace: np.ndarray, fs: float, rng: np.random.Generator, recipe: Recipe,
+                     keep_clear: tuple[float, float] = (0.0, 0.0)) -> None:
+    """Microseism, spikes and mains hum added in place (relative to unit noise); no spike
+    between the samples ``keep_clear`` (around the pick: a spike there *is* a first motion)."""
     t = np.arange(len(trace)) / fs
     if rng.random() < 0.5:
         amplitude = np.exp(rng.uniform(np.log(0.1), np.log(50.0)))
         trace += amplitude * np.sin(2 * np.pi * rng.uniform(0.1, 0.5) * t + rng.uniform(0, 2 * np.pi))
     if rng.random() < recipe.spike_fraction:
         for _ in range(rng.integers(1, 4)):
-            trace[rng.integers(len(trace))] += rng.choice((-1, 1)) * rng.uniform(5, 50)
+            at = rng.integers(len(trace))
+            if not keep_clear[0] <= at <= keep_clear[1]:
+                trace[at] += rng.choice((-1, 1)) * rng.uniform(5, 50)
     if rng.random() < recipe.hum_fraction and fs > 130:
         trace += rng.uniform(0.2, 3) * np.sin(2 * np.pi * rng.choice((50.0, 60.0)) * t)
 

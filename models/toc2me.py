@@ -2,12 +2,14 @@
 20161104064824.680 (Micro-EQpolarity data in ``../shared/data/toc2me``).
 
     python -m models.toc2me [--model focalflow-default] [--shifts -2 0 2] [--write-labels CSV]
+                            [--eqpolarity]
 
 Traces are the 500 Hz vertical components ``waveforms/<event>/5B.<sta>.DHZ.SAC`` with the
 analyst P pick in SAC header ``t1`` (``t3`` is only a theoretical time and is never used); the
 labels (``manual/<event>.pol.csv``) are first motions **on the recorded trace**, i.e. the same
 convention as the network's output, so they are compared directly (no reversal applied).
-``--write-labels`` writes a labels CSV in :mod:`models.finetune`'s format (``file`` column) for
+``--eqpolarity`` also counts agreement with EQpolarity's automatic calls (``eqpolarity_auto/``)
+on all three events (not ground truth: a second opinion). ``--write-labels`` writes a labels CSV in :mod:`models.finetune`'s format (``file`` column) for
 the transfer-learning demonstration.
 """
 from __future__ import annotations
@@ -45,6 +47,19 @@ def read_labels(toc2me_dir: Path, event: str = EVENT) -> pd.DataFrame:
         "polarity": labels["p_polarity"].astype(float).astype(int),
         "file": [str(waveforms / f"{n.strip()}.{s.strip()}.{c.strip()}.SAC")
                  for n, s, c in zip(labels["network"], labels["station"], labels["channel"])]})
+
+
+def read_eqpolarity(toc2me_dir: Path, event: str) -> pd.DataFrame:
+    """EQpolarity's automatic calls for ``event`` in :func:`read_labels`'s layout: the raw output's
+    last column is the probability that the *recorded* first motion is down, so ``polarity`` is
+    -1 above 0.5 and +1 below (on the recorded trace, like the manual labels)."""
+    raw = pd.read_csv(toc2me_dir / "eqpolarity_auto" / f"{event}.polarity", sep=r"\s+",
+                      header=None, dtype={0: str})
+    waveforms = toc2me_dir / "waveforms" / event
+    return pd.DataFrame({"event_id": event, "network": "5B", "station": raw[0], "location": "",
+                         "channel": "DHZ", "polarity": np.where(raw[6] > 0.5, -1, 1),
+                         "prob_down": raw[6],
+                         "file": [str(waveforms / f"5B.{s}.DHZ.SAC") for s in raw[0]]})
 
 
 def read_window(path: Path | str, pick_header: str = "t1") -> SacWindow | None:
@@ -96,6 +111,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--shared", type=Path, default=None, help="the shared/ folder")
     parser.add_argument("--write-labels", type=Path, help="also write the labels CSV here")
     parser.add_argument("--verbose", action="store_true", help="print the per-trace table")
+    parser.add_argument("--eqpolarity", action="store_true",
+                        help="also compare with EQpolarity's automatic calls on all three events")
     args = parser.parse_args(argv)
 
     from models.registry import load_model
@@ -114,6 +131,12 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{model.name} ({model.weights_path.name}) shifts={args.shifts}: "
           f"{counts['right']} right, {counts['wrong']} wrong, {counts['undecided']} undecided "
           f"of {counts['labelled']}")
+    if args.eqpolarity:
+        for event in sorted(p.name for p in (toc2me / "waveforms").iterdir() if p.is_dir()):
+            calls = read_eqpolarity(toc2me, event)
+            agree, _ = evaluate(model, calls, args.shifts, args.min_confidence)
+            print(f"  {event}: vs EQpolarity's {len(calls)} calls: {agree['right']} agree, "
+                  f"{agree['wrong']} disagree, {agree['undecided']} undecided or without t1 pick")
     return 0
 
 

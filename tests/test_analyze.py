@@ -106,3 +106,19 @@ def test_toc2me_catalog_all_figures(shared_dir, tmp_path):
     mean = pd.read_csv(out / "average_mechanism.csv").iloc[0]
     assert mean["faulting_class"] == "strike-slip" and mean["dip"] > 75
     assert len(read_station_list(stations)) == 69
+
+
+def test_focalflow_csv_and_quakeml_give_one_row_per_event(tmp_path):
+    from focalflow.formats.quakeml_mechanisms import write_mechanisms_quakeml
+    from results_case import MECHANISMS, build_workdir
+
+    root = build_workdir(tmp_path / "work")
+    from_csv = read_catalog(root / "mechanisms.csv")  # ev2 has two solutions: first kept
+    assert list(from_csv["event_id"]) == list(MECHANISMS)
+    assert list(from_csv["strike"]) == [m[0] for m in MECHANISMS.values()]
+    write_mechanisms_quakeml(tmp_path / "mechanisms.xml", pd.read_csv(root / "mechanisms.csv"))
+    from_xml = read_catalog(tmp_path / "mechanisms.xml")
+    assert list(from_xml["event_id"]) == list(MECHANISMS)
+    assert np.allclose(from_xml[["strike", "dip", "rake", "origin_lat"]],
+                       from_csv[["strike", "dip", "rake", "origin_lat"]])
+    assert list(from_xml["faulting_class"]) == list(from_csv["faulting_class"])

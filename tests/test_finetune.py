@@ -12,7 +12,8 @@ from focalflow.errors import InputError
 from models import finetune
 from models.synthetic import generate_traces
 
-OUTPUTS = (".weights.h5", ".json", ".md", "_evaluation.csv", "_evaluation.png")
+OUTPUTS = (".weights.h5", ".json", ".md", "_evaluation.csv", "_evaluation.png",
+           "_evaluation_base.png", "_held_out.csv")
 
 
 def write_labelled_sac(folder, n_stations=12, per_station=3, seed=0) -> pd.DataFrame:
@@ -42,12 +43,15 @@ def check_outputs(out, n_labelled):
     assert card["n_labelled"] == n_labelled
     test, train = set(card["stations"]["test"]), set(card["stations"]["train"])
     assert test and train and not test & train and not test & set(card["stations"]["val"])
-    table = pd.read_csv(out.parent / (stem + "_evaluation.csv"), dtype={"station": str})
+    table = pd.read_csv(out.parent / (stem + "_held_out.csv"), dtype={"station": str})
     assert set(table["station"]) == test
-    for when in ("before", "after"):
+    evaluation = pd.read_csv(out.parent / (stem + "_evaluation.csv"))
+    for when, model in (("before", card["base"]), ("after", "fine-tuned")):
         scores = card[f"held_out_{when}"]
         assert scores["right"] + scores["wrong"] + scores["undecided"] == len(table)
         assert scores["right"] == int(np.sum(table[f"{when}_polarity"] == table["before_label"]))
+        totals = evaluation[(evaluation["model"] == model) & (evaluation["section"] == "total")]
+        assert totals.set_index("measure").loc["right", "value"] == scores["right"]
     return card
 
 
@@ -74,8 +78,7 @@ def test_finetune_on_toc2me_reports_held_out_stations(tmp_path, shared_dir):
     assert finetune.main(["--labels", str(tmp_path / "toc2me_labels.csv"), "--out", str(out),
                           "--pick-header", "t1", "--epochs", "3", "--synthetic", "0"]) == 0
     card = check_outputs(out, 49)  # one labelled station has no analyst pick (t1 unset)
-    assert card["held_out_after"]["n"] == len(
-        pd.read_csv(tmp_path / "toc2me_evaluation.csv"))
+    assert card["held_out_after"]["n"] == len(pd.read_csv(tmp_path / "toc2me_held_out.csv"))
 
 
 def test_bad_labels_are_named(tmp_path):

@@ -103,3 +103,14 @@ def test_shipped_config_lists_every_key_with_its_default(repo_dir):
 
     shipped = (repo_dir / "config.yaml").read_text()
     assert render_default_yaml() in shipped
+
+
+def test_failure_log_with_event_selection_keeps_other_events(tmp_path):
+    path = tmp_path / "failures.csv"
+    first = FailureLog("stage1", path)
+    first.add("ev1", "STA", "no data")
+    first.add("ev2", "STA", "no data")
+    first.save()
+    FailureLog("stage1", path, events={"ev1"}).save()
+    table = read_table(path, "failures")
+    assert list(table["event_id"]) == ["ev2"]

@@ -49,10 +49,11 @@ def test_download_once_verified_then_cached(weights_server, tmp_path, monkeypatc
     url, hits = weights_server
     entry = entry_for(f"{url}/DiTingMotionJul.hdf5", REGISTRY["diting-motion"].sha256)
     monkeypatch.setitem(REGISTRY, entry.name, entry)
-    model = load_model("diting-test", cache_dir=tmp_path / "cache", device="cpu")
+    model = load_model("diting-test", cache_dir=tmp_path / "cache", device="cpu", reuse=True)
     assert isinstance(model, DiTingMotion)
     assert model.weights_path == tmp_path / "cache" / "DiTingMotionJul.hdf5"
-    load_model("diting-test", cache_dir=tmp_path / "cache", device="cpu")
+    again = load_model("diting-test", cache_dir=tmp_path / "cache", device="cpu", reuse=True)
+    assert again.keras_model is model.keras_model
     assert hits == ["/DiTingMotionJul.hdf5"]           # the second load used the cache
 
 
@@ -87,7 +88,7 @@ def test_unknown_model_name_lists_the_known_ones():
 
 
 def test_a_weights_path_picks_the_architecture_that_loads_it(shared_dir, tmp_path):
-    model = load_model(str(shared_dir / "models" / "DiTingMotionJul.hdf5"), device="cpu")
+    model = load_model(str(shared_dir / "models" / "DiTingMotionJul.hdf5"), device="cpu", reuse=True)
     assert isinstance(model, DiTingMotion)
     junk = tmp_path / "junk.h5"
     junk.write_bytes(b"\x89HDF\r\n\x1a\n" + b"\0" * 100)

@@ -16,6 +16,8 @@ from focalflow.config import config_from_dict
 from focalflow.results import event_observations, load_tables, p_windows, write_products
 from hash_core.geometry import auxiliary_plane
 
+pytestmark = pytest.mark.filterwarnings("ignore:Sample spacing read from SAC")
+
 EVENT = "20161104064824.680"
 
 

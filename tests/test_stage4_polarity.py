@@ -182,3 +182,32 @@ def test_gpu_request_without_gpu_runs_on_cpu_with_a_log_line(tmp_path, weights, 
         run_stage("4_polarity_predict", run, config_for(workdir, weights, device="gpu"))
     assert "no GPU" in caplog.text
     assert read_table(workdir / "polarities.csv", "polarities")["p_polarity"].tolist() == [1]
+
+
+def test_input_rate_and_shifts_from_config_then_evaluation(tmp_path, weights):
+    from focalflow.evaluate import evaluate_workdir
+
+    workdir = make_workdir(tmp_path)
+    config = config_for(workdir, weights, input_rate_hz=150.0, shift_samples=[-2, 0, 2])
+    run_stage("4_polarity_predict", run, config)
+    table = read_table(workdir / "polarities.csv", "polarities")
+    assert table["model"].eq("diting-motion:DiTingMotionJul.hdf5@150Hz").all()
+    assert table["recorded_polarity"].tolist() == [sign for sign, _ in STATIONS.values()]
+    evaluation, csv_path, png_path = evaluate_workdir(workdir)
+    total = evaluation[evaluation["section"] == "total"].set_index("measure")["value"]
+    assert (total["labelled"], total["right"], total["wrong"]) == (4, 2, 2)  # S04, S05 mislabelled
+    assert csv_path.is_file() and png_path.is_file()
+
+
+def test_script_reports_a_bad_model_name_in_one_line(tmp_path, repo_dir):
+    import subprocess
+    import sys
+
+    workdir = make_workdir(tmp_path, {"S01": (1, "")})
+    config = tmp_path / "config.yaml"
+    config.write_text(f"workdir: {workdir}\npolarity: {{model: no-such-model}}\n"
+                      "stations: {reversals_file: null}\n")
+    done = subprocess.run([sys.executable, str(repo_dir / "4_polarity_predict.py"), "--config",
+                           str(config)], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 2
+    assert "unknown model name 'no-such-model'" in done.stderr and "Traceback" not in done.stderr

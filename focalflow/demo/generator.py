@@ -6,8 +6,18 @@
     stationxml/FF.STA.xml                            StationXML with poles-zeros responses
     phases.arc                                       Hypoinverse-2000 archive of analyst picks
     reversals.csv                                    network,station,start,end (reversed period)
-    truth.csv                                        event_id,time,lat,lon,depth,mag,strike,dip,rake,...
-    truth_picks.csv                                  per event and station: true rays, first motions, S/P
+    truth.csv                                        one row per event (below)
+    truth_picks.csv                                  one row per event and station (below)
+
+``truth.csv``: event_id, time, lat, lon, depth (km), mag, strike, dip, rake (the mechanism the
+waveforms were made with, Aki & Richards convention) and strike2, dip2, rake2 (its auxiliary
+plane). ``truth_picks.csv``: event_id, network, station, distance_km (epicentral), azimuth_deg
+(event to station), takeoff_p_deg / takeoff_s_deg (from the downward vertical, TauP),
+incidence_p_deg, p_time / s_time (true arrivals, UTC), p_radiation (signed, + = compression),
+s_radiation (total S, >= 0), first_motion_ground (+1 up / -1 down, true ground motion),
+first_motion_recorded (on the recorded trace: flipped where ``reversed``), reversed,
+log10_sp_true (log10 of 1.73^3 x S radiation / |P radiation|: the S/P amplitude ratio of the
+noise-free far field), snr_p / snr_s (noise-free peak over the station's 1-30 Hz noise RMS).
 
 Rays, travel times and take-off angles come from ObsPy TauP on ``velocity/demo.txt``; the
 radiation pattern is computed in :mod:`focalflow.demo.radiation`. The same seed gives
@@ -32,7 +42,7 @@ from focalflow.demo.synthetics import (BodyWave, body_waves, brune_corner_hz, co
                                        moment_from_magnitude)
 from focalflow.demo.traveltimes import VP_VS, DemoTravelTimes, read_velocity_model
 from focalflow.errors import FocalflowError
-from focalflow.workdir import atomic_path, write_text_atomic
+from focalflow.workdir import atomic_path
 
 REPO = Path(__file__).resolve().parents[2]
 VELOCITY_FILE = REPO / "velocity" / "demo.txt"
@@ -45,7 +55,7 @@ N_DAYS = 4
 SAMPLING_RATE_HZ = 100.0
 PRE_ORIGIN_S, POST_ORIGIN_S = 31.0, 91.0  # a little more than stage 1's default 30 s / 90 s
 SENSITIVITY_COUNTS_PER_M_S = 2.0e8
-Q_P, Q_S = 1000.0, 1000.0
+Q_P, Q_S = 1000.0, 1000.0  # mild path attenuation; most smoothing is each station's kappa
 
 # (strike, dip, rake) templates: two of each kind, perturbed by the seed
 MECHANISM_TEMPLATES = [

@@ -83,6 +83,7 @@ class SkhashControl:
     max_sp: float = 2000.0
     default_vert_uncert_km: float = 1.0
     ignored: dict = field(default_factory=dict)
+    path: Optional[Path] = None
 
 
 _PATH_KEYS = {"fpfile", "catfile", "stfile", "ampfile", "corfile", "plfile", "outfile1",
@@ -113,8 +114,8 @@ def read_skhash_control(path: Path | str, base_dir: Path | str | None = None) ->
             raise InputError(path, f"value {text!r} before any $name line", line=number)
         else:
             entries[key].append((number, text))
-    control = SkhashControl()
-    fields = set(SkhashControl.__dataclass_fields__)
+    control = SkhashControl(path=path)
+    fields = set(SkhashControl.__dataclass_fields__) - {"path"}
     for key, values in entries.items():
         name = _RENAMED.get(key, key)
         if not values:

@@ -36,11 +36,13 @@ def project_trend_plunge(trend_deg, plunge_deg) -> tuple[np.ndarray, np.ndarray]
     return project_takeoff(90.0 + np.asarray(plunge_deg, dtype=float), trend_deg)
 
 
-def _plane_vectors(strike_deg: float, dip_deg: float) -> tuple[np.ndarray, np.ndarray]:
-    """Horizontal strike direction and down-dip direction of a plane (north, east, down)."""
-    strike, dip = np.radians(strike_deg), np.radians(dip_deg)
-    along = np.array([np.cos(strike), np.sin(strike), 0.0])
-    down = np.array([-np.sin(strike) * np.cos(dip), np.cos(strike) * np.cos(dip), np.sin(dip)])
+def _plane_vectors(strike_deg, dip_deg) -> tuple[np.ndarray, np.ndarray]:
+    """Horizontal strike direction and down-dip direction (..., 3) of planes (north, east, down)."""
+    strike, dip = np.radians(np.asarray(strike_deg, dtype=float)), \
+        np.radians(np.asarray(dip_deg, dtype=float))
+    along = np.stack([np.cos(strike), np.sin(strike), np.zeros_like(strike)], axis=-1)
+    down = np.stack([-np.sin(strike) * np.cos(dip), np.cos(strike) * np.cos(dip), np.sin(dip)],
+                    axis=-1)
     return along, down
 
 
@@ -52,53 +54,62 @@ def nodal_curve(strike_deg: float, dip_deg: float, n: int = 91) -> np.ndarray:
                                            + np.outer(np.sin(theta), down)))
 
 
-def _arc(theta0: float, theta1: float, along: np.ndarray, down: np.ndarray, n: int) -> np.ndarray:
-    theta = np.linspace(theta0, theta1, n)
-    return np.column_stack(project_vectors(np.outer(np.cos(theta), along)
-                                           + np.outer(np.sin(theta), down)))
+def _mechanism_geometry(strike_deg, dip_deg, rake_deg) -> dict[str, np.ndarray]:
+    """Vectors and nodal planes of many mechanisms at once, for :func:`_polygons`."""
+    strike = np.atleast_1d(np.asarray(strike_deg, dtype=float))
+    dip = np.clip(np.atleast_1d(np.asarray(dip_deg, dtype=float)), 0.01, 90.0)
+    rake = np.atleast_1d(np.asarray(rake_deg, dtype=float)).copy()
+    normal, slip = sdr_to_vectors(strike, dip, rake)
+    b_axis = pbt_axes(normal, slip)[2]
+    # B on the rim makes the two nodal curves meet there; a 0.01° nudge keeps them apart.
+    rim = np.abs(b_axis[:, 2]) < 1e-4
+    if rim.any():
+        rake[rim] += 0.01
+        normal, slip = sdr_to_vectors(strike, dip, rake)
+        b_axis = pbt_axes(normal, slip)[2]
+    b_axis = np.where(b_axis[:, 2:3] < 0, -b_axis, b_axis)
+    strike2, dip2, _ = (np.atleast_1d(a) for a in auxiliary_plane(strike, dip, rake))
+    return {"strike": strike, "dip": dip, "normal": normal, "slip": slip, "b_axis": b_axis,
+            "strike2": strike2, "dip2": np.clip(dip2, 0.01, 90.0)}
 
 
-def compressional_polygons(strike_deg: float, dip_deg: float, rake_deg: float,
-                           n: int = 60) -> list[np.ndarray]:
-    """Polygons (each (m, 2), unit circle) of the compressional quadrants of one mechanism."""
-    strike = float(strike_deg)
-    dip = float(np.clip(dip_deg, 0.01, 90.0))
-    rake = float(rake_deg)
-    normal, slip = (np.asarray(a, dtype=float).reshape(3) for a in sdr_to_vectors(strike, dip, rake))
-    _, _, b_axis = (np.asarray(a, dtype=float).reshape(3) for a in pbt_axes(normal, slip))
-    if abs(b_axis[2]) < 1e-4:
-        # B on the rim makes the two nodal curves meet there; a 0.01° nudge keeps them apart.
-        rake += 0.01
-        normal, slip = (np.asarray(a, dtype=float).reshape(3)
-                        for a in sdr_to_vectors(strike, dip, rake))
-        _, _, b_axis = (np.asarray(a, dtype=float).reshape(3) for a in pbt_axes(normal, slip))
-    b_axis = b_axis if b_axis[2] >= 0 else -b_axis
-    strike2, dip2, _ = (float(np.asarray(a).reshape(-1)[0]) for a in
-                        auxiliary_plane(strike, dip, rake))
-    dip2 = float(np.clip(dip2, 0.01, 90.0))
-
-    # Each nodal curve runs from its strike (rim) through B to strike + 180° (rim); split at B.
-    ends = []  # (rim azimuth, half-curve from B to that rim point)
-    for s, d in ((strike, dip), (strike2, dip2)):
-        along, down = _plane_vectors(s, d)
-        theta_b = float(np.clip(np.arctan2(b_axis @ down, b_axis @ along), 0.0, np.pi))
-        ends.append((s % 360.0, _arc(theta_b, 0.0, along, down, n)))
-        ends.append(((s + 180.0) % 360.0, _arc(theta_b, np.pi, along, down, n)))
-    ends.sort(key=lambda end: end[0])
-
+def _polygons(geometry: dict, i: int, n: int) -> list[np.ndarray]:
+    """Compressional polygons of mechanism ``i`` of a :func:`_mechanism_geometry` batch."""
+    strikes = np.array([geometry["strike"][i], geometry["strike2"][i]])
+    along, down = _plane_vectors(strikes, [geometry["dip"][i], geometry["dip2"][i]])
+    b_axis = geometry["b_axis"][i]
+    theta_b = np.clip(np.arctan2(down @ b_axis, along @ b_axis), 0.0, np.pi)
+    # Each nodal curve runs from its strike (rim) through B to strike + 180° (rim); split at B
+    # into four half-curves, each from B to one rim point.
+    step = np.linspace(0.0, 1.0, n)
+    theta = np.concatenate([theta_b[:, None] * (1 - step),
+                            theta_b[:, None] + (np.pi - theta_b[:, None]) * step])  # (4, n)
+    plane = np.array([0, 1, 0, 1])
+    vectors = np.cos(theta)[..., None] * along[plane][:, None, :] \
+        + np.sin(theta)[..., None] * down[plane][:, None, :]
+    x, y = project_vectors(vectors)
+    ends = sorted(zip(np.concatenate([strikes, strikes + 180.0]) % 360.0, range(4)))
+    normal, slip = geometry["normal"][i], geometry["slip"][i]
     polygons = []
     for k in range(4):
-        az0, curve0 = ends[k]
-        az1, curve1 = ends[(k + 1) % 4]
+        az0, first = ends[k]
+        az1, second = ends[(k + 1) % 4]
         span = (az1 - az0) % 360.0
         middle = np.radians(az0 + span / 2)
         ray = np.array([np.cos(middle), np.sin(middle), 0.0])
         if (ray @ normal) * (ray @ slip) <= 0:
             continue
         rim = np.radians(az0 + np.linspace(0.0, span, max(2, int(span / 3))))
-        polygons.append(np.vstack([curve0, np.column_stack([np.sin(rim), np.cos(rim)]),
-                                   curve1[::-1]]))
+        polygons.append(np.vstack([np.column_stack([x[first], y[first]]),
+                                   np.column_stack([np.sin(rim), np.cos(rim)]),
+                                   np.column_stack([x[second], y[second]])[::-1]]))
     return polygons
+
+
+def compressional_polygons(strike_deg: float, dip_deg: float, rake_deg: float,
+                           n: int = 60) -> list[np.ndarray]:
+    """Polygons (each (m, 2), unit circle) of the compressional quadrants of one mechanism."""
+    return _polygons(_mechanism_geometry(strike_deg, dip_deg, rake_deg), 0, n)
 
 
 def add_beachballs(ax, x, y, radius, strike, dip, rake, colors="black", edgecolor="black",
@@ -116,6 +127,7 @@ def add_beachballs(ax, x, y, radius, strike, dip, rake, colors="black", edgecolo
     unit_circle = np.column_stack([np.sin(rim), np.cos(rim)])
     # One collection drawn in order: each ball's disc, fills and outline before the next ball,
     # so overlapping balls stay whole.
+    geometry = _mechanism_geometry(strike, dip, rake)
     polygons, faces, edges, widths = [], [], [], []
     for i in range(len(x)):
         scale = np.array([radius[i] * aspect, radius[i]])
@@ -125,7 +137,7 @@ def add_beachballs(ax, x, y, radius, strike, dip, rake, colors="black", edgecolo
         faces.append(background)
         edges.append("none")
         widths.append(0.0)
-        for polygon in compressional_polygons(strike[i], dip[i], rake[i], n=24):
+        for polygon in _polygons(geometry, i, n=24):
             polygons.append(polygon * scale + centre)
             faces.append(colors[i])
             edges.append("none")

@@ -67,30 +67,25 @@ def plot_mechanism_map(catalog: pd.DataFrame, stations: pd.DataFrame | None = No
 
         sub = catalog[located]
         mags = sub["mag"].to_numpy(float)
-        base = span * (0.035 if len(sub) < 50 else 0.018 if len(sub) < 500 else 0.012)
-        if np.isfinite(mags).any():
-            low, high = np.nanmin(mags), np.nanmax(mags)
-            scaled = (np.nan_to_num(mags, nan=low) - low) / max(high - low, 1e-6)
-            radius = base * (0.6 + 1.2 * scaled)
-        else:
-            radius = np.full(len(sub), base)
-        order = np.argsort(-radius, kind="stable")  # big ones first, small ones stay visible
-        colors = sub["faulting_class"].map(CLASS_COLORS).fillna("black").to_numpy()[order]
-        add_beachballs(ax, sub["origin_lon"].to_numpy(float)[order],
-                       sub["origin_lat"].to_numpy(float)[order], radius[order],
-                       sub["strike"].to_numpy(float)[order], sub["dip"].to_numpy(float)[order],
-                       sub["rake"].to_numpy(float)[order], colors=list(colors),
-                       edgecolor="0.25" if len(sub) > 200 else "black",
-                       linewidth=0.2 if len(sub) > 200 else 0.6, aspect=aspect)
-        if stations is not None and len(stations):
-            ax.plot(stations["longitude"].astype(float), stations["latitude"].astype(float),
-                    ls="", marker="^", ms=7, mfc="white", mec="black", mew=1.0, zorder=2,
-                    label="station")
-            if len(stations) <= 40:
-                for row in stations.itertuples(index=False):
-                    ax.annotate(str(row.station), (float(row.longitude), float(row.latitude)),
-                                xytext=(0, -9), textcoords="offset points", ha="center",
-                                va="top", fontsize=7, zorder=6)
+        spread = max(np.ptp(sub["origin_lat"]), np.ptp(sub["origin_lon"]) / aspect) \
+            if len(sub) > 1 else span
+        zoom = spread < 0.25 * span
+        _draw_mechanisms(ax, sub, span, aspect, size=0.5 if zoom else 1.0)
+        _draw_stations(ax, stations, labels=stations is not None and len(stations) <= 40)
+        if zoom:
+            # the events fill a small part of the network: zoom on them in an inset
+            centre_lat = float(sub["origin_lat"].mean())
+            centre_lon = float(sub["origin_lon"].mean())
+            half = max(0.6 * spread, 0.03 * span)
+            inset = ax.inset_axes([0.60, 0.60, 0.38, 0.38])
+            inset.set_xlim(centre_lon - half * aspect, centre_lon + half * aspect)
+            inset.set_ylim(centre_lat - half, centre_lat + half)
+            inset.set_aspect(aspect)
+            _draw_mechanisms(inset, sub, 2 * half, aspect)
+            _draw_stations(inset, stations, labels=True)
+            inset.tick_params(labelsize=6)
+            inset.ticklabel_format(useOffset=False, style="plain")
+            ax.indicate_inset_zoom(inset, edgecolor="0.3")
         _scale_bar(ax, lat0, span)
         ax.set_xlabel("Longitude (°)")
         ax.set_ylabel("Latitude (°)")
@@ -101,6 +96,44 @@ def plot_mechanism_map(catalog: pd.DataFrame, stations: pd.DataFrame | None = No
         size_note = "size ∝ magnitude" if np.isfinite(mags).any() else "no magnitudes: equal sizes"
         ax.set_title(title or f"{len(sub)} focal mechanisms ({size_note})")
         return fig
+
+
+def _draw_mechanisms(ax, sub: pd.DataFrame, span: float, aspect: float,
+                     size: float = 1.0) -> None:
+    """Beachballs of ``sub`` on a map ``span`` degrees (latitude) across; size by magnitude
+    (times ``size``)."""
+    mags = sub["mag"].to_numpy(float)
+    # balls shrink with the number of events sharing the epicentral area
+    spread = max(np.ptp(sub["origin_lat"]), np.ptp(sub["origin_lon"]) / aspect, 0.02 * span) \
+        if len(sub) else span
+    base = float(np.clip(spread / (2.0 * np.sqrt(max(len(sub), 1))), 0.008 * span,
+                         0.035 * span))
+    if np.isfinite(mags).any():
+        low, high = np.nanmin(mags), np.nanmax(mags)
+        scaled = (np.nan_to_num(mags, nan=low) - low) / max(high - low, 1e-6)
+        radius = size * base * (0.6 + 1.2 * scaled)
+    else:
+        radius = np.full(len(sub), size * base)
+    order = np.argsort(-radius, kind="stable")  # big ones first, small ones stay visible
+    colors = sub["faulting_class"].map(CLASS_COLORS).fillna("black").to_numpy()[order]
+    add_beachballs(ax, sub["origin_lon"].to_numpy(float)[order],
+                   sub["origin_lat"].to_numpy(float)[order], radius[order],
+                   sub["strike"].to_numpy(float)[order], sub["dip"].to_numpy(float)[order],
+                   sub["rake"].to_numpy(float)[order], colors=list(colors),
+                   edgecolor="0.25" if len(sub) > 200 else "black",
+                   linewidth=0.2 if len(sub) > 200 else 0.6, aspect=aspect)
+
+
+def _draw_stations(ax, stations: pd.DataFrame | None, labels: bool) -> None:
+    if stations is None or not len(stations):
+        return
+    ax.plot(stations["longitude"].astype(float), stations["latitude"].astype(float),
+            ls="", marker="^", ms=7, mfc="white", mec="black", mew=1.0, zorder=2)
+    if labels:
+        for row in stations.itertuples(index=False):
+            ax.annotate(str(row.station), (float(row.longitude), float(row.latitude)),
+                        xytext=(0, -9), textcoords="offset points", ha="center", va="top",
+                        fontsize=7, zorder=2, annotation_clip=True)
 
 
 def _scale_bar(ax, lat0: float, span_deg: float) -> None:
@@ -301,7 +334,7 @@ def plot_quality_summary(catalog: pd.DataFrame) -> plt.Figure:
     misfits = pd.to_numeric(catalog.get("polarity_misfit", pd.Series(dtype=float)),
                             errors="coerce").dropna()
     with style():
-        height = 1.4 + 0.38 * (len(summary) + 2)
+        height = 0.9 + 0.33 * (len(summary) + 1)
         if len(misfits):
             fig, (table_ax, hist_ax) = plt.subplots(
                 1, 2, figsize=(11.0, max(height, 3.6)), gridspec_kw={"width_ratios": [1.6, 1.0]})

@@ -71,9 +71,9 @@ def draw_observations(ax, observations: pd.DataFrame, labels: bool = False,
     size = 30 + 60 * weight
     if "sp_ratio" in observations and observations["sp_ratio"].notna().any():
         has_sp = observations["sp_ratio"].notna().to_numpy()
-        points = ax.scatter(x[has_sp], y[has_sp], s=size[has_sp] * 3.2, marker="s",
+        points = ax.scatter(x[has_sp], y[has_sp], s=size[has_sp] * 2.0, marker="s",
                             c=observations["sp_ratio"].to_numpy(float)[has_sp], cmap="viridis",
-                            alpha=0.75, edgecolors="none", zorder=4)
+                            alpha=0.85, edgecolors="none", zorder=4)
         bar = ax.figure.colorbar(points, ax=ax, shrink=0.5, pad=0.02)
         bar.set_label("log$_{10}$ S/P")
     up, down = polarity > 0, polarity < 0
@@ -96,7 +96,7 @@ def draw_observations(ax, observations: pd.DataFrame, labels: bool = False,
                         fontsize=6.5, zorder=7, color="0.15")
 
 
-def _legend(ax, observations: pd.DataFrame) -> None:
+def _legend(ax, observations: pd.DataFrame, acceptable: np.ndarray | None) -> None:
     handles = [Line2D([], [], ls="", marker="o", mfc=UP_COLOR, mec="black", ms=7,
                       label="up (compression)"),
                Line2D([], [], ls="", marker="o", mfc="white", mec=DOWN_COLOR, mew=1.6, ms=7,
@@ -105,8 +105,9 @@ def _legend(ax, observations: pd.DataFrame) -> None:
         handles.append(Line2D([], [], ls="", marker="x", color="black", mew=1.6, ms=8,
                               label="misfit"))
     handles.append(Line2D([], [], color="black", lw=1.4, label="nodal planes"))
-    handles.append(Line2D([], [], color="0.45", lw=0.8, alpha=0.6,
-                          label="acceptable mechanisms"))
+    if acceptable is not None and len(acceptable):
+        handles.append(Line2D([], [], color="0.45", lw=0.8, alpha=0.6,
+                              label="acceptable mechanisms"))
     ax.legend(handles=handles, loc="upper center", bbox_to_anchor=(0.5, 0.0), ncol=3,
               fontsize=8, frameon=False, handletextpad=0.3, columnspacing=1.0)
 
@@ -122,7 +123,7 @@ def plot_event_beachball(mechanism: dict, observations: pd.DataFrame,
         draw_focal_sphere(ax, float(mechanism["strike"]), float(mechanism["dip"]),
                           float(mechanism["rake"]), color=FILL_COLOR, acceptable=acceptable)
         draw_observations(ax, observations, labels=station_labels)
-        _legend(ax, observations)
+        _legend(ax, observations, acceptable)
         ax.set_title(mechanism_title(mechanism), fontsize=10)
         return fig
 
@@ -154,7 +155,7 @@ def plot_event_waveforms(mechanism: dict, observations: pd.DataFrame,
                           float(mechanism["rake"]), color=FILL_COLOR, acceptable=acceptable)
         draw_observations(ball, observations[~observations["label"].isin(rows["label"])])
         draw_observations(ball, rows, numbers=numbers)
-        _legend(ball, observations)
+        _legend(ball, observations, acceptable)
         axes = [fig.add_subplot(grid[0, 1 + c]) for c in range(columns)]
         for index, row in rows.iterrows():
             ax = axes[index // per_column]

@@ -56,14 +56,15 @@ def run(ctx: StageContext) -> dict:
     model = load_configured_model(ctx.config)
     started = time.perf_counter()
     frame, windows = read_p_windows(ctx.workdir, picks)
-    calls = classify_windows(model, windows, cfg.batch_size, cfg.min_confidence)
+    calls = classify_windows(model, windows, cfg.batch_size, cfg.min_confidence,
+                             tuple(cfg.shift_samples))
     elapsed = time.perf_counter() - started
     reasons = np.where(frame["reason"] != "", frame["reason"], calls["reason"])
     frame = pd.concat([frame.drop(columns="reason"), calls.drop(columns="reason")], axis=1)
     frame["analyst_polarity"] = analyst_polarity(frame["analyst_code"])
     for i in np.flatnonzero(reasons != ""):
-        ctx.failures.add(frame.at[i, "event_id"], f"{frame.at[i, 'network']}.{frame.at[i, 'station']}",
-                         reasons[i])
+        station = f"{frame.at[i, 'network']}.{frame.at[i, 'station']}"
+        ctx.failures.add(frame.at[i, "event_id"], station, reasons[i])
 
     reversals = configured_reversals(ctx.config)
     frame["reversed"] = (reversed_mask(reversals, frame["network"], frame["station"], frame["time"])
@@ -101,7 +102,8 @@ def load_configured_model(config):
     from models.registry import load_model
 
     cfg = config.polarity
-    return load_model(cfg.model, cfg.weights, cfg.cache_dir, cfg.device)
+    return load_model(cfg.model, cfg.weights, cfg.cache_dir, cfg.device, cfg.input_rate_hz,
+                      reuse=True)
 
 
 def model_label(config) -> str:
@@ -110,7 +112,9 @@ def model_label(config) -> str:
 
     cfg = config.polarity
     name = cfg.model if cfg.model in REGISTRY else f"file:{cfg.model.rsplit('/', 1)[-1]}"
-    return name if cfg.weights is None else f"{name}:{cfg.weights.name}"
+    if cfg.weights is not None:
+        name += f":{cfg.weights.name}"
+    return name if cfg.input_rate_hz is None else f"{name}@{cfg.input_rate_hz:g}Hz"
 
 
 def configured_reversals(config) -> pd.DataFrame | None:

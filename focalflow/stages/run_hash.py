@@ -116,7 +116,7 @@ def _skhash_key(columns: list[str]):
 def load_skhash_inputs(control: skhash.SkhashControl, on_problem) -> tuple:
     """Events, observations, velocity tables and options of an SKHASH control file."""
     if control.fpfile is None:
-        raise InputError("control file", "$fpfile (the polarity file) is required")
+        raise InputError(control.path, "$fpfile (the polarity file) is required")
     pol = skhash.read_skhash_polarities(control.fpfile)
     if control.catfile is not None:
         events = skhash.read_skhash_catalog(control.catfile)
@@ -133,6 +133,7 @@ def load_skhash_inputs(control: skhash.SkhashControl, on_problem) -> tuple:
     weight = pol["p_polarity"].to_numpy(float)
     keep = np.abs(weight) >= control.min_polarity_weight
     pol = pol[keep].copy()
+    # SKHASH's signed weights -> HASH's two classes: full weight impulsive, lower emergent
     pol["impulsive"] = np.abs(weight[keep]) >= 0.999
     pol["p_polarity"] = np.sign(weight[keep])
     pol["source"] = "trad_p"
@@ -170,7 +171,7 @@ def load_skhash_inputs(control: skhash.SkhashControl, on_problem) -> tuple:
         obs = add_distance_azimuth(attach_stations(obs, stations, _skhash_key(columns),
                                                    on_problem), events)
         if not control.vmodel_paths:
-            raise InputError("control file", "no take-off angles given: $vmodel_paths needed")
+            raise InputError(control.path, "no take-off angles given: $vmodel_paths needed")
         tables = velocity_tables(control.vmodel_paths)
     options = RunOptions(npolmin=control.npolmin, max_agap_deg=control.max_agap_deg,
                          max_pgap_deg=control.max_pgap_deg, dang_deg=control.dang_deg,
@@ -310,7 +311,11 @@ def run(ctx) -> dict:
     previous = None
     if all(p.is_file() for p in outputs):
         # as text, so that rows kept from an earlier run are written back byte for byte
-        previous = [pd.read_csv(p, dtype=str, keep_default_na=False) for p in outputs]
+        # (only stage 6's own columns: the products step adds e.g. faulting_class again)
+        previous = [pd.read_csv(p, dtype=str, keep_default_na=False).reindex(columns=columns)
+                    for p, columns in zip(outputs, (skhash.MECHANISM_COLUMNS,
+                                                    skhash.ACCEPTABLE_COLUMNS,
+                                                    skhash.POLINFO_COLUMNS))]
         if not ctx.overwrite:  # events already solved are kept as they are
             todo = events[~events["event_id"].isin(set(previous[0]["event_id"]))]
             if todo.empty:

@@ -1,0 +1,68 @@
+"""Which polarities stage 6 uses: analyst picks (with reversals), CNN polarities, or both."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from focalflow.cli import make_context
+from focalflow.config import config_from_dict
+from focalflow.stages.run_hash import _workdir_observations
+from focalflow.tables import write_table
+
+T0 = "2024-05-06T02:40:13.910000Z"
+
+
+@pytest.fixture
+def workdir_tables(tmp_path):
+    wd = tmp_path / "work"
+    wd.mkdir()
+    write_table(pd.DataFrame([{"event_id": "e1", "time": T0, "latitude": 36.0, "longitude": -118.0,
+                               "depth": 8.0, "horz_uncert_km": 0.5, "vert_uncert_km": 1.0,
+                               "mag": 2.0}]), wd / "events.csv", "events")
+    picks = [{"event_id": "e1", "network": "FF", "station": s, "location": "", "channel": "HHZ",
+              "phase": "P", "time": T0, "onset": "i", "polarity": p, "weight": 0,
+              "source": f"phases.arc:{k}"} for k, (s, p) in enumerate([("A", "U"), ("B", "D"),
+                                                                       ("C", "")])]
+    write_table(pd.DataFrame(picks), wd / "picks.csv", "picks")
+    cnn = [{"event_id": "e1", "network": "FF", "station": s, "location": "", "channel": "HHZ",
+            "p_polarity": p, "prob_up": 0.5, "prob_down": 0.5, "prob_undecided": 0.0,
+            "clarity": "I", "model": "test"} for s, p in [("A", -1), ("C", 1), ("D", 0)]]
+    write_table(pd.DataFrame(cnn), wd / "polarities.csv", "polarities")
+    stations = [{"network": "FF", "station": s, "location": "", "channel": c, "latitude": 36.1,
+                 "longitude": -118.0 + 0.1 * k, "elevation": 100.0, "azimuth": 0.0, "dip": -90.0,
+                 "sampling_rate": 100.0, "start": "", "end": "", "has_metadata": True}
+                for k, s in enumerate("ABCD") for c in ("HHZ", "HHN")]
+    write_table(pd.DataFrame(stations), wd / "stations.csv", "stations")
+    write_table(pd.DataFrame([{"network": "FF", "station": "B", "start": "2024-01-01T00:00:00Z",
+                               "end": ""}]), wd / "reversals.csv", "reversals")
+    return tmp_path
+
+
+def _observations(folder, source: str) -> pd.DataFrame:
+    config = config_from_dict({"workdir": str(folder / "work"),
+                               "hash": {"polarity_source": source, "use_sp_ratios": False}},
+                              base_dir=folder)
+    ctx = make_context("6_run_hash", config)
+    events = pd.read_csv(folder / "work" / "events.csv", dtype={"event_id": str})
+    obs = _workdir_observations(ctx, events)
+    return obs.set_index("station")
+
+
+def test_analyst_polarities_get_the_reversal_table(workdir_tables):
+    obs = _observations(workdir_tables, "analyst")
+    assert obs["p_polarity"].to_dict() == {"A": 1.0, "B": 1.0}     # B reversed: D -> up
+    assert obs["impulsive"].all() and set(obs["source"]) == {"trad_p"}
+    assert obs.loc["A", "station_lat"] == pytest.approx(36.1)
+    assert 0 < obs.loc["A", "distance_km"] < 20
+
+
+def test_cnn_polarities_skip_undecided(workdir_tables):
+    obs = _observations(workdir_tables, "cnn")
+    assert obs["p_polarity"].to_dict() == {"A": -1.0, "C": 1.0}
+    assert set(obs["source"]) == {"dl_p"}
+
+
+def test_combined_prefers_the_analyst(workdir_tables):
+    obs = _observations(workdir_tables, "combined")
+    assert obs["p_polarity"].to_dict() == {"A": 1.0, "B": 1.0, "C": 1.0}
+    assert obs["source"].to_dict() == {"A": "trad_p", "B": "trad_p", "C": "dl_p"}
