@@ -71,16 +71,25 @@ def _count_misfits(qx, qy, qz, up, i0, i1, b1x, b1y, b1z, b3x, b3y, b3z, counts)
             counts[j] += np.int32((d1 * d3 > zero) != u)
 
 
-@njit(cache=True)
-def _sum_sp_misfits(qx, qy, qz, sp_obs, i0, i1, b1x, b1y, b1z, b3x, b3y, b3z, qsum):
-    """Add to ``qsum[j]`` the |observed - predicted log10 S/P| of S/P rows i0..i1-1."""
+@njit(cache=True, fastmath={"contract", "nnan", "ninf", "nsz"})
+def _sum_sp_misfits(qx, qy, qz, sp_obs, i0, i1, b1x, b1y, b1z, b3x, b3y, b3z, table, qsum):
+    """Add to ``qsum[j]`` the |observed - predicted log10 S/P| of S/P rows i0..i1-1, the
+    prediction looked up in ``table`` (flattened (181, 181): |d3| rows, |d1| columns) by the
+    ray's direction cosines quantised to 1/180."""
     n = qsum.size
+    scale = np.float32(SP_TABLE_STEPS)
+    half = np.float32(0.5)
+    top = np.float32(SP_TABLE_STEPS)
+    row = np.uint32(SP_TABLE_STEPS + 1)
     for i in range(i0, i1):
         x, y, z, observed = qx[i], qy[i], qz[i], sp_obs[i - i0]
         for j in range(n):
             d1 = x * b1x[j] + y * b1y[j] + z * b1z[j]
             d3 = x * b3x[j] + y * b3y[j] + z * b3z[j]
-            qsum[j] += abs(observed - _predicted_log_sp(d1, d3))
+            # unsigned indices: no negative-index wrap-around check, so the loop vectorises
+            k3 = np.uint32(min(abs(d3) * scale + half, top))
+            k1 = np.uint32(min(abs(d1) * scale + half, top))
+            qsum[j] += abs(observed - table[k3 * row + k1])
 
 
 @njit(parallel=True, cache=True)
@@ -148,8 +157,8 @@ def _polarity_search(px, py, pz, up, n_impulsive, use_trial, b1, b3, ntotal, nex
 
 
 @njit(parallel=True, cache=True)
-def _polarity_sp_search(px, py, pz, up, npol, sp_obs, use_trial, b1, b3, nmismax, nextra,
-                        qmismax, qextra, first_trial):
+def _polarity_sp_search(px, py, pz, up, npol, sp_obs, use_trial, b1, b3, table, nmismax,
+                        nextra, qmismax, qextra, first_trial):
     """FOCALAMP_MC: rows < ``npol`` are polarities, the rest S/P rows with observed log10 S/P
     ``sp_obs[i - npol]``. Sets ``first_trial`` (as `_polarity_search`) for the mechanisms with polarity misfits <= max(nmismax, fewest +
     nextra) and summed S/P misfit <= max(qmismax, smallest + qextra) in some trial; when no
@@ -176,7 +185,7 @@ def _polarity_sp_search(px, py, pz, up, npol, sp_obs, use_trial, b1, b3, nmismax
                            b1[2, j0:j1], b3[0, j0:j1], b3[1, j0:j1], b3[2, j0:j1], counts)
             _sum_sp_misfits(px[m], py[m], pz[m], sp_obs, npol, nobs, b1[0, j0:j1],
                             b1[1, j0:j1], b1[2, j0:j1], b3[0, j0:j1], b3[1, j0:j1],
-                            b3[2, j0:j1], qsum)
+                            b3[2, j0:j1], table, qsum)
             nmiss[m, j0:j1] = counts
             qmis[m, j0:j1] = qsum
             block_nmin[block, m] = counts.min()
@@ -218,23 +227,28 @@ def _polarity_sp_search(px, py, pz, up, npol, sp_obs, use_trial, b1, b3, nmismax
                     first_trial[j] = m
 
 
-@njit(inline="always")
-def _predicted_log_sp(d1, d3):
-    """log10 of 4.9 * S / P radiation for a ray with direction cosines d1 (slip), d3 (normal)."""
-    one = np.float32(1.0)
-    two = np.float32(2.0)
-    p_amp = abs(two * d1 * d3)
-    sin2 = one - d3 * d3
-    if sin2 <= np.float32(1e-12):
-        return SP_LOG_MAX
-    cos2t = two * d3 * d3 - one
-    s_sq = (cos2t * cos2t * d1 * d1 + d3 * d3 * max(sin2 - d1 * d1, np.float32(0.0))) / sin2
-    if p_amp <= np.float32(1e-12):
-        return SP_LOG_MAX
-    if s_sq <= np.float32(1e-24):
-        return SP_LOG_MIN
-    value = np.log10(SP_CONSTANT * np.sqrt(s_sq) / p_amp)
-    return min(max(value, SP_LOG_MIN), SP_LOG_MAX)
+def _log_sp_radiation(d1, d3):
+    """log10(4.9 S / P) of a ray with direction cosines d1 (slip) and d3 (normal), clipped to
+    [-2, 4]: P = |2 d1 d3| = |sin 2theta cos phi|, S^2 = cos^2 2theta cos^2 phi +
+    cos^2 theta sin^2 phi with cos theta = d3, sin theta cos phi = d1."""
+    d1 = np.asarray(d1, dtype=float)
+    d3 = np.asarray(d3, dtype=float)
+    p_amp = np.abs(2.0 * d1 * d3)
+    sin2 = 1.0 - d3 * d3
+    with np.errstate(divide="ignore", invalid="ignore"):
+        s_sq = np.where(sin2 > 1e-12, ((2.0 * d3 * d3 - 1.0) ** 2 * d1 * d1
+                                       + d3 * d3 * np.maximum(sin2 - d1 * d1, 0.0)) / sin2, 1.0)
+        value = np.log10(SP_CONSTANT * np.sqrt(s_sq) / p_amp)
+    value = np.where(s_sq <= 1e-24, SP_LOG_MIN, value)
+    value = np.where(p_amp <= 1e-12, SP_LOG_MAX, value)
+    return np.clip(value, SP_LOG_MIN, SP_LOG_MAX)
+
+
+SP_TABLE_STEPS = 180  # direction cosines quantised to 1/180, as HASH's lookup tables
+_cosines = np.arange(SP_TABLE_STEPS + 1) / SP_TABLE_STEPS
+# predicted log10 S/P by |d3| (rows) and |d1| (columns); d1^2 + d3^2 > 1 cannot occur
+_SP_TABLE = np.ascontiguousarray(_log_sp_radiation(_cosines[None, :], _cosines[:, None]),
+                                 dtype=np.float32)
 
 
 def _rays_float32(rays: np.ndarray):
@@ -297,23 +311,19 @@ def search_polarities_sp(rays, polarity, sp_log10, grid: MechanismGrid, badfrac:
     qmismax, qextra = sp_allowances(len(sp_obs), qbadfac)
     first_trial = np.full(len(grid), len(rays), dtype=np.int32)
     _polarity_sp_search(px, py, pz, up, np.int64(npol), sp_obs, _usable_trials(rays),
-                        grid.slip_t, grid.normal_t, np.int64(nmismax), np.int64(nextra),
+                        grid.slip_t, grid.normal_t, _SP_TABLE.ravel(), np.int64(nmismax),
+                        np.int64(nextra),
                         np.float32(qmismax), np.float32(qextra), first_trial)
     return _accepted(first_trial, len(rays))
 
 
 def predicted_log_sp(rays, normal, slip) -> np.ndarray:
     """Predicted log10 S/P (4.9 * S / P radiation, clipped to [-2, 4]) for rays (..., 3) and one
-    mechanism (normal, slip) — the quantity the S/P search compares with observations."""
+    mechanism (normal, slip), from the same table as the search (direction cosines quantised
+    to 1/180)."""
     rays = np.asarray(rays, dtype=float)
-    d1 = rays @ np.asarray(slip, dtype=float)
-    d3 = rays @ np.asarray(normal, dtype=float)
-    p_amp = np.abs(2.0 * d1 * d3)
-    sin2 = 1.0 - d3 * d3
-    with np.errstate(divide="ignore", invalid="ignore"):
-        s_sq = ((2.0 * d3 * d3 - 1.0) ** 2 * d1 * d1
-                + d3 * d3 * np.maximum(sin2 - d1 * d1, 0.0)) / sin2
-        value = np.log10(SP_CONSTANT * np.sqrt(s_sq) / p_amp)
-    value = np.where(s_sq <= 1e-24, SP_LOG_MIN, value)
-    value = np.where((p_amp <= 1e-12) | (sin2 <= 1e-12), SP_LOG_MAX, value)
-    return np.clip(value, SP_LOG_MIN, SP_LOG_MAX)
+    k1 = np.minimum(np.floor(np.abs(rays @ np.asarray(slip, dtype=float)) * SP_TABLE_STEPS + 0.5),
+                    SP_TABLE_STEPS).astype(int)
+    k3 = np.minimum(np.floor(np.abs(rays @ np.asarray(normal, dtype=float)) * SP_TABLE_STEPS + 0.5),
+                    SP_TABLE_STEPS).astype(int)
+    return _SP_TABLE[k3, k1].astype(float)

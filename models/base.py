@@ -4,8 +4,9 @@ A model class (SeisBench's style) owns its preprocessing, its weights loading an
 ``classify``. The shared part lives here:
 
 * :meth:`PolarityModel.preprocess` turns raw traces (any sampling rate) plus the pick's sample
-  index into the network's input windows, and flags traces it refuses (window runs off the
-  trace, NaN/inf, all zeros / flat, too short to resample) with a reason;
+  index into the network's input windows, and flags traces it refuses with a reason (no pick,
+  NaN/inf, all zeros or constant, window runs off the trace, a gap = a run of
+  ``GAP_ZERO_RUN`` exact zeros inside the window, a rate with no rational resampling factor);
 * :meth:`PolarityModel.predict_inputs` runs the network on large batches through one
   ``tf.function`` on the chosen device;
 * :meth:`PolarityModel.classify` does both and returns a table (one row per input trace).
@@ -31,12 +32,15 @@ and, when the weights file is not a whole saved Keras model, overrides :meth:`lo
 
 Preprocessing of the trace, in this order (the same at every input rate):
 
-1. remove the mean and the linear trend of the whole trace, then a 5 % Hann taper at both ends
-   (ObsPy's ``Trace.taper(0.05)``);
+1. remove the mean and the linear trend of the whole trace, then a Hann taper over
+   ``taper_fraction`` of its length at both ends (ObsPy's ``Trace.taper``; 5 % by default);
 2. if the trace's rate differs from ``sampling_rate_hz``: resample with
-   :func:`scipy.signal.resample_poly` — a linear-phase (symmetric) Kaiser-windowed FIR
-   anti-alias low-pass whose delay is compensated, i.e. zero phase: an onset stays where it
-   was; the pick's sample index is scaled by the rate ratio and rounded to the nearest sample;
+   :func:`scipy.signal.resample_poly` (rational factor up/down, denominator <= 1000) — its
+   anti-alias low-pass is a linear-phase (symmetric) Kaiser-windowed FIR (beta 5, cut-off at
+   the lower Nyquist frequency) whose delay is compensated, i.e. zero phase: an onset stays
+   where it was; the pick's sample index is scaled by the rate ratio and rounded to the
+   nearest sample. ``input_rate_hz`` (constructor, config ``polarity.input_rate_hz``) replaces
+   the network's own rate here;
 3. cut ``window_samples`` samples with the pick at ``pick_sample`` (shifted by ``shift``
    samples at the model's rate for test-time augmentation);
 4. the subclass's :meth:`build_inputs` (normalisation, extra channels).
@@ -57,6 +61,7 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
+from scipy.signal import resample_poly
 
 from focalflow.errors import FocalflowError
 
@@ -374,8 +379,6 @@ def hann_taper(npts: int, fraction: float = TAPER_FRACTION) -> np.ndarray:
 def resample(data: np.ndarray, up: int, down: int) -> np.ndarray:
     """Rows resampled by ``up/down`` with scipy's zero-phase polyphase FIR (``resample_poly``,
     Kaiser window beta 5, cut-off at the lower Nyquist frequency)."""
-    from scipy.signal import resample_poly
-
     return resample_poly(data, up, down, axis=1)
 
 

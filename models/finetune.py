@@ -398,7 +398,7 @@ def model_card_text(card: dict, stem: str) -> str:
         f"{len(card['stations']['val'])}, held-out test {len(card['stations']['test'])} stations "
         f"({', '.join(card['stations']['test'])})",
         f"- Training inputs: {card['n_train_inputs']} (shifts, sign flips, synthetic), "
-        f"{card['epochs_run']} epochs (early stopping)", "",
+        f"{card['epochs_run']} epochs run (early stopping on the validation loss)", "",
         "| held-out picks | right | wrong | undecided | accuracy where decided |",
         "|---|---|---|---|---|",
         f"| base model | {b['right']} | {b['wrong']} | {b['undecided']} | {b['accuracy_where_both_decide']:.3f} |",

@@ -55,6 +55,7 @@ REGISTRY: dict[str, ModelEntry] = {
         model_class="models.focalflow_net:FocalflowNet",
         filename="focalflow_polarity_v1.weights.h5",
         shipped=MODELS_DIR / "weights" / "focalflow_polarity_v1.weights.h5",
+        sha256="a05ca1f08edc4a3d6282b57fb6dae60d376dfd3603875ff06aee0546dfe57167",
         citation="focalflow's own model; see models/README.md",
     ),
     "diting-motion": ModelEntry(

@@ -11,16 +11,18 @@ The recipe of one trace with an onset:
   of duration 0.4-1 dominant periods; the trace records its derivative (velocity), whose first
   motion has the sign of the pulse, times the polarity (+1 up / -1 down, balanced);
 * **path and instrument**: a *causal* Butterworth band-pass (order 2-4) around the dominant
-  frequency ``fc`` (log-uniform in ``freq_hz``, at most ``max_freq_fraction`` x the native rate), so nothing
-  moves before the onset; optionally 1-5 reverberations (delayed copies, random sign, 0.6-8
-  periods later) and, for emergent onsets, a rising envelope ``1 - exp(-t/tau_r)``;
+  frequency ``fc`` (log-uniform in ``freq_hz``, at most ``max_freq_fraction`` x the native
+  rate), so nothing moves before the onset; optionally 1-5 reverberations (delayed copies,
+  random sign, 0.6-8 periods later) and, for emergent onsets, a rising envelope
+  ``1 - exp(-t/tau_r)``;
 * or (``brune_fraction``) the textbook omega-squared source: displacement
   ``t exp(-2 pi fc t)`` convolved with a causal attenuation kernel ``t exp(-pi t / t*)``
   (corner ``fc`` up to 0.45 x the rate, t* log-uniform in ``t_star_s``), differentiated, with a
   weak coda, mostly through the digitiser taper below; small events' onsets are then a sharp,
   sometimes 1-2 sample wide first swing followed by a broader opposite one;
 * **noise**: coloured Gaussian noise (spectral slope ``f^-alpha/2``), a microseism (0.1-0.5 Hz
-  sinusoid up to 50 x the noise), occasional spikes and mains hum, a DC offset; some traces are
+  sinusoid up to 50 x the noise), occasional spikes (never within 0.3 s of the pick) and mains
+  hum, a DC offset; some traces are
   low-passed with a zero-phase filter afterwards (a user's pre-filter: acausal precursors);
 * **digitiser** (``digitiser_fraction``): a broadband onset (energy up to the Nyquist frequency)
   and a zero-phase taper of the whole spectrum near Nyquist, like a linear-phase anti-alias FIR:

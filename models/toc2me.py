@@ -9,8 +9,9 @@ analyst P pick in SAC header ``t1`` (``t3`` is only a theoretical time and is ne
 labels (``manual/<event>.pol.csv``) are first motions **on the recorded trace**, i.e. the same
 convention as the network's output, so they are compared directly (no reversal applied).
 ``--eqpolarity`` also counts agreement with EQpolarity's automatic calls (``eqpolarity_auto/``)
-on all three events (not ground truth: a second opinion). ``--write-labels`` writes a labels CSV in :mod:`models.finetune`'s format (``file`` column) for
-the transfer-learning demonstration.
+on all three events (not ground truth: a second opinion). ``--write-labels`` writes a labels
+CSV in :mod:`models.finetune`'s format (``file`` column) for the transfer-learning
+demonstration.
 """
 from __future__ import annotations
 

@@ -35,8 +35,11 @@ def configure_tensorflow(seed: int, threads: int) -> None:
     keras.utils.set_random_seed(seed)
     tf.config.experimental.enable_op_determinism()
     if threads:
-        tf.config.threading.set_intra_op_parallelism_threads(threads)
-        tf.config.threading.set_inter_op_parallelism_threads(threads)
+        try:
+            tf.config.threading.set_intra_op_parallelism_threads(threads)
+            tf.config.threading.set_inter_op_parallelism_threads(threads)
+        except RuntimeError:  # TensorFlow already running in this process: keep its threads
+            log.info("TensorFlow already initialised; thread settings unchanged")
 
 
 def compile_for_training(model, learning_rate: float,

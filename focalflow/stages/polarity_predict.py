@@ -53,6 +53,7 @@ def run(ctx: StageContext) -> dict:
         log.info("no P picks to classify")
         return {"picks": 0, "predicted": 0}
 
+    reversals = configured_reversals(ctx.config)
     model = load_configured_model(ctx.config)
     started = time.perf_counter()
     frame, windows = read_p_windows(ctx.workdir, picks)
@@ -66,7 +67,6 @@ def run(ctx: StageContext) -> dict:
         station = f"{frame.at[i, 'network']}.{frame.at[i, 'station']}"
         ctx.failures.add(frame.at[i, "event_id"], station, reasons[i])
 
-    reversals = configured_reversals(ctx.config)
     frame["reversed"] = (reversed_mask(reversals, frame["network"], frame["station"], frame["time"])
                          if reversals is not None and len(reversals) else False)
     flip = np.where(frame["reversed"], -1, 1)
