@@ -175,6 +175,10 @@ class HashConfig(Section):
     rng: Literal["numpy", "hash"] = Field("numpy",
                                           description="numpy: seeded generator; hash: HASH v1.2's stream.")
     seed: int = Field(0, ge=0, description="Seed of the numpy random stream.")
+    misfit_weights: Literal["radiation", "hash_v12"] = Field(
+        "radiation", description="Weights of polarity misfit and station distribution ratio: "
+        "radiation (the mechanism's P radiation) or hash_v12 (as HASH v1.2 computes them, "
+        "reproducing its quality letters).")
     threads: int = Field(0, ge=0, le=256,
                          description="Numba threads of the grid search (0: all cores).")
 

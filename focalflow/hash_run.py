@@ -48,7 +48,9 @@ class RunOptions:
 
     ``rng`` is ``"numpy"`` (seeded generator; each event gets its own stream derived from
     ``seed`` and its id, so a result does not depend on which other events run) or ``"hash"``
-    (HASH v1.2's one stream for the whole run, events in input order). ``driver3_quality``
+    (HASH v1.2's one stream for the whole run, events in input order). ``misfit_weights`` is
+    ``"radiation"`` (misfits weighted by the mechanism's P radiation) or ``"hash_v12"``
+    (HASH v1.2's weights, which reproduce its misfits and quality letters). ``driver3_quality``
     grades on probability and uncertainty only (HASH driver 3) whenever S/P rows are used;
     ``always_sp`` runs the polarity + S/P search even for events without S/P rows (driver 3).
     ``default_depth_sigma_km`` replaces a missing or negative vertical uncertainty, and a zero
@@ -71,6 +73,7 @@ class RunOptions:
     default_depth_sigma_km: float = 1.0
     zero_sigma_is_exact: bool = False
     threads: int = 0
+    misfit_weights: str = "radiation"
 
 
 def station_code(network: str, station: str, location: str, channel: str) -> str:
@@ -216,7 +219,8 @@ class EventSolver:
         return self._focal.HashSettings(
             dang_deg=o.dang_deg, nmc=o.nmc, maxout=o.maxout, badfrac=o.badfrac, qbadfac=o.qbadfac,
             cangle_deg=o.cangle_deg, prob_max=o.prob_max, npolmin=o.npolmin,
-            max_agap_deg=o.max_agap_deg, max_pgap_deg=o.max_pgap_deg, with_sp=with_sp)
+            max_agap_deg=o.max_agap_deg, max_pgap_deg=o.max_pgap_deg, with_sp=with_sp,
+            hash_v12_misfit_weights=o.misfit_weights == "hash_v12")
 
     def trial_angles(self, event: dict, obs: dict, rng) -> tuple[np.ndarray, np.ndarray]:
         """(takeoff, azimuth) arrays (nobs, nmc) in degrees for the Monte Carlo trials."""

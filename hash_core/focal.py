@@ -14,8 +14,8 @@ from .geometry import auxiliary_plane, ray_vectors, vectors_to_sdr
 from .grid import mechanism_grid
 from .raytrace import TakeoffTable, lookup_takeoff
 from .search import search_polarities, search_polarities_sp
-from .solution import (azimuth_takeoff_gaps, mech_probability, p_radiation, polarity_misfit,
-                       polarity_sp_misfit, quality_grade)
+from .solution import (azimuth_takeoff_gaps, hash_v12_weight_mechanism, mech_probability,
+                       p_radiation, polarity_misfit, polarity_sp_misfit, quality_grade)
 
 
 @dataclass(frozen=True)
@@ -27,7 +27,12 @@ class HashSettings:
     polarities; qbadfac: log10 S/P misfit allowed per ratio; cangle_deg: angle for the
     probability of multiple solutions; prob_max: probability threshold for a further solution;
     npolmin: fewest polarities for a mechanism; max_agap_deg / max_pgap_deg: largest azimuthal /
-    take-off gaps for a graded (A-D) mechanism; with_sp: use S/P ratios (driver 3).
+    take-off gaps for a graded (A-D) mechanism; with_sp: use S/P ratios (driver 3);
+    hash_v12_misfit_weights: weight misfits and the station distribution ratio as HASH v1.2
+    does (radiation of the mechanism's angles read as radians, see
+    :func:`hash_core.solution.hash_v12_weight_mechanism`) instead of the mechanism's own P
+    radiation; it changes misfits, station distribution ratios and so quality letters, never
+    the mechanisms.
     """
 
     dang_deg: float = 5.0
@@ -43,6 +48,7 @@ class HashSettings:
     max_pgap_deg: float = 60.0
     with_sp: bool = False
     max_solutions: int = 5
+    hash_v12_misfit_weights: bool = False
 
 
 @dataclass
@@ -169,12 +175,14 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
     rows = {name: [] for name in ("sdr", "aux", "fault_unc", "aux_unc", "prob", "mfrac", "mavg",
                                   "stdr", "quality")}
     for cluster in clusters:
+        weights = (hash_v12_weight_mechanism(cluster.normal, cluster.slip)
+                   if settings.hash_v12_misfit_weights else None)
         if settings.with_sp:
-            mfrac, mavg, stdr, _ = polarity_sp_misfit(rays1, polarity, sp,
-                                                              cluster.normal, cluster.slip)
+            mfrac, mavg, stdr, _ = polarity_sp_misfit(rays1, polarity, sp, cluster.normal,
+                                                      cluster.slip, weights)
         else:
-            mfrac, stdr, _ = polarity_misfit(rays1, polarity, impulsive,
-                                                     cluster.normal, cluster.slip)
+            mfrac, stdr, _ = polarity_misfit(rays1, polarity, impulsive, cluster.normal,
+                                             cluster.slip, weights)
             mavg = np.nan
         sdr = np.array([float(v) for v in vectors_to_sdr(cluster.normal, cluster.slip)])
         rows["sdr"].append(sdr)

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
+from .geometry import sdr_to_vectors, vectors_to_sdr
 from .search import predicted_log_sp
 
 
@@ -192,16 +193,33 @@ def p_radiation(rays, normal, slip) -> np.ndarray:
     return 2.0 * (rays @ np.asarray(normal, dtype=float)) * (rays @ np.asarray(slip, dtype=float))
 
 
-def polarity_misfit(rays, polarity, impulsive, normal, slip):
+def hash_v12_weight_mechanism(normal, slip) -> tuple[np.ndarray, np.ndarray]:
+    """The mechanism whose radiation HASH v1.2 uses to weight its misfits.
+
+    HASH v1.2's GET_MISF and GET_MISF_AMP convert the mechanism's strike, dip and rake to
+    radians and then pass them to FPCOOR, which expects degrees: the weights (and, in
+    GET_MISF_AMP, the predicted S/P ratios) come from a mechanism with those angles divided by
+    57.3. The predicted polarities use the right mechanism. Reproducing this is what makes
+    HASH's misfit, station distribution ratio and quality letters come out the same.
+    """
+    strike, dip, rake = vectors_to_sdr(np.asarray(normal, dtype=float), np.asarray(slip, dtype=float))
+    normal_w, slip_w = sdr_to_vectors(np.radians(strike), np.radians(dip), np.radians(rake))
+    return np.asarray(normal_w, dtype=float).reshape(3), np.asarray(slip_w, dtype=float).reshape(3)
+
+
+def polarity_misfit(rays, polarity, impulsive, normal, slip, weight_mechanism=None):
     """HASH's GET_MISF: weighted misfit fraction and station distribution ratio.
 
     Predicted polarity = sign of the P radiation (0 counts as up); weight wt = sqrt(|radiation|),
     wo = 1 for impulsive, 0.5 for emergent picks. mfrac = sum(wt*wo over misfits) / sum(wt*wo);
-    stdr = sum(wt*wo) / sum(wo). Returns (mfrac, stdr, predicted polarity (+1/-1) per row).
+    stdr = sum(wt*wo) / sum(wo). ``weight_mechanism`` (normal, slip), when given, is the
+    mechanism whose radiation gives wt (see :func:`hash_v12_weight_mechanism`).
+    Returns (mfrac, stdr, predicted polarity (+1/-1) per row).
     """
     radiation = p_radiation(rays, normal, slip)
     predicted = np.where(radiation >= 0.0, 1, -1)
-    wt = np.sqrt(np.abs(radiation))
+    weighting = radiation if weight_mechanism is None else p_radiation(rays, *weight_mechanism)
+    wt = np.sqrt(np.abs(weighting))
     wo = np.where(np.asarray(impulsive, dtype=bool), 1.0, 0.5)
     weight = wt * wo
     misfit = predicted != np.sign(np.asarray(polarity))
@@ -211,24 +229,27 @@ def polarity_misfit(rays, polarity, impulsive, normal, slip):
     return mfrac, stdr, predicted
 
 
-def polarity_sp_misfit(rays, polarity, sp_log10, normal, slip):
+def polarity_sp_misfit(rays, polarity, sp_log10, normal, slip, weight_mechanism=None):
     """HASH's GET_MISF_AMP: polarity misfit, mean S/P misfit and station distribution ratio.
 
     Rows with polarity 0 are S/P rows. Without the impulsive/emergent weights: mfrac =
     sum(wt over misfit polarities) / sum(wt over polarities); mavg = mean |observed - predicted
-    log10 S/P|; stdr = mean wt over all rows. Returns (mfrac, mavg, stdr, predicted polarity).
+    log10 S/P|; stdr = mean wt over all rows. ``weight_mechanism``, when given, gives wt and
+    the predicted S/P ratios (HASH v1.2's behaviour, :func:`hash_v12_weight_mechanism`).
+    Returns (mfrac, mavg, stdr, predicted polarity).
     """
     polarity = np.asarray(polarity)
     radiation = p_radiation(rays, normal, slip)
     predicted = np.where(radiation >= 0.0, 1, -1)
-    wt = np.sqrt(np.abs(radiation))
+    amplitude_mechanism = (normal, slip) if weight_mechanism is None else weight_mechanism
+    wt = np.sqrt(np.abs(p_radiation(rays, *amplitude_mechanism)))
     is_pol = polarity != 0
     misfit = is_pol & (predicted != np.sign(polarity))
     pol_weight = wt[is_pol].sum()
     mfrac = float(wt[misfit].sum() / pol_weight) if pol_weight > 0 else 0.0
     sp_rows = ~is_pol
     if sp_rows.any():
-        predicted_sp = predicted_log_sp(np.asarray(rays)[sp_rows], normal, slip)
+        predicted_sp = predicted_log_sp(np.asarray(rays)[sp_rows], *amplitude_mechanism)
         mavg = float(np.mean(np.abs(np.asarray(sp_log10)[sp_rows] - predicted_sp)))
     else:
         mavg = 0.0

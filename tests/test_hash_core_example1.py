@@ -12,7 +12,8 @@ from hash_core.fortran import nint
 from hash_core.rng import make_rng
 
 SETTINGS = HashSettings(dang_deg=5, nmc=30, maxout=300, badfrac=0.1, cangle_deg=45,
-                        prob_max=0.25, npolmin=8, max_agap_deg=90, max_pgap_deg=60)
+                        prob_max=0.25, npolmin=8, max_agap_deg=90, max_pgap_deg=60,
+                        hash_v12_misfit_weights=True)
 
 
 @pytest.fixture(scope="module")
@@ -68,10 +69,11 @@ def test_example1_with_hash_random_stream(example1):
     solutions = run_all(per_event, make_rng("hash"))
     assert len(solutions) == 24
     same_sdr, same_quality, rotations = compare(solutions, reference)
-    # measured 18 of 24 identical integer strike/dip/rake and 20 of 24 letters (target of the
-    # issue: 20 and 22); every preferred mechanism within 2 degrees of HASH's
+    # measured 18 of 24 identical integer strike/dip/rake (rounding of values near .5; the
+    # stage-6 path, tests/test_stage6_examples.py, reaches the issue's 20) and 24 of 24 letters
+    # with HASH v1.2's misfit weights; every preferred mechanism within 2 degrees of HASH's
     assert same_sdr >= 18
-    assert same_quality >= 20
+    assert same_quality >= 22
     assert np.max(rotations) <= 2.0
     # the multiple-solution event has HASH's two solutions
     assert solutions["3145744"].n_solutions == len(reference["3145744"]) == 2

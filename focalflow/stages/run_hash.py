@@ -222,6 +222,7 @@ def run_classic(args: argparse.Namespace) -> dict:
     if out is None:
         raise FocalflowError("--out FILE is required (where to write mechanisms.csv)")
     options.rng = args.rng or "numpy"
+    options.misfit_weights = args.misfit_weights or ("hash_v12" if args.hash_inp else "radiation")
     options.seed = args.seed
     options.threads = args.threads
     mechanisms, acceptable, polinfo = solve_catalog(events, obs, options, tables, problems)
@@ -267,6 +268,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--rng", choices=("numpy", "hash"), default=None,
                         help="random stream: numpy (seeded, default) or hash (HASH v1.2's)")
     parser.add_argument("--seed", type=int, default=0, help="seed of the numpy stream")
+    parser.add_argument("--misfit-weights", choices=("radiation", "hash_v12"), default=None,
+                        help="how misfits and station distribution ratios are weighted "
+                        "(default: hash_v12 with --hash-inp, else the config's hash.misfit_weights)")
     parser.add_argument("--threads", type=int, default=0,
                         help="numba threads for the grid search (0: all cores)")
 
@@ -331,7 +335,9 @@ def run(ctx) -> dict:
                          delmax_km=cfg.delmax_km, cangle_deg=cfg.cangle_deg,
                          prob_max=cfg.prob_max, rng=getattr(ctx.args, "rng", None) or cfg.rng,
                          seed=cfg.seed, default_depth_sigma_km=cfg.depth_uncert_km,
-                         threads=getattr(ctx.args, "threads", 0) or cfg.threads)
+                         threads=getattr(ctx.args, "threads", 0) or cfg.threads,
+                         misfit_weights=getattr(ctx.args, "misfit_weights", None)
+                         or cfg.misfit_weights)
     tables = velocity_tables(cfg.velocity_models)
     results = solve_catalog(events, obs, options, tables, ctx.failures.add, progress=True)
     if previous is not None:  # keep other events' rows; order rows as events.csv
