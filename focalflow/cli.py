@@ -12,12 +12,14 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
-from focalflow.config import Config, load_config
 from focalflow.errors import FocalflowError
 from focalflow.log import FailureLog, setup_logging
 from focalflow.workdir import WorkDir
+
+if TYPE_CHECKING:  # pydantic is imported only when a config is loaded (6_run_hash.py's
+    from focalflow.config import Config  # classic modes start without it)
 
 log = logging.getLogger("focalflow")
 
@@ -88,6 +90,8 @@ def main(stage: str, description: str, run: Callable[[StageContext], dict],
          argv: Sequence[str] | None = None,
          add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
     """Entry point of a stage script; returns the process exit status."""
+    from focalflow.config import load_config
+
     parser = build_parser(stage, description)
     if add_arguments is not None:
         add_arguments(parser)

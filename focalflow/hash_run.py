@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import logging
 import zlib
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Optional, Sequence
@@ -54,7 +55,11 @@ class RunOptions:
     grades on probability and uncertainty only (HASH driver 3) whenever S/P rows are used;
     ``always_sp`` runs the polarity + S/P search even for events without S/P rows (driver 3).
     ``default_depth_sigma_km`` replaces a missing or negative vertical uncertainty, and a zero
-    one unless ``zero_sigma_is_exact`` (SKHASH: zero means the depth is not perturbed)."""
+    one unless ``zero_sigma_is_exact`` (SKHASH: zero means the depth is not perturbed).
+    ``threads``: cores to use (0: numba's thread count, all cores unless NUMBA_NUM_THREADS
+    says otherwise); with the numpy stream and enough events, events are solved concurrently
+    (one per thread, serial grid search), else one at a time with the grid search spread over
+    the threads. Results do not depend on it."""
 
     npolmin: int = 8
     max_agap_deg: float = 90.0
@@ -194,20 +199,29 @@ def velocity_tables(paths: Sequence[Path | str]) -> list:
 
 
 class EventSolver:
-    """Solves events one by one with fixed options, velocity tables and random stream."""
+    """Solves events with fixed options, velocity tables and random stream."""
 
     def __init__(self, options: RunOptions, tables: Optional[list] = None):
         from hash_core import focal
+        from hash_core.grid import mechanism_grid
         from hash_core.rng import make_rng
+        from hash_core.search import get_threads, set_threads
 
         self.options = options
         self.tables = tables or []
         self._focal = focal
         self._make_rng = make_rng
         self._stream = make_rng("hash") if options.rng == "hash" else None
-        if options.threads:
-            from hash_core.search import set_threads
-            set_threads(options.threads)
+        self.threads = set_threads(options.threads) if options.threads else get_threads()
+        mechanism_grid(options.dang_deg)  # built once, before any worker thread needs it
+
+    def event_workers(self, n_events: int) -> int:
+        """How many events to solve at once: one per thread when each event has its own random
+        stream and there are enough events to keep the threads busy to the end; else 1 (HASH's
+        single stream is drawn in event order)."""
+        if self._stream is not None or self.threads < 2 or n_events < 4 * self.threads:
+            return 1
+        return self.threads
 
     def _rng(self, event_id: str):
         if self._stream is not None:
@@ -238,10 +252,12 @@ class EventSolver:
                                                float(event["depth"]), sigma, self.tables, o.nmc,
                                                rng)
 
-    def solve(self, event: dict, obs: dict, on_problem: ProblemSink) -> Optional[dict]:
+    def solve(self, event: dict, obs: dict, on_problem: ProblemSink,
+              parallel: bool = True) -> Optional[dict]:
         """Solve one event from its observations (column name -> array, :data:`OBS_COLUMNS`
         and ``sta_code``); returns ``{"mechanisms": rows, "acceptable": columns, "polinfo":
-        columns}`` or None when the event is skipped."""
+        columns}`` or None when the event is skipped. ``parallel``: spread the grid search
+        over numba's threads (False when events are solved concurrently)."""
         o = self.options
         event_id = str(event["event_id"])
         rng = self._rng(event_id)
@@ -272,7 +288,7 @@ class EventSolver:
         with_sp = o.always_sp or bool((obs["kind"] == "SP").any())
         solution = self._focal.focal_mechanism(
             takeoff, azimuth, obs["p_polarity"].astype(float), obs["impulsive"].astype(bool),
-            obs["sp_ratio"].astype(float), self.settings(with_sp), rng)
+            obs["sp_ratio"].astype(float), self.settings(with_sp), rng, parallel)
         return self._tables(event, obs, takeoff, azimuth, solution)
 
     def _tables(self, event: dict, obs: dict, takeoff: np.ndarray, azimuth: np.ndarray,
@@ -356,7 +372,9 @@ def solve_catalog(events: pd.DataFrame, observations: pd.DataFrame, options: Run
 
     Returns (mechanisms, acceptable, polinfo) frames with :data:`MECHANISM_COLUMNS`,
     :data:`ACCEPTABLE_COLUMNS` and :data:`POLINFO_COLUMNS`. An event whose solution raises is
-    reported through ``on_problem`` and left out; the run goes on."""
+    reported through ``on_problem`` and left out; the run goes on. Events may be solved
+    concurrently (see :class:`RunOptions` ``threads``); results and problems come out in
+    event order either way."""
     solver = EventSolver(options, tables)
     observations = observations.reset_index(drop=True)
     sta_code = (observations["network"].where(observations["network"] == "",
@@ -370,24 +388,37 @@ def solve_catalog(events: pd.DataFrame, observations: pd.DataFrame, options: Run
     columns["sta_code"] = sta_code.to_numpy(object)
     rows_of = observations.groupby("event_id", sort=False).indices
     no_rows = np.zeros(0, dtype=int)
-    mechanisms, acceptable, polinfo = [], [], []
     records = events.to_dict("records")
-    if progress:
-        from tqdm import tqdm
-        records = tqdm(records, desc="events", unit="event", leave=False)
-    for event in records:
+    workers = solver.event_workers(len(records))
+
+    def solve_one(event: dict) -> tuple[Optional[dict], list]:
         event_id = str(event["event_id"])
         rows = rows_of.get(event_id, no_rows)
+        problems = []
         try:
-            result = solver.solve(event, {c: v[rows] for c, v in columns.items()}, on_problem)
+            result = solver.solve(event, {c: v[rows] for c, v in columns.items()},
+                                  lambda *problem: problems.append(problem),
+                                  parallel=workers == 1)
         except Exception as exc:  # one bad event never stops the run
             log.debug("event %s failed", event_id, exc_info=True)
-            on_problem(event_id, None, f"no mechanism: {type(exc).__name__}: {exc}")
-            continue
-        if result is not None:
-            mechanisms += result["mechanisms"]
-            acceptable.append(result["acceptable"])
-            polinfo.append(result["polinfo"])
+            problems.append((event_id, None, f"no mechanism: {type(exc).__name__}: {exc}"))
+            result = None
+        return result, problems
+
+    mechanisms, acceptable, polinfo = [], [], []
+    with ThreadPoolExecutor(workers) as pool:
+        outcomes = pool.map(solve_one, records) if workers > 1 else map(solve_one, records)
+        if progress:
+            from tqdm import tqdm
+            outcomes = tqdm(outcomes, total=len(records), desc="events", unit="event",
+                            leave=False)
+        for result, problems in outcomes:
+            for problem in problems:
+                on_problem(*problem)
+            if result is not None:
+                mechanisms += result["mechanisms"]
+                acceptable.append(result["acceptable"])
+                polinfo.append(result["polinfo"])
     return (pd.DataFrame(mechanisms, columns=MECHANISM_COLUMNS),
             _columns_frame(acceptable, ACCEPTABLE_COLUMNS),
             _columns_frame(polinfo, POLINFO_COLUMNS))

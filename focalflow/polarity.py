@@ -17,7 +17,10 @@ from __future__ import annotations
 import logging
 import os
 import struct
+from collections import deque
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from itertools import islice
 from pathlib import Path
 from typing import Iterable
 
@@ -31,6 +34,8 @@ log = logging.getLogger("focalflow.polarity")
 SAC_HEADER_BYTES = 632
 SAC_UNDEFINED = -12345.0
 SNR_SPAN_S = 0.5
+CHUNK_PICKS = 1024
+READ_AHEAD_CHUNKS = 4
 ANALYST_CODES = {"U": 1, "+": 1, "C": 1, "D": -1, "-": -1}
 
 
@@ -58,8 +63,8 @@ def read_sac(path: Path | str) -> SacWindow:
     """Read a binary SAC file (either byte order) with NumPy; raise :class:`InputError` naming the
     file when it is truncated or not SAC."""
     try:
-        with open(path, "rb") as handle:
-            raw = handle.read()
+        with open(path, "rb", buffering=0) as handle:
+            raw = handle.readall()
     except OSError as exc:
         raise InputError(path, f"cannot read: {exc.strerror or exc}") from None
     if len(raw) < SAC_HEADER_BYTES:
@@ -71,9 +76,7 @@ def read_sac(path: Path | str) -> SacWindow:
             break
     else:
         raise InputError(path, "not a SAC file (header version unreadable in either byte order)")
-    delta, = struct.unpack_from(f"{order}f", raw, 0)
-    b, = struct.unpack_from(f"{order}f", raw, 5 * 4)
-    a, = struct.unpack_from(f"{order}f", raw, 8 * 4)
+    delta, b, a = struct.unpack_from(f"{order}f16xf8xf", raw, 0)  # header words 0, 5 and 8
     if npts < 0 or len(raw) < SAC_HEADER_BYTES + 4 * npts:
         raise InputError(path, f"truncated SAC file: header says {npts} samples, "
                                f"file holds {(len(raw) - SAC_HEADER_BYTES) // 4}")
@@ -171,7 +174,7 @@ def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[Sac
             reasons[i] = reason
             if path is None:
                 continue
-            channels[i] = os.path.basename(path).split(".")[3]
+            channels[i] = path.rsplit(".", 3)[1]  # .../NET.STA.LOC.CHA.P.sac
             try:
                 window = read_sac(path)
             except InputError as exc:
@@ -190,21 +193,74 @@ def classify_windows(model, windows: list[SacWindow | None], batch_size: int = 4
                      min_confidence: float = 0.0, shifts=(0,)) -> pd.DataFrame:
     """``model.classify`` over windows of mixed rates and lengths (grouped by both), in input
     order; None windows give invalid rows. Adds ``snr`` (see :func:`snr`)."""
-    n = len(windows)
-    columns = {"polarity": np.zeros(n, np.int64), "prob_up": np.full(n, np.nan),
-               "prob_down": np.full(n, np.nan), "prob_undecided": np.full(n, np.nan),
-               "clarity": np.full(n, "", object), "valid": np.zeros(n, bool),
-               "reason": np.full(n, "", object), "snr": np.full(n, np.nan)}
+    return classify_prepared_windows(model, prepare_windows(model, windows, shifts), batch_size,
+                                     min_confidence)
+
+
+@dataclass
+class PreparedWindows:
+    """Windows made ready for the network by :func:`prepare_windows`: ``groups`` holds, for each
+    (rate, length) group, the group's positions in the input list, ``model.prepare``'s output
+    and the windows' SNR."""
+
+    count: int
+    groups: list[tuple[np.ndarray, tuple, np.ndarray]]
+
+
+def prepare_windows(model, windows: list[SacWindow | None], shifts=(0,)) -> PreparedWindows:
+    """The first half of :func:`classify_windows`: group, preprocess, SNR (NumPy only)."""
     groups: dict[tuple[float, int], list[int]] = {}
     for i, window in enumerate(windows):
         if window is not None:
             groups.setdefault((round(window.sampling_rate_hz, 4), len(window.data)), []).append(i)
+    prepared = []
     for (rate, _), index in groups.items():
         data = np.stack([windows[i].data for i in index])
         picks = np.array([windows[i].pick_index for i in index])
-        table = model.classify(data, picks, rate, batch_size=batch_size,
-                               min_confidence=min_confidence, shifts=shifts)
-        table["snr"] = snr(data, picks, rate)
+        prepared.append((np.array(index), model.prepare(data, picks, rate, shifts),
+                         snr(data, picks, rate)))
+    return PreparedWindows(len(windows), prepared)
+
+
+def classify_prepared_windows(model, prepared: PreparedWindows, batch_size: int = 4096,
+                              min_confidence: float = 0.0) -> pd.DataFrame:
+    """The second half of :func:`classify_windows`: the network and the decisions."""
+    n = prepared.count
+    columns = {"polarity": np.zeros(n, np.int64), "prob_up": np.full(n, np.nan),
+               "prob_down": np.full(n, np.nan), "prob_undecided": np.full(n, np.nan),
+               "clarity": np.full(n, "", object), "valid": np.zeros(n, bool),
+               "reason": np.full(n, "", object), "snr": np.full(n, np.nan)}
+    for index, inputs, ratios in prepared.groups:
+        table = model.classify_prepared(inputs, batch_size, min_confidence)
+        table["snr"] = ratios
         for name, values in columns.items():
             values[index] = table[name].to_numpy()
     return pd.DataFrame(columns)
+
+
+def classify_p_windows(model, workdir, picks: pd.DataFrame, batch_size: int = 4096,
+                       min_confidence: float = 0.0, shifts=(0,),
+                       chunk_picks: int = CHUNK_PICKS) -> pd.DataFrame:
+    """:func:`read_p_windows` then :func:`classify_windows`, ``chunk_picks`` picks at a time
+    (network batches are at most ``chunk_picks``): a second thread reads and prepares up to
+    ``READ_AHEAD_CHUNKS`` next chunks while the network runs on the current one (TensorFlow
+    releases the GIL), so memory stays bounded whatever the number of picks. One row per pick,
+    in pick order: the columns of both, with ``reason`` the first reason the pick is unusable
+    ("" if usable). The calls do not depend on the chunking (a trace's network output does not
+    depend on the rest of its batch)."""
+    def read_and_prepare(begin: int):
+        frame, windows = read_p_windows(workdir, picks.iloc[begin:begin + chunk_picks])
+        return frame, prepare_windows(model, windows, shifts)
+
+    starts = iter(range(0, max(len(picks), 1), chunk_picks))
+    parts = []
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read_p_windows") as reader:
+        ahead = deque(reader.submit(read_and_prepare, begin)
+                      for begin in islice(starts, READ_AHEAD_CHUNKS))
+        while ahead:
+            frame, prepared = ahead.popleft().result()
+            ahead.extend(reader.submit(read_and_prepare, begin) for begin in islice(starts, 1))
+            calls = classify_prepared_windows(model, prepared, batch_size, min_confidence)
+            calls["reason"] = np.where(frame["reason"] != "", frame["reason"], calls["reason"])
+            parts.append(pd.concat([frame.drop(columns="reason"), calls], axis=1))
+    return pd.concat(parts, ignore_index=True)

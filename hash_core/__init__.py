@@ -46,11 +46,14 @@ Monte Carlo trials (``hash_core.focal``)
         -> (takeoff (nobs,nmc), azimuth (nobs,nmc))          (HASH drivers 2 and 3)
 
 Grid search (``hash_core.search``, numba, cache=True, prange over mechanisms)
-    search_polarities(rays (nmc,nobs,3), polarity, impulsive, grid, badfrac) -> accepted
-        grid indices (grid order); trials with NaN rays are skipped
-    search_polarities_sp(rays, polarity, sp_log10, grid, badfrac, qbadfac) -> accepted indices
+    search_polarities(rays (nmc,nobs,3), polarity, impulsive, grid, badfrac, parallel=True)
+        -> accepted grid indices (grid order); trials with NaN rays are skipped; parallel=False
+        runs a serial kernel (same result) for events solved concurrently in threads
+    search_polarities_sp(rays, polarity, sp_log10, grid, badfrac, qbadfac, parallel=True)
+        -> accepted indices
     predicted_log_sp(rays, normal, slip) -> log10(4.9 S/P radiation), clipped to [-2, 4]
     set_threads(n=None) — numba threads (default NUMBA_NUM_THREADS; 1 for per-core timing)
+    get_threads() -> numba threads in use
 
 Solutions (``hash_core.solution``)
     mech_average(normals, slips) -> (normal, slip)
@@ -67,7 +70,8 @@ One event (``hash_core.focal``)
                  cangle_deg=45, prob_max=0.25, npolmin=8, max_agap_deg=90, max_pgap_deg=60,
                  with_sp=False, max_solutions=5)
     focal_mechanism(takeoff_deg (nobs,nmc), azimuth_deg (nobs,nmc), polarity (nobs,),
-                    impulsive (nobs,), sp_log10 (nobs,), settings, rng) -> MechanismSolution
+                    impulsive (nobs,), sp_log10 (nobs,), settings, rng, parallel=True)
+        -> MechanismSolution
         (per solution, preferred first: strike, dip, rake, aux_strike/dip/rake,
         fault_uncertainty, aux_uncertainty, prob, polarity_misfit, sp_misfit,
         station_distribution_ratio, quality; per event: azimuth_gap, takeoff_gap, num_p_pol,
@@ -81,7 +85,8 @@ from .geometry import (auxiliary_plane, axis_trend_plunge, flat_distance_azimuth
 from .grid import MechanismGrid, mechanism_grid
 from .raytrace import TakeoffTable, lookup_takeoff, takeoff_table
 from .rng import HashStream, NumpyStream, make_rng
-from .search import predicted_log_sp, search_polarities, search_polarities_sp, set_threads
+from .search import (get_threads, predicted_log_sp, search_polarities, search_polarities_sp,
+                     set_threads)
 from .solution import (Cluster, azimuth_takeoff_gaps, mech_average, mech_probability,
                        polarity_misfit, polarity_sp_misfit, quality_grade)
 
@@ -93,7 +98,7 @@ __all__ = [
     "vectors_to_sdr",
     "MechanismGrid", "mechanism_grid", "TakeoffTable", "lookup_takeoff", "takeoff_table",
     "HashStream", "NumpyStream", "make_rng",
-    "predicted_log_sp", "search_polarities", "search_polarities_sp", "set_threads",
+    "get_threads", "predicted_log_sp", "search_polarities", "search_polarities_sp", "set_threads",
     "Cluster", "azimuth_takeoff_gaps", "mech_average", "mech_probability", "polarity_misfit",
     "polarity_sp_misfit", "quality_grade",
 ]

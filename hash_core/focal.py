@@ -109,7 +109,8 @@ def _empty_solution(quality: str, message: str, takeoff, azimuth, npol: int, nsp
 
 
 def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10=None,
-                    settings: HashSettings = HashSettings(), rng=None) -> MechanismSolution:
+                    settings: HashSettings = HashSettings(), rng=None,
+                    parallel: bool = True) -> MechanismSolution:
     """Solve one event from its observations under ``nmc`` perturbed ray sets.
 
     takeoff_deg, azimuth_deg: (n obs, nmc) or (n obs,) degrees, column 0 the unperturbed rays (NaN columns
@@ -117,7 +118,9 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
     +1/-1 (true ground motion), 0 on S/P rows; impulsive: (n obs,) bool (default all);
     sp_log10: (n obs,) log10 S/P after station correction, NaN on polarity rows (used only with
     ``settings.with_sp``; without it S/P rows are ignored); rng: a `hash_core.rng` stream, used
-    only to draw the random subset when more than ``max_accepted`` mechanisms pass.
+    only to draw the random subset when more than ``max_accepted`` mechanisms pass;
+    parallel: grid search on numba's threads, or serial (same result) when the caller solves
+    several events at once in threads.
 
     Raises ValueError for inconsistent shapes or non-finite unperturbed angles (the caller
     names the event); too few polarities give quality F and no mechanism.
@@ -159,9 +162,9 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
     grid = mechanism_grid(settings.dang_deg)
     if settings.with_sp:
         accepted = search_polarities_sp(rays, polarity, sp, grid, settings.badfrac,
-                                        settings.qbadfac)
+                                        settings.qbadfac, parallel)
     else:
-        accepted = search_polarities(rays, polarity, impulsive, grid, settings.badfrac)
+        accepted = search_polarities(rays, polarity, impulsive, grid, settings.badfrac, parallel)
     n_accepted = len(accepted)
     if n_accepted > settings.max_accepted:
         if rng is None:

@@ -140,32 +140,36 @@ def takeoff_table(layer_depth_km, vp_km_s, source_depths_km=DEFAULT_SOURCE_DEPTH
 
     p = np.arange(n_rays + 1) * (u[0] / n_rays)
     n_layers = len(z) - 1
-    # per layer: crossing distance/time (NaN if the ray cannot cross), turning distance/time
-    cross_x = np.full((n_layers, p.size), np.nan)
-    cross_t = np.full((n_layers, p.size), np.nan)
+    # per layer top: cumulative crossing distance/time from the surface and the number of
+    # layers above that a ray could not cross; per layer: turning distance/time (NaN: none)
+    cum_x = np.zeros((n_layers + 1, p.size))
+    cum_t = np.zeros((n_layers + 1, p.size))
+    blocked = np.zeros((n_layers + 1, p.size), int)
     turn_x = np.full((n_layers, p.size), np.nan)
     turn_t = np.full((n_layers, p.size), np.nan)
+    cross_x = np.empty(p.size)
+    cross_t = np.empty(p.size)
     for k in range(n_layers):
         h = z[k + 1] - z[k]
         u1, u2 = u[k], u[k + 1]
-        if h <= 0:  # a velocity discontinuity: cross it, or turn at it
-            cross_x[k, p < min(u1, u2)] = 0.0
-            cross_t[k, p < min(u1, u2)] = 0.0
-            turn_x[k, (p >= u2) & (p < u1)] = 0.0
-            turn_t[k, (p >= u2) & (p < u1)] = 0.0
-            continue
         crossing = p < min(u1, u2)
-        cross_x[k, crossing], cross_t[k, crossing] = _layer_integrals(p[crossing], u1, u2, h)
         turning = (p >= u2) & (p < u1)
-        if turning.any():
-            turn_x[k, turning], turn_t[k, turning] = _turning_integrals(p[turning], u1, u2, h)
-
-    # cumulative crossing distance/time from the surface to the top of each layer, and the
-    # number of layers a ray could not cross above each layer top
-    cum_x = np.vstack([np.zeros(p.size), np.cumsum(np.nan_to_num(cross_x), axis=0)])
-    cum_t = np.vstack([np.zeros(p.size), np.cumsum(np.nan_to_num(cross_t), axis=0)])
-    blocked = np.vstack([np.zeros(p.size, int), np.cumsum(~np.isfinite(cross_x), axis=0)])
+        cross_x[:] = cross_t[:] = np.nan
+        if h <= 0:  # a velocity discontinuity: cross it, or turn at it
+            cross_x[crossing] = cross_t[crossing] = 0.0
+            turn_x[k, turning] = turn_t[k, turning] = 0.0
+        else:
+            cross_x[crossing], cross_t[crossing] = _layer_integrals(p[crossing], u1, u2, h)
+            if turning.any():
+                turn_x[k, turning], turn_t[k, turning] = _turning_integrals(p[turning], u1, u2, h)
+        cum_x[k + 1] = cum_x[k] + np.nan_to_num(cross_x)
+        cum_t[k + 1] = cum_t[k] + np.nan_to_num(cross_t)
+        blocked[k + 1] = blocked[k] + ~np.isfinite(cross_x)
+    # the first layer at or below each layer in which a ray turns (n_layers: none)
     turns = np.isfinite(turn_x)
+    next_turn = np.full((n_layers + 1, p.size), n_layers)
+    for k in range(n_layers - 1, -1, -1):
+        next_turn[k] = np.where(turns[k], k, next_turn[k + 1])
     rays = np.arange(p.size)
 
     takeoffs = np.full((sources.size, distances.size), np.nan)
@@ -179,9 +183,9 @@ def takeoff_table(layer_depth_km, vp_km_s, source_depths_km=DEFAULT_SOURCE_DEPTH
         up_t = cum_t[s]
         # down-going: cross layers from the source down to the first turning layer, come back
         if s < n_layers:
-            below = turns[s:]
-            k = s + np.argmax(below, axis=0)
-            reaches = leaves & below.any(axis=0) & (blocked[k, rays] == blocked[s])
+            turning_below = next_turn[s] < n_layers
+            k = np.where(turning_below, next_turn[s], s)
+            reaches = leaves & turning_below & (blocked[k, rays] == blocked[s])
             down_x = np.where(reaches, up_x + 2.0 * (cum_x[k, rays] - cum_x[s] + turn_x[k, rays]), np.nan)
             down_t = up_t + 2.0 * (cum_t[k, rays] - cum_t[s] + np.nan_to_num(turn_t[k, rays]))
         else:

@@ -4,7 +4,9 @@ Data layout: rays are float32 arrays (n trials, n observations) of x, y, z; the 
 float32 (3, n mechanisms) arrays. Each trial runs a ``prange`` over mechanisms whose inner loop
 over observations is a branch-free, vectorisable dot-product-and-count. Polarity rows are
 ordered impulsive first so that impulsive misfits are a prefix sum. Kernels are compiled once
-per machine (``cache=True``) with a single signature each.
+per machine (``cache=True``) with a single signature each, in two variants: ``prange`` over
+blocks of mechanisms on numba's threads (one event at a time), and serial (events solved
+concurrently in threads, as ``focalflow.hash_run`` does); both release the GIL.
 """
 from __future__ import annotations
 
@@ -30,6 +32,11 @@ def set_threads(n: int | None = None) -> int:
     n = max(1, min(int(n), numba.config.NUMBA_NUM_THREADS))
     numba.set_num_threads(n)
     return n
+
+
+def get_threads() -> int:
+    """The number of numba threads in use (set by `set_threads` or NUMBA_NUM_THREADS)."""
+    return numba.get_num_threads()
 
 
 BLOCK = 1024  # mechanisms per block: the block's grid vectors and counts stay in L1 cache
@@ -72,10 +79,14 @@ def _count_misfits(qx, qy, qz, up, i0, i1, b1x, b1y, b1z, b3x, b3y, b3z, counts)
 
 
 @njit(cache=True, fastmath={"contract", "nnan", "ninf", "nsz"})
-def _sum_sp_misfits(qx, qy, qz, sp_obs, i0, i1, b1x, b1y, b1z, b3x, b3y, b3z, table, qsum):
+def _sum_sp_misfits(qx, qy, qz, sp_obs, i0, i1, b1x, b1y, b1z, b3x, b3y, b3z, table, qsum,
+                    index):
     """Add to ``qsum[j]`` the |observed - predicted log10 S/P| of S/P rows i0..i1-1, the
     prediction looked up in ``table`` (flattened (181, 181): |d3| rows, |d1| columns) by the
-    ray's direction cosines quantised to 1/180."""
+    ray's direction cosines quantised to 1/180. ``index``: scratch, the size of ``qsum``.
+
+    The table indices are computed in a loop of their own, which vectorises; the lookups
+    (gathers) do not, and in the same loop they kept the index arithmetic scalar too."""
     n = qsum.size
     scale = np.float32(SP_TABLE_STEPS)
     half = np.float32(0.5)
@@ -86,145 +97,170 @@ def _sum_sp_misfits(qx, qy, qz, sp_obs, i0, i1, b1x, b1y, b1z, b3x, b3y, b3z, ta
         for j in range(n):
             d1 = x * b1x[j] + y * b1y[j] + z * b1z[j]
             d3 = x * b3x[j] + y * b3y[j] + z * b3z[j]
-            # unsigned indices: no negative-index wrap-around check, so the loop vectorises
+            # unsigned indices: no negative-index wrap-around check
             k3 = np.uint32(min(abs(d3) * scale + half, top))
             k1 = np.uint32(min(abs(d1) * scale + half, top))
-            qsum[j] += abs(observed - table[k3 * row + k1])
+            index[j] = k3 * row + k1
+        for j in range(n):
+            qsum[j] += abs(observed - table[index[j]])
 
 
-@njit(parallel=True, cache=True)
-def _polarity_search(px, py, pz, up, n_impulsive, use_trial, b1, b3, ntotal, nextra,
-                     first_trial):
-    """FOCALMC: set ``first_trial[j]`` (initially ntrial) to the first trial in which mechanism j
-    passes the misfit limits. ``up``: observed polarity is up (bool); rows before
-    ``n_impulsive`` are impulsive.
+def _polarity_search_kernel(parallel: bool):
+    """``_polarity_search`` compiled with ``prange`` over blocks of mechanisms on numba's
+    threads (``parallel``), or serial for callers that solve events concurrently; both
+    release the GIL. (A closure over the loop function: numba caches each variant apart.)"""
+    loop = prange if parallel else range
 
-    Limits of a trial: impulsive misfits <= max(ntotal, best + nextra), where best is the
-    grid's fewest impulsive misfits, and total misfits <= max(ntotal if best == 0 else nobs,
-    fewest total misfits among mechanisms with ``best`` impulsive misfits + nextra). A block's
-    own minima suffice to find these: blocks whose fewest impulsive misfits exceed the grid's
-    hold no mechanism with ``best``.
-    """
-    ntrial, nobs = px.shape
-    nrot = b1.shape[1]
-    nblocks = (nrot + BLOCK - 1) // BLOCK
-    nmiss0 = np.empty((ntrial, nrot), np.int16)
-    nmiss = np.empty((ntrial, nrot), np.int16)
-    block_best0 = np.full((nblocks, ntrial), nobs + 1, np.int32)
-    block_best = np.full((nblocks, ntrial), nobs + 1, np.int32)
-    for block in prange(nblocks):
-        j0 = block * BLOCK
-        j1 = min(j0 + BLOCK, nrot)
-        counts = np.empty(j1 - j0, np.int32)
+    @njit(parallel=parallel, cache=True, nogil=True)
+    def _polarity_search(px, py, pz, up, n_impulsive, use_trial, b1, b3, ntotal, nextra,
+                         first_trial):
+        """FOCALMC: set ``first_trial[j]`` (initially ntrial) to the first trial in which
+        mechanism j passes the misfit limits. ``up``: observed polarity is up (bool); rows before
+        ``n_impulsive`` are impulsive.
+
+        Limits of a trial: impulsive misfits <= max(ntotal, best + nextra), where best is the
+        grid's fewest impulsive misfits, and total misfits <= max(ntotal if best == 0 else
+        nobs, fewest total misfits among mechanisms with ``best`` impulsive misfits + nextra).
+        A block's own minima suffice to find these: blocks whose fewest impulsive misfits
+        exceed the grid's hold no mechanism with ``best``.
+        """
+        ntrial, nobs = px.shape
+        nrot = b1.shape[1]
+        nblocks = (nrot + BLOCK - 1) // BLOCK
+        nmiss0 = np.empty((ntrial, nrot), np.int16)
+        nmiss = np.empty((ntrial, nrot), np.int16)
+        block_best0 = np.full((nblocks, ntrial), nobs + 1, np.int32)
+        block_best = np.full((nblocks, ntrial), nobs + 1, np.int32)
+        for block in loop(nblocks):
+            j0 = block * BLOCK
+            j1 = min(j0 + BLOCK, nrot)
+            counts = np.empty(j1 - j0, np.int32)
+            for m in range(ntrial):
+                if not use_trial[m]:
+                    continue
+                counts[:] = 0
+                _count_misfits(px[m], py[m], pz[m], up, 0, n_impulsive, b1[0, j0:j1],
+                               b1[1, j0:j1], b1[2, j0:j1], b3[0, j0:j1], b3[1, j0:j1],
+                               b3[2, j0:j1], counts)
+                nmiss0[m, j0:j1] = counts
+                best0 = counts.min()
+                _count_misfits(px[m], py[m], pz[m], up, n_impulsive, nobs, b1[0, j0:j1],
+                               b1[1, j0:j1], b1[2, j0:j1], b3[0, j0:j1], b3[1, j0:j1],
+                               b3[2, j0:j1], counts)
+                nmiss[m, j0:j1] = counts
+                best = nobs + 1
+                for j in range(j0, j1):
+                    if nmiss0[m, j] == best0:
+                        best = min(best, nmiss[m, j])
+                block_best0[block, m] = best0
+                block_best[block, m] = best
+        max_impulsive = np.zeros(ntrial, np.int32)
+        max_total = np.zeros(ntrial, np.int32)
         for m in range(ntrial):
-            if not use_trial[m]:
-                continue
-            counts[:] = 0
-            _count_misfits(px[m], py[m], pz[m], up, 0, n_impulsive, b1[0, j0:j1], b1[1, j0:j1],
-                           b1[2, j0:j1], b3[0, j0:j1], b3[1, j0:j1], b3[2, j0:j1], counts)
-            nmiss0[m, j0:j1] = counts
-            best0 = counts.min()
-            _count_misfits(px[m], py[m], pz[m], up, n_impulsive, nobs, b1[0, j0:j1],
-                           b1[1, j0:j1], b1[2, j0:j1], b3[0, j0:j1], b3[1, j0:j1],
-                           b3[2, j0:j1], counts)
-            nmiss[m, j0:j1] = counts
+            best0 = block_best0[:, m].min()
             best = nobs + 1
-            for j in range(j0, j1):
-                if nmiss0[m, j] == best0:
-                    best = min(best, nmiss[m, j])
-            block_best0[block, m] = best0
-            block_best[block, m] = best
-    max_impulsive = np.zeros(ntrial, np.int32)
-    max_total = np.zeros(ntrial, np.int32)
-    for m in range(ntrial):
-        best0 = block_best0[:, m].min()
-        best = nobs + 1
-        for block in range(nblocks):
-            if block_best0[block, m] == best0:
-                best = min(best, block_best[block, m])
-        max_impulsive[m] = max(ntotal, best0 + nextra)
-        max_total[m] = max(ntotal if best0 == 0 else nobs, best + nextra)
-    for block in prange(nblocks):
-        j0 = block * BLOCK
-        j1 = min(j0 + BLOCK, nrot)
-        for m in range(ntrial):
-            if not use_trial[m]:
-                continue
-            limit0, limit = max_impulsive[m], max_total[m]
-            for j in range(j0, j1):
-                if nmiss0[m, j] <= limit0 and nmiss[m, j] <= limit and m < first_trial[j]:
-                    first_trial[j] = m
+            for block in range(nblocks):
+                if block_best0[block, m] == best0:
+                    best = min(best, block_best[block, m])
+            max_impulsive[m] = max(ntotal, best0 + nextra)
+            max_total[m] = max(ntotal if best0 == 0 else nobs, best + nextra)
+        for block in loop(nblocks):
+            j0 = block * BLOCK
+            j1 = min(j0 + BLOCK, nrot)
+            for m in range(ntrial):
+                if not use_trial[m]:
+                    continue
+                limit0, limit = max_impulsive[m], max_total[m]
+                for j in range(j0, j1):
+                    if nmiss0[m, j] <= limit0 and nmiss[m, j] <= limit and m < first_trial[j]:
+                        first_trial[j] = m
+    return _polarity_search
 
 
-@njit(parallel=True, cache=True)
-def _polarity_sp_search(px, py, pz, up, npol, sp_obs, use_trial, b1, b3, table, nmismax,
-                        nextra, qmismax, qextra, first_trial):
-    """FOCALAMP_MC: rows < ``npol`` are polarities, the rest S/P rows with observed log10 S/P
-    ``sp_obs[i - npol]``. Sets ``first_trial`` (as `_polarity_search`) for the mechanisms with polarity misfits <= max(nmismax, fewest +
-    nextra) and summed S/P misfit <= max(qmismax, smallest + qextra) in some trial; when no
-    mechanism of a trial passes both, the smallest S/P misfit is taken among the mechanisms
-    passing the polarity limit."""
-    ntrial, nobs = px.shape
-    nrot = b1.shape[1]
-    nblocks = (nrot + BLOCK - 1) // BLOCK
-    nmiss = np.empty((ntrial, nrot), np.int16)
-    qmis = np.empty((ntrial, nrot), np.float32)
-    block_nmin = np.full((nblocks, ntrial), nobs + 1, np.int32)
-    block_qmin = np.full((nblocks, ntrial), np.inf, np.float32)
-    for block in prange(nblocks):
-        j0 = block * BLOCK
-        j1 = min(j0 + BLOCK, nrot)
-        counts = np.empty(j1 - j0, np.int32)
-        qsum = np.empty(j1 - j0, np.float32)
+def _polarity_sp_search_kernel(parallel: bool):
+    """``_polarity_sp_search`` compiled with ``prange`` over blocks of mechanisms on numba's
+    threads (``parallel``), or serial for callers that solve events concurrently; both
+    release the GIL. (A closure over the loop function: numba caches each variant apart.)"""
+    loop = prange if parallel else range
+
+    @njit(parallel=parallel, cache=True, nogil=True)
+    def _polarity_sp_search(px, py, pz, up, npol, sp_obs, use_trial, b1, b3, table, nmismax,
+                            nextra, qmismax, qextra, first_trial):
+        """FOCALAMP_MC: rows < ``npol`` are polarities, the rest S/P rows with observed log10
+        S/P ``sp_obs[i - npol]``. Sets ``first_trial`` (as `_polarity_search`) for the
+        mechanisms with polarity misfits <= max(nmismax, fewest + nextra) and summed S/P misfit
+        <= max(qmismax, smallest + qextra) in some trial; when no mechanism of a trial passes
+        both, the smallest S/P misfit is taken among the mechanisms passing the polarity
+        limit."""
+        ntrial, nobs = px.shape
+        nrot = b1.shape[1]
+        nblocks = (nrot + BLOCK - 1) // BLOCK
+        nmiss = np.empty((ntrial, nrot), np.int16)
+        qmis = np.empty((ntrial, nrot), np.float32)
+        block_nmin = np.full((nblocks, ntrial), nobs + 1, np.int32)
+        block_qmin = np.full((nblocks, ntrial), np.inf, np.float32)
+        for block in loop(nblocks):
+            j0 = block * BLOCK
+            j1 = min(j0 + BLOCK, nrot)
+            counts = np.empty(j1 - j0, np.int32)
+            qsum = np.empty(j1 - j0, np.float32)
+            index = np.empty(j1 - j0, np.uint32)
+            for m in range(ntrial):
+                if not use_trial[m]:
+                    continue
+                counts[:] = 0
+                qsum[:] = 0.0
+                _count_misfits(px[m], py[m], pz[m], up, 0, npol, b1[0, j0:j1], b1[1, j0:j1],
+                               b1[2, j0:j1], b3[0, j0:j1], b3[1, j0:j1], b3[2, j0:j1], counts)
+                _sum_sp_misfits(px[m], py[m], pz[m], sp_obs, npol, nobs, b1[0, j0:j1],
+                                b1[1, j0:j1], b1[2, j0:j1], b3[0, j0:j1], b3[1, j0:j1],
+                                b3[2, j0:j1], table, qsum, index)
+                nmiss[m, j0:j1] = counts
+                qmis[m, j0:j1] = qsum
+                block_nmin[block, m] = counts.min()
+                block_qmin[block, m] = qsum.min()
+        max_miss = np.zeros(ntrial, np.int32)
+        max_q = np.zeros(ntrial, np.float32)
         for m in range(ntrial):
-            if not use_trial[m]:
-                continue
-            counts[:] = 0
-            qsum[:] = 0.0
-            _count_misfits(px[m], py[m], pz[m], up, 0, npol, b1[0, j0:j1], b1[1, j0:j1],
-                           b1[2, j0:j1], b3[0, j0:j1], b3[1, j0:j1], b3[2, j0:j1], counts)
-            _sum_sp_misfits(px[m], py[m], pz[m], sp_obs, npol, nobs, b1[0, j0:j1],
-                            b1[1, j0:j1], b1[2, j0:j1], b3[0, j0:j1], b3[1, j0:j1],
-                            b3[2, j0:j1], table, qsum)
-            nmiss[m, j0:j1] = counts
-            qmis[m, j0:j1] = qsum
-            block_nmin[block, m] = counts.min()
-            block_qmin[block, m] = qsum.min()
-    max_miss = np.zeros(ntrial, np.int32)
-    max_q = np.zeros(ntrial, np.float32)
-    for m in range(ntrial):
-        max_miss[m] = max(nmismax, block_nmin[:, m].min() + nextra)
-        max_q[m] = max(qmismax, block_qmin[:, m].min() + qextra)
-    # which trials accept nothing with both limits, and their smallest S/P misfit among the
-    # polarity passers
-    block_passes = np.zeros((nblocks, ntrial), np.int32)
-    block_qmin_pol = np.full((nblocks, ntrial), np.inf, np.float32)
-    for block in prange(nblocks):
-        j0 = block * BLOCK
-        j1 = min(j0 + BLOCK, nrot)
+            max_miss[m] = max(nmismax, block_nmin[:, m].min() + nextra)
+            max_q[m] = max(qmismax, block_qmin[:, m].min() + qextra)
+        # which trials accept nothing with both limits, and their smallest S/P misfit among
+        # the polarity passers
+        block_passes = np.zeros((nblocks, ntrial), np.int32)
+        block_qmin_pol = np.full((nblocks, ntrial), np.inf, np.float32)
+        for block in loop(nblocks):
+            j0 = block * BLOCK
+            j1 = min(j0 + BLOCK, nrot)
+            for m in range(ntrial):
+                if not use_trial[m]:
+                    continue
+                n_pass = 0
+                qmin_pol = np.float32(np.inf)
+                for j in range(j0, j1):
+                    if nmiss[m, j] <= max_miss[m]:
+                        n_pass += qmis[m, j] <= max_q[m]
+                        qmin_pol = min(qmin_pol, qmis[m, j])
+                block_passes[block, m] = n_pass
+                block_qmin_pol[block, m] = qmin_pol
         for m in range(ntrial):
-            if not use_trial[m]:
-                continue
-            n_pass = 0
-            qmin_pol = np.float32(np.inf)
-            for j in range(j0, j1):
-                if nmiss[m, j] <= max_miss[m]:
-                    n_pass += qmis[m, j] <= max_q[m]
-                    qmin_pol = min(qmin_pol, qmis[m, j])
-            block_passes[block, m] = n_pass
-            block_qmin_pol[block, m] = qmin_pol
-    for m in range(ntrial):
-        if block_passes[:, m].sum() == 0:
-            max_q[m] = max(qmismax, block_qmin_pol[:, m].min() + qextra)
-    for block in prange(nblocks):
-        j0 = block * BLOCK
-        j1 = min(j0 + BLOCK, nrot)
-        for m in range(ntrial):
-            if not use_trial[m]:
-                continue
-            for j in range(j0, j1):
-                if nmiss[m, j] <= max_miss[m] and qmis[m, j] <= max_q[m] and m < first_trial[j]:
-                    first_trial[j] = m
+            if block_passes[:, m].sum() == 0:
+                max_q[m] = max(qmismax, block_qmin_pol[:, m].min() + qextra)
+        for block in loop(nblocks):
+            j0 = block * BLOCK
+            j1 = min(j0 + BLOCK, nrot)
+            for m in range(ntrial):
+                if not use_trial[m]:
+                    continue
+                for j in range(j0, j1):
+                    if (nmiss[m, j] <= max_miss[m] and qmis[m, j] <= max_q[m]
+                            and m < first_trial[j]):
+                        first_trial[j] = m
+    return _polarity_sp_search
+
+
+_POLARITY_SEARCH = {parallel: _polarity_search_kernel(parallel) for parallel in (True, False)}
+_POLARITY_SP_SEARCH = {parallel: _polarity_sp_search_kernel(parallel)
+                       for parallel in (True, False)}
 
 
 def _log_sp_radiation(d1, d3):
@@ -267,12 +303,15 @@ def _usable_trials(rays: np.ndarray) -> np.ndarray:
     return np.all(np.isfinite(rays), axis=(1, 2))
 
 
-def search_polarities(rays, polarity, impulsive, grid: MechanismGrid, badfrac: float) -> np.ndarray:
+def search_polarities(rays, polarity, impulsive, grid: MechanismGrid, badfrac: float,
+                      parallel: bool = True) -> np.ndarray:
     """Indices (grid order) of the mechanisms accepted by HASH's polarity-only search.
 
     rays: (n trials, n obs, 3) unit rays; trials containing NaN are skipped. polarity: (n obs,)
     +1/-1; impulsive: (n obs,) bool. Misfit limits from ``badfrac`` as in HASH (single-precision
     nint: nmismax = max(nint(npol*badfrac), 2), nextra = max(nint(0.5*npol*badfrac), 2)).
+    ``parallel``: spread the grid over numba's threads; False runs a serial kernel (same
+    result) for callers that solve several events at once in threads (both release the GIL).
     """
     rays = np.asarray(rays, dtype=float)
     polarity = np.asarray(polarity)
@@ -282,19 +321,21 @@ def search_polarities(rays, polarity, impulsive, grid: MechanismGrid, badfrac: f
     up = np.ascontiguousarray(polarity[order] > 0)
     ntotal, nextra = misfit_allowances(len(polarity), badfrac)
     first_trial = np.full(len(grid), len(rays), dtype=np.int32)
-    _polarity_search(px, py, pz, up, np.int64(impulsive.sum()), _usable_trials(rays),
-                     grid.slip_t, grid.normal_t, np.int64(ntotal), np.int64(nextra), first_trial)
+    kernel = _POLARITY_SEARCH[bool(parallel)]
+    kernel(px, py, pz, up, np.int64(impulsive.sum()), _usable_trials(rays), grid.slip_t,
+           grid.normal_t, np.int64(ntotal), np.int64(nextra), first_trial)
     return _accepted(first_trial, len(rays))
 
 
 def search_polarities_sp(rays, polarity, sp_log10, grid: MechanismGrid, badfrac: float,
-                         qbadfac: float) -> np.ndarray:
+                         qbadfac: float, parallel: bool = True) -> np.ndarray:
     """Indices of the mechanisms accepted by HASH's search with polarities and S/P ratios.
 
     Rows with polarity +1/-1 are polarities, rows with polarity 0 carry an observed log10 S/P
     ratio in ``sp_log10``. Limits as HASH: polarity misfits <= max(nmismax, nmin + nextra)
     (npol = number of polarity rows) and summed |observed - predicted log10 S/P| <=
     max(qmismax, qmin + qextra) with qmismax = max(nsp*qbadfac, 2), qextra = max(nsp*qbadfac/2, 2).
+    ``parallel`` as in `search_polarities`.
     """
     rays = np.asarray(rays, dtype=float)
     polarity = np.asarray(polarity)
@@ -310,10 +351,10 @@ def search_polarities_sp(rays, polarity, sp_log10, grid: MechanismGrid, badfrac:
     nmismax, nextra = misfit_allowances(npol, badfrac)
     qmismax, qextra = sp_allowances(len(sp_obs), qbadfac)
     first_trial = np.full(len(grid), len(rays), dtype=np.int32)
-    _polarity_sp_search(px, py, pz, up, np.int64(npol), sp_obs, _usable_trials(rays),
-                        grid.slip_t, grid.normal_t, _SP_TABLE.ravel(), np.int64(nmismax),
-                        np.int64(nextra),
-                        np.float32(qmismax), np.float32(qextra), first_trial)
+    kernel = _POLARITY_SP_SEARCH[bool(parallel)]
+    kernel(px, py, pz, up, np.int64(npol), sp_obs, _usable_trials(rays), grid.slip_t,
+           grid.normal_t, _SP_TABLE.ravel(), np.int64(nmismax), np.int64(nextra),
+           np.float32(qmismax), np.float32(qextra), first_trial)
     return _accepted(first_trial, len(rays))
 
 

@@ -79,7 +79,7 @@ def _aligned_sums(normals, slips, nulls, members):
     return sum_n, sum_s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # lets events run concurrently in threads
 def _split_cluster(normals, slips, nulls, members, cangle_deg):
     """Remove the mechanism farthest from the average while that rotation exceeds cangle.
 
@@ -119,7 +119,7 @@ def _split_cluster(normals, slips, nulls, members, cangle_deg):
     return kept[:n_kept], removed[:n_removed], avg_n, avg_s
 
 
-@njit(cache=True)
+@njit(cache=True, nogil=True)  # lets events run concurrently in threads
 def _rms_angles(normals, slips, nulls, members, avg_n, avg_s):
     """RMS angles (degrees) between the aligned normals (slips) of ``members`` and the average."""
     avg_b = _cross(avg_n, avg_s)

@@ -9,7 +9,8 @@ A model class (SeisBench's style) owns its preprocessing, its weights loading an
   ``GAP_ZERO_RUN`` exact zeros inside the window, a rate with no rational resampling factor);
 * :meth:`PolarityModel.predict_inputs` runs the network on large batches through one
   ``tf.function`` on the chosen device;
-* :meth:`PolarityModel.classify` does both and returns a table (one row per input trace).
+* :meth:`PolarityModel.classify` does both and returns a table (one row per input trace);
+  :meth:`PolarityModel.prepare` and :meth:`PolarityModel.classify_prepared` are its two halves.
 
 A subclass sets the class attributes and implements two hooks::
 
@@ -306,15 +307,32 @@ class PolarityModel(abc.ABC):
         windows (test-time augmentation). The decision is the largest of up/down/undecided;
         a call whose max(prob_up, prob_down) is below ``min_confidence`` becomes 0.
         """
-        probs: dict[str, np.ndarray] | None = None
+        prepared = self.prepare(traces, pick_index, sampling_rate_hz, shifts)
+        return self.classify_prepared(prepared, batch_size, min_confidence)
+
+    def prepare(self, traces, pick_index, sampling_rate_hz: float, shifts: Sequence[int] = (0,)
+                ) -> tuple[list[np.ndarray], np.ndarray, list[str]]:
+        """The first half of :meth:`classify` (NumPy only, no network): the inputs of each shift
+        (see :meth:`preprocess`), the rows valid at every shift and the reasons of the others.
+        Split off so that a caller can prepare the next traces while the network runs."""
+        inputs: list[np.ndarray] = []
         valid = reasons = None
         for shift in shifts:
-            inputs, ok, why = self.preprocess(traces, pick_index, sampling_rate_hz, shift)
+            shifted, ok, why = self.preprocess(traces, pick_index, sampling_rate_hz, shift)
+            inputs.append(shifted)
             valid = ok if valid is None else valid & ok
             reasons = why if reasons is None else [r or w for r, w in zip(reasons, why)]
-            out = self.predict_inputs(inputs, batch_size)
+        return inputs, valid, reasons
+
+    def classify_prepared(self, prepared: tuple[list[np.ndarray], np.ndarray, list[str]],
+                          batch_size: int = 4096, min_confidence: float = 0.0) -> pd.DataFrame:
+        """The second half of :meth:`classify`: the network on what :meth:`prepare` returned."""
+        inputs, valid, reasons = prepared
+        probs: dict[str, np.ndarray] | None = None
+        for shifted in inputs:
+            out = self.predict_inputs(shifted, batch_size)
             probs = out if probs is None else {k: probs[k] + out[k] for k in probs}
-        probs = {k: v / len(shifts) for k, v in probs.items()}
+        probs = {k: v / len(inputs) for k, v in probs.items()}
         return decide(probs, valid, reasons, min_confidence)
 
     # ---------------------------------------------------------------- device

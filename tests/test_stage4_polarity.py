@@ -211,3 +211,25 @@ def test_script_reports_a_bad_model_name_in_one_line(tmp_path, repo_dir):
                            str(config)], capture_output=True, text=True, timeout=120)
     assert done.returncode == 2
     assert "unknown model name 'no-such-model'" in done.stderr and "Traceback" not in done.stderr
+
+
+def test_chunked_reading_gives_the_calls_of_one_batch_in_pick_order(tmp_path):
+    from focalflow.polarity import classify_p_windows, classify_windows, read_p_windows
+    from focalflow.workdir import WorkDir
+    from models.focalflow_net import DEFAULT_WEIGHTS, FocalflowNet
+
+    workdir = make_workdir(tmp_path)
+    write_window(workdir, "S04", onset(-1, 200.0, 800, 400, 4), 200.0, 2.0)  # another rate
+    (workdir / "cut" / EVENT / "XX.S05..HHZ.P.sac").unlink()                 # no vertical
+    picks = read_table(workdir / "picks.csv", "picks").query("phase == 'P'")
+    model = FocalflowNet(DEFAULT_WEIGHTS, device="cpu")
+    frame, windows = read_p_windows(WorkDir(workdir), picks)
+    whole = classify_windows(model, windows, shifts=(0, 2))
+    for chunk_picks in (1, 4, 100):
+        chunked = classify_p_windows(model, WorkDir(workdir), picks, shifts=(0, 2),
+                                     chunk_picks=chunk_picks)
+        assert chunked["station"].tolist() == list(STATIONS)
+        pd.testing.assert_frame_equal(chunked[whole.columns.drop("reason")],
+                                      whole.drop(columns="reason"))
+        assert chunked["reason"].str.contains("no vertical component").tolist() == \
+            [s == "S05" for s in STATIONS]

@@ -1,7 +1,8 @@
 """Stage 4: first-motion polarity of every P pick with a CNN (polarity.model in the config).
 
 Reads picks.csv and the vertical P windows cut by stage 3 (cut/<event_id>/*.P.sac), classifies
-them in large batches (GPU when present and polarity.device allows), and writes polarities.csv:
+them in batches (GPU when present and polarity.device allows; a second thread reads and
+preprocesses the next windows while the network runs), and writes polarities.csv:
 p_polarity (+1 up / -1 down / 0 undecided, true ground motion after the station reversal table
 stations.reversals_file), the probabilities, clarity (I/E/x) and the model name, plus
 recorded_polarity (the CNN call on the recorded trace), analyst_polarity (picks.csv U/D as
@@ -21,7 +22,7 @@ import pandas as pd
 from focalflow.cli import StageContext
 from focalflow.errors import FocalflowError
 from focalflow.formats.reversals import read_reversals, reversed_mask
-from focalflow.polarity import analyst_polarity, classify_windows, read_p_windows
+from focalflow.polarity import analyst_polarity, classify_p_windows
 from focalflow.tables import COLUMNS, read_table, write_table
 
 log = logging.getLogger("focalflow.4_polarity_predict")
@@ -56,19 +57,16 @@ def run(ctx: StageContext) -> dict:
     reversals = configured_reversals(ctx.config)
     model = load_configured_model(ctx.config)
     started = time.perf_counter()
-    frame, windows = read_p_windows(ctx.workdir, picks)
-    calls = classify_windows(model, windows, cfg.batch_size, cfg.min_confidence,
-                             tuple(cfg.shift_samples))
+    frame = classify_p_windows(model, ctx.workdir, picks, cfg.batch_size, cfg.min_confidence,
+                               tuple(cfg.shift_samples))
     elapsed = time.perf_counter() - started
-    reasons = np.where(frame["reason"] != "", frame["reason"], calls["reason"])
-    frame = pd.concat([frame.drop(columns="reason"), calls.drop(columns="reason")], axis=1)
+    reasons = frame.pop("reason").to_numpy()
     frame["analyst_polarity"] = analyst_polarity(frame["analyst_code"])
     for i in np.flatnonzero(reasons != ""):
         station = f"{frame.at[i, 'network']}.{frame.at[i, 'station']}"
         ctx.failures.add(frame.at[i, "event_id"], station, reasons[i])
 
-    frame["reversed"] = (reversed_mask(reversals, frame["network"], frame["station"], frame["time"])
-                         if reversals is not None and len(reversals) else False)
+    frame["reversed"] = reversed_picks(reversals, frame)
     flip = np.where(frame["reversed"], -1, 1)
     frame["recorded_polarity"] = np.where(frame["valid"], frame["polarity"], 0)
     frame["model"] = model_label(ctx.config)
@@ -126,6 +124,19 @@ def configured_reversals(config) -> pd.DataFrame | None:
         raise FocalflowError(f"{path}: reversal table not found (stations.reversals_file; "
                              "set it to null for none)")
     return read_reversals(path)
+
+
+def reversed_picks(reversals: pd.DataFrame | None, picks: pd.DataFrame) -> np.ndarray:
+    """True for the picks (network, station, time) inside a reversal period; pick times are
+    parsed only at the stations the table names (parsing is the slow part)."""
+    out = np.zeros(len(picks), bool)
+    if reversals is None or not len(reversals):
+        return out
+    named = picks["station"].isin(set(reversals["station"].astype(str))).to_numpy()
+    if named.any():
+        rows = picks[named]
+        out[named] = reversed_mask(reversals, rows["network"], rows["station"], rows["time"])
+    return out
 
 
 def agreement(frame: pd.DataFrame) -> dict:

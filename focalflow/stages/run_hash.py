@@ -272,7 +272,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="how misfits and station distribution ratios are weighted "
                         "(default: hash_v12 with --hash-inp, else the config's hash.misfit_weights)")
     parser.add_argument("--threads", type=int, default=0,
-                        help="numba threads for the grid search (0: all cores)")
+                        help="cores to use (0: all): events solved concurrently with the "
+                        "numpy stream, else each grid search spread over them")
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
