@@ -97,10 +97,19 @@ def main(stage: str, description: str, run: Callable[[StageContext], dict],
         add_arguments(parser)
     args = parser.parse_args(argv)
     setup_logging(stage, verbose=args.verbose)
-    try:
+
+    def load_and_run() -> None:
         config = load_config(args.config)
         setup_logging(stage, WorkDir(config.workdir).logs_dir, verbose=args.verbose)
         run_stage(stage, run, config, parse_events(args.events), args.overwrite, args)
+
+    return exit_status(load_and_run)
+
+
+def exit_status(action: Callable[[], object]) -> int:
+    """Run ``action``; a user error is logged as one line (status 2), never a traceback."""
+    try:
+        action()
     except FocalflowError as exc:
         log.error("%s", exc)
         return 2

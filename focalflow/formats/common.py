@@ -53,14 +53,20 @@ def frame(rows: Iterable[dict], name: str) -> pd.DataFrame:
     return pd.DataFrame(list(rows), columns=COLUMNS[name])
 
 
-def read_text_lines(path: Path | str) -> list[str]:
-    """The lines of a text file; InputError for a missing, empty or binary file."""
+def read_nonempty_bytes(path: Path | str) -> bytes:
+    """The bytes of a file; InputError naming it when it is missing or holds only white space."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file not found")
     raw = path.read_bytes()
     if not raw.strip():
         raise InputError(path, "file is empty")
+    return raw
+
+
+def read_text_lines(path: Path | str) -> list[str]:
+    """The lines of a text file; InputError for a missing, empty or binary file."""
+    raw = read_nonempty_bytes(path)
     if b"\x00" in raw[:4096]:
         raise InputError(path, "binary file, not text")
     try:

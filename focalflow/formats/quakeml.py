@@ -19,7 +19,7 @@ from obspy.core.event import (Arrival, Catalog, Comment, Event, Magnitude, Origi
                               WaveformStreamID)
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, frame, iso_time, parse_time
+from focalflow.formats.common import ReadProblem, frame, iso_time, parse_time, read_nonempty_bytes
 from focalflow.workdir import atomic_path
 
 POLARITY_TO_CODE = {"positive": "U", "negative": "D"}
@@ -36,10 +36,7 @@ def read_quakeml(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, list[Rea
     problem record and is skipped. Raises InputError for a missing, empty or non-QuakeML file.
     """
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    if not path.read_bytes().strip():
-        raise InputError(path, "file is empty")
+    read_nonempty_bytes(path)
     try:
         catalog = read_events(str(path), format="QUAKEML")
     except Exception as exc:  # ObsPy raises many kinds for garbage; report one clear line

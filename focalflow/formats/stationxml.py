@@ -13,17 +13,14 @@ import pandas as pd
 from obspy import Inventory, read_inventory
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, iso_time
+from focalflow.formats.common import ReadProblem, iso_time, read_nonempty_bytes
 from focalflow.tables import COLUMNS
 
 
 def read_stationxml(path: Path | str) -> Inventory:
     """One StationXML file; InputError naming the file when it is missing, empty or not StationXML."""
     path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "file not found")
-    if not path.read_bytes().strip():
-        raise InputError(path, "file is empty")
+    read_nonempty_bytes(path)
     try:
         return read_inventory(str(path), format="STATIONXML")
     except Exception as exc:  # ObsPy raises many kinds for garbage; report one clear line

@@ -283,7 +283,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not any(a.split("=")[0] in ("--hash-inp", "--skhash-control") for a in argv):
         return stage_main(STAGE, __doc__, run, argv, add_arguments=add_arguments)
-    from focalflow.cli import build_parser
+    from focalflow.cli import build_parser, exit_status
     from focalflow.log import setup_logging
 
     parser = build_parser(STAGE, __doc__)
@@ -292,15 +292,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     setup_logging(STAGE, verbose=args.verbose)
     if args.hash_inp and args.skhash_control:
         parser.error("give --hash-inp or --skhash-control, not both")
-    try:
-        run_classic(args)
-    except FocalflowError as exc:
-        log.error("%s", exc)
-        return 2
-    except KeyboardInterrupt:
-        log.error("interrupted")
-        return 130
-    return 0
+    return exit_status(lambda: run_classic(args))
 
 
 # -------------------------------------------------------------------- working-directory mode
