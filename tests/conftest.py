@@ -60,3 +60,16 @@ def demo_config(demo_dir, tmp_path):
     from focalflow.config import config_from_dict
 
     return config_from_dict(demo_config_dict(demo_dir, tmp_path / "work"), base_dir=REPO)
+
+
+def run_hash_in(folder: Path, argv: list[str]) -> int:
+    """Run 6_run_hash.py's main in ``folder`` (HASH/SKHASH control files name paths relative to
+    the current folder); returns its exit status."""
+    from focalflow.stages import run_hash
+
+    here = os.getcwd()
+    os.chdir(folder)
+    try:
+        return run_hash.main(argv)
+    finally:
+        os.chdir(here)

@@ -7,13 +7,12 @@ empty S/P table, a malformed phase line).
 """
 from __future__ import annotations
 
-import os
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from focalflow.stages import run_hash
+from conftest import run_hash_in
 from hash_core.geometry import kagan_angle, ray_vectors, sdr_to_vectors
 from hash_core.raytrace import lookup_takeoff, takeoff_table
 
@@ -45,15 +44,6 @@ def _polarities(stations: pd.DataFrame, depth_km: float, lat0: float = 35.0,
     return np.where((rays @ normal) * (rays @ slip) > 0, 1, -1)
 
 
-def _run_in(folder, argv: list[str]) -> int:
-    """Run 6_run_hash.py's main in ``folder`` (control files name paths relative to it)."""
-    here = os.getcwd()
-    os.chdir(folder)
-    try:
-        return run_hash.main(argv)
-    finally:
-        os.chdir(here)
-
 
 def _control(folder, **files) -> None:
     lines = [f"${key}\n{value}\n" for key, value in files.items()]
@@ -84,7 +74,7 @@ def spoiled_run(tmp_path_factory):
     (folder / "amp.csv").write_text("event_id,station,network,location,channel,sp_ratio\n")
     _control(folder, catfile="catalog.csv", stfile="stations.csv", fpfile="pol.csv",
              ampfile="amp.csv")
-    code = _run_in(folder, ["--skhash-control", "control.txt", "--out", "mechanisms.csv"])
+    code = run_hash_in(folder, ["--skhash-control", "control.txt", "--out", "mechanisms.csv"])
     return folder, code
 
 
@@ -132,7 +122,7 @@ def test_nan_angle_drops_that_observation_only(tmp_path):
         origin_longitude=-117.0, origin_depth_km=8.0)
     frame.to_csv(tmp_path / "pol.csv", index=False)
     _control(tmp_path, fpfile="pol.csv")
-    assert _run_in(tmp_path, ["--skhash-control", "control.txt", "--out", "m.csv"]) == 0
+    assert run_hash_in(tmp_path, ["--skhash-control", "control.txt", "--out", "m.csv"]) == 0
     mechanisms = pd.read_csv(tmp_path / "m.csv")
     assert mechanisms.iloc[0]["num_p_pol"] == 15
     failures = pd.read_csv(tmp_path / "m_failures.csv", dtype=str, keep_default_na=False)
@@ -150,7 +140,7 @@ def test_malformed_hash_phase_line_is_reported(shared_dir, tmp_path):
     (tmp_path / "scsn.reverse").symlink_to(examples / "scsn.reverse")
     inp = (examples / "example1.inp").read_text().replace("north1.phase", "broken.phase")
     (tmp_path / "broken.inp").write_text(inp)
-    assert _run_in(tmp_path, ["--hash-inp", "broken.inp", "--driver", "1", "--out", "m.csv"]) == 0
+    assert run_hash_in(tmp_path, ["--hash-inp", "broken.inp", "--driver", "1", "--out", "m.csv"]) == 0
     failures = pd.read_csv(tmp_path / "m_failures.csv", dtype=str, keep_default_na=False)
     assert failures["reason"].str.contains("broken.phase, line 3").any()
     assert len(pd.read_csv(tmp_path / "m.csv")) >= 1
@@ -158,8 +148,8 @@ def test_malformed_hash_phase_line_is_reported(shared_dir, tmp_path):
 
 def test_unreadable_control_file_is_one_clear_error(tmp_path, capsys):
     (tmp_path / "bad.inp").write_text("only one line\n")
-    assert _run_in(tmp_path, ["--hash-inp", "bad.inp", "--driver", "1", "--out", "m.csv"]) == 2
+    assert run_hash_in(tmp_path, ["--hash-inp", "bad.inp", "--driver", "1", "--out", "m.csv"]) == 2
     assert "bad.inp: driver 1 control file needs 14 lines" in capsys.readouterr().err
-    assert _run_in(tmp_path, ["--hash-inp", "bad.inp", "--out", "m.csv"]) == 2
+    assert run_hash_in(tmp_path, ["--hash-inp", "bad.inp", "--out", "m.csv"]) == 2
     assert "--hash-inp needs --driver" in capsys.readouterr().err
     assert not (tmp_path / "m.csv").exists()

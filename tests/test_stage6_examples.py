@@ -6,24 +6,14 @@ published files). Mechanisms are compared by the rotation (Kagan) angle and qual
 """
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
 
-from focalflow.stages import run_hash
+from conftest import run_hash_in
 from hash_core.geometry import kagan_angle
-
-
-def _run_in(folder: Path, argv: list[str]) -> int:
-    here = os.getcwd()
-    os.chdir(folder)
-    try:
-        return run_hash.main(argv)
-    finally:
-        os.chdir(here)
 
 
 @pytest.fixture(scope="module")
@@ -62,7 +52,7 @@ def compare(ours_csv: Path, reference: pd.DataFrame) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def example1_hash_rng(example_dir) -> Path:
-    assert _run_in(example_dir, ["--hash-inp", "example1.inp", "--driver", "1",
+    assert run_hash_in(example_dir, ["--hash-inp", "example1.inp", "--driver", "1",
                                  "--out", "hash_rng.csv", "--rng", "hash"]) == 0
     return example_dir / "hash_rng.csv"
 
@@ -88,7 +78,7 @@ def test_example1_writes_hash_format_and_side_tables(example1_hash_rng, example_
 
 
 def test_example1_with_default_generator_is_close_to_hash(example_dir):
-    assert _run_in(example_dir, ["--hash-inp", "example1.inp", "--driver", "1",
+    assert run_hash_in(example_dir, ["--hash-inp", "example1.inp", "--driver", "1",
                                  "--out", "numpy_rng.csv"]) == 0
     both = compare(example_dir / "numpy_rng.csv", read_hash_out(example_dir / "example1.out"))
     assert np.median(both["angle"]) <= 5.0
@@ -96,7 +86,7 @@ def test_example1_with_default_generator_is_close_to_hash(example_dir):
 
 
 def test_example3_with_sp_ratios_and_five_velocity_models(example_dir):
-    assert _run_in(example_dir, ["--hash-inp", "example3.inp", "--driver", "3",
+    assert run_hash_in(example_dir, ["--hash-inp", "example3.inp", "--driver", "3",
                                  "--out", "example3.csv", "--rng", "hash"]) == 0
     both = compare(example_dir / "example3.csv", read_hash_out(example_dir / "example3.out"))
     assert np.median(both["angle"]) <= 6.0, both[["event_id", "angle"]]
@@ -108,7 +98,7 @@ def test_example3_with_sp_ratios_and_five_velocity_models(example_dir):
 def test_skhash_toc2me_demo_matches_skhash(shared_dir, tmp_path):
     demo = shared_dir / "data" / "toc2me" / "skhash_demo"
     (tmp_path / "ToC2ME_demo").symlink_to(demo)   # the control file's paths start there
-    assert _run_in(tmp_path, ["--skhash-control", "ToC2ME_demo/control_file_skhash.txt",
+    assert run_hash_in(tmp_path, ["--skhash-control", "ToC2ME_demo/control_file_skhash.txt",
                               "--out", "mechanisms.csv"]) == 0
     reference = pd.read_csv(demo / "OUT" / "out.csv", dtype={"event_id": str})
     ours = pd.read_csv(tmp_path / "mechanisms.csv", dtype={"event_id": str}).drop_duplicates("event_id")
