@@ -155,37 +155,16 @@ def add_distance_azimuth(observations: pd.DataFrame, events: pd.DataFrame) -> pd
 
 
 def reversed_mask(observations: pd.DataFrame, events: pd.DataFrame,
-                  reversals: pd.DataFrame) -> np.ndarray:
-    """True where an observation's station was reversed at its event's origin time.
+                  reversals: pd.DataFrame | None) -> np.ndarray:
+    """True where an observation's station was reversed at its event's origin time
+    (see :func:`focalflow.formats.reversals.reversed_mask`)."""
+    from focalflow.formats.reversals import reversed_mask as station_reversed
 
-    ``reversals`` has network, station, start, end (ISO times; blank end = still reversed;
-    blank network matches any network)."""
-    mask = np.zeros(len(observations), dtype=bool)
-    if observations.empty or reversals is None or reversals.empty:
-        return mask
-    times = _utc(events.set_index("event_id").loc[observations["event_id"], "time"])
-    stations = observations["station"].to_numpy(str)
-    networks = observations["network"].to_numpy(str)
-    starts = _utc(reversals["start"])
-    ends = _utc(reversals["end"])
-    for k, rev in enumerate(reversals.itertuples(index=False)):
-        hit = stations == str(rev.station).strip()
-        network = str(getattr(rev, "network", "") or "").strip()
-        if network:
-            hit &= networks == network
-        if not np.isnat(starts[k]):
-            hit &= times >= starts[k]
-        if not np.isnat(ends[k]):
-            hit &= times <= ends[k]
-        mask |= hit
-    return mask
-
-
-def _utc(values) -> np.ndarray:
-    """datetime64[ns] (UTC, naive) of time strings; blank or unreadable -> NaT."""
-    text = pd.Series(values).astype(str).str.strip().replace({"": None, "nan": None})
-    return pd.to_datetime(text, utc=True, errors="coerce", format="mixed") \
-        .dt.tz_convert(None).to_numpy("datetime64[ns]")
+    if observations.empty:
+        return np.zeros(0, dtype=bool)
+    times = events.set_index("event_id").loc[observations["event_id"], "time"].to_numpy(object)
+    return station_reversed(reversals, observations["network"].to_numpy(str),
+                            observations["station"].to_numpy(str), times)
 
 
 def velocity_tables(paths: Sequence[Path | str]) -> list:

@@ -18,7 +18,6 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from obspy import UTCDateTime
 
 from focalflow.errors import InputError
 from focalflow.formats.common import iso_time, read_text_lines
@@ -82,6 +81,8 @@ def _read_scsn_rows(path: Path, lines: list[str]) -> list[dict]:
 
 
 def _time(path: Path, number: int, text: str, end_of_day: bool) -> str:
+    from obspy import UTCDateTime  # only reading needs it; the mask stays free of ObsPy
+
     try:
         time = UTCDateTime(text)
     except Exception:
@@ -96,23 +97,43 @@ def write_reversals(reversals: pd.DataFrame, path: Path | str) -> Path:
     return write_table(reversals, path, "reversals")
 
 
-def reversed_mask(reversals: pd.DataFrame, network, station, time) -> np.ndarray:
+def reversed_mask(reversals: pd.DataFrame | None, network, station, time) -> np.ndarray:
     """True where (network, station, time) falls in a reversal period (arrays of equal length).
 
-    ``time`` holds ISO strings or UTCDateTimes. Vectorised over the picks; the loop is over the
-    (few) rows of the reversal table.
+    ``time`` holds ISO strings or UTCDateTimes; an unreadable time is never reversed. Vectorised
+    over the picks, whose times are parsed only at the stations the table names; the loop is
+    over the (few) rows of the reversal table.
     """
     network = np.asarray(network, dtype=str)
     station = np.asarray(station, dtype=str)
-    seconds = np.array([UTCDateTime(t).timestamp for t in np.atleast_1d(time)], dtype=float)
     mask = np.zeros(station.shape, dtype=bool)
-    for row in reversals.itertuples(index=False):
-        net = "" if _blank(row.network) else str(row.network)
-        start = -np.inf if _blank(row.start) else UTCDateTime(row.start).timestamp
-        end = np.inf if _blank(row.end) else UTCDateTime(row.end).timestamp
-        same = (station == str(row.station)) & ((network == net) if net else True)
-        mask |= same & (seconds >= start) & (seconds <= end)
+    if reversals is None or reversals.empty:
+        return mask
+    named = np.isin(station, reversals["station"].astype(str).str.strip().to_numpy())
+    if not named.any():
+        return mask
+    times = np.full(station.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
+    times[named] = _datetimes(np.asarray(time, dtype=object).reshape(station.shape)[named])
+    starts, ends = _datetimes(reversals["start"]), _datetimes(reversals["end"])
+    for k, row in enumerate(reversals.itertuples(index=False)):
+        hit = named & (station == str(row.station).strip())
+        net = "" if _blank(getattr(row, "network", "")) else str(row.network).strip()
+        if net:
+            hit &= network == net
+        if not np.isnat(starts[k]):
+            hit &= times >= starts[k]
+        if not np.isnat(ends[k]):
+            hit &= times <= ends[k]
+        mask |= hit
     return mask
+
+
+def _datetimes(values) -> np.ndarray:
+    """datetime64[ns] (UTC) of ISO time strings or UTCDateTimes; blank or unreadable -> NaT."""
+    text = pd.Series(np.asarray(values, dtype=object)).astype(str).str.strip()
+    text = text.replace({"": None, "nan": None, "None": None})
+    return pd.to_datetime(text, utc=True, errors="coerce", format="mixed") \
+        .dt.tz_convert(None).to_numpy("datetime64[ns]")
 
 
 def _blank(value) -> bool:

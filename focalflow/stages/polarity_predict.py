@@ -66,7 +66,8 @@ def run(ctx: StageContext) -> dict:
         station = f"{frame.at[i, 'network']}.{frame.at[i, 'station']}"
         ctx.failures.add(frame.at[i, "event_id"], station, reasons[i])
 
-    frame["reversed"] = reversed_picks(reversals, frame)
+    frame["reversed"] = reversed_mask(reversals, frame["network"], frame["station"],
+                                      frame["time"])
     flip = np.where(frame["reversed"], -1, 1)
     frame["recorded_polarity"] = np.where(frame["valid"], frame["polarity"], 0)
     frame["model"] = model_label(ctx.config)
@@ -124,19 +125,6 @@ def configured_reversals(config) -> pd.DataFrame | None:
         raise FocalflowError(f"{path}: reversal table not found (stations.reversals_file; "
                              "set it to null for none)")
     return read_reversals(path)
-
-
-def reversed_picks(reversals: pd.DataFrame | None, picks: pd.DataFrame) -> np.ndarray:
-    """True for the picks (network, station, time) inside a reversal period; pick times are
-    parsed only at the stations the table names (parsing is the slow part)."""
-    out = np.zeros(len(picks), bool)
-    if reversals is None or not len(reversals):
-        return out
-    named = picks["station"].isin(set(reversals["station"].astype(str))).to_numpy()
-    if named.any():
-        rows = picks[named]
-        out[named] = reversed_mask(reversals, rows["network"], rows["station"], rows["time"])
-    return out
 
 
 def agreement(frame: pd.DataFrame) -> dict:
