@@ -85,7 +85,7 @@ def timed_catalog(events, obs, options, tables, repeats: int = 1) -> tuple[float
     """(total seconds, seconds inside the grid search, summed over threads) of the best of
     ``repeats`` warm runs."""
     from hash_core import focal
-    from focalflow.hash_run import solve_catalog
+    from focalflow.mechanisms.solve import solve_catalog
 
     spent = [0.0]
     originals = focal.search_polarities, focal.search_polarities_sp
@@ -117,7 +117,7 @@ def synthetic_catalog(n_events: int, seed: int = 0):
     style: take-off sigma 5 deg, azimuth sigma 2 deg)."""
     import pandas as pd
     from hash_core.geometry import ray_vectors, sdr_to_vectors
-    from focalflow.hash_run import make_observations
+    from focalflow.mechanisms.solve import make_observations
 
     g = np.random.default_rng(seed)
     events, rows = [], []
@@ -229,7 +229,7 @@ def main() -> None:
 
     if not args.skip_catalog:
         events, obs = synthetic_catalog(args.events)
-        from focalflow.hash_run import RunOptions
+        from focalflow.mechanisms.solve import RunOptions
         options = RunOptions(max_agap_deg=360, max_pgap_deg=90)
         timed_catalog(events.iloc[:5], obs, options, None)
         speeds = {}

@@ -36,7 +36,7 @@ sys.path.insert(0, str(REPO))
 
 from focalflow.cli import run_stage  # noqa: E402
 from focalflow.config import config_from_dict  # noqa: E402
-from focalflow.polarity import SAC_HEADER_BYTES  # noqa: E402
+from focalflow.polarity.predict import SAC_HEADER_BYTES  # noqa: E402
 from focalflow.stages.polarity_predict import load_configured_model, run  # noqa: E402
 from focalflow.tables import write_table  # noqa: E402
 
@@ -132,7 +132,7 @@ def main() -> None:
             model.predict_inputs(inputs, args.batch_size)
             model_s = min(model_s, time.perf_counter() - started)
 
-        from focalflow.polarity import read_p_windows
+        from focalflow.polarity.predict import read_p_windows
         from focalflow.tables import read_table
         from focalflow.workdir import WorkDir
 

@@ -3,7 +3,7 @@
     .venv/bin/python bench/bench_results.py [CATALOG] [--dpi 150] [--out DIR]
 
 Prints the time to read and classify the catalog, to draw each catalog figure, the whole
-``python -m focalflow.analyze`` run as a subprocess (start-up included), and the
+``python -m focalflow.products.analyze`` run as a subprocess (start-up included), and the
 classification counts. Target (issue 5): all catalog figures of the 2,519 mechanisms < 60 s.
 """
 from __future__ import annotations
@@ -34,10 +34,10 @@ def main() -> int:
         return 1
     out = args.out or Path(tempfile.mkdtemp(prefix="bench_results_"))
 
-    from focalflow.analyze import average_mechanism, read_station_list
-    from focalflow.mechanism_catalog import read_catalog
-    from focalflow.plots import catalog as plots
-    from focalflow.plots.style import save_figure
+    from focalflow.products.analyze import average_mechanism, read_station_list
+    from focalflow.mechanisms.catalog import read_catalog
+    from focalflow.products.plots import catalog as plots
+    from focalflow.products.plots.style import save_figure
 
     started = time.perf_counter()
     catalog = read_catalog(args.catalog)
@@ -60,7 +60,7 @@ def main() -> int:
     rows.append(("average mechanism", time.perf_counter() - t0))
     in_process = sum(s for _, s in rows)
 
-    command = [sys.executable, "-m", "focalflow.analyze", str(args.catalog), "--out",
+    command = [sys.executable, "-m", "focalflow.products.analyze", str(args.catalog), "--out",
                str(out / "cli"), "--dpi", str(args.dpi), "--average"]
     if stations is not None:
         command += ["--stations", str(STATIONS)]

@@ -31,7 +31,7 @@ from conftest import demo_config_dict  # noqa: E402
 from fdsn_server import FdsnTestServer  # noqa: E402
 from focalflow.cli import run_stage  # noqa: E402
 from focalflow.config import config_from_dict  # noqa: E402
-from focalflow.phases import read_catalog  # noqa: E402
+from focalflow.catalog import read_event_catalog  # noqa: E402
 from focalflow.stages import get_waveforms, mseed2sac  # noqa: E402
 
 

@@ -24,8 +24,8 @@ import pandas as pd
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
-from focalflow.evaluate import score  # noqa: E402
-from focalflow.polarity import classify_windows  # noqa: E402
+from focalflow.polarity.evaluate import score  # noqa: E402
+from focalflow.polarity.predict import classify_windows  # noqa: E402
 from models.diting_motion import DiTingMotion  # noqa: E402
 from models.toc2me import read_labels, read_window  # noqa: E402
 

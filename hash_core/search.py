@@ -6,7 +6,7 @@ over observations is a branch-free, vectorisable dot-product-and-count. Polarity
 ordered impulsive first so that impulsive misfits are a prefix sum. Kernels are compiled once
 per machine (``cache=True``) with a single signature each, in two variants: ``prange`` over
 blocks of mechanisms on numba's threads (one event at a time), and serial (events solved
-concurrently in threads, as ``focalflow.hash_run`` does); both release the GIL.
+concurrently in threads, as ``focalflow.mechanisms.solve`` does); both release the GIL.
 """
 from __future__ import annotations
 

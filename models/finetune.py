@@ -25,7 +25,7 @@ forget the general case), and stops when the validation loss has not improved fo
 
 Writes ``--out`` (weights) and beside it ``<name>.json`` (machine-readable card: command, base,
 labels, split, settings, scores), ``<name>.md`` (model card), and the held-out evaluation of
-``focalflow.evaluate`` for the base and the fine-tuned model: ``<name>_evaluation.csv``
+``focalflow.polarity.evaluate`` for the base and the fine-tuned model: ``<name>_evaluation.csv``
 (column ``model``), ``<name>_evaluation.png`` (fine-tuned), ``<name>_evaluation_base.png``, plus
 ``<name>_held_out.csv`` (one row per held-out trace, both models' calls).
 """
@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import FocalflowError, InputError
-from focalflow.polarity import SacWindow, analyst_polarity, read_sac
+from focalflow.polarity.predict import SacWindow, analyst_polarity, read_sac
 
 log = logging.getLogger("focalflow.models.finetune")
 
@@ -135,7 +135,7 @@ def labelled_windows(labels: pd.DataFrame, workdir=None, pick_header: str = "a"
                      ) -> tuple[pd.DataFrame, list[SacWindow]]:
     """The decided (+1/-1) labelled picks whose trace can be read, and their windows; a row that
     cannot be read is logged and skipped."""
-    from focalflow.polarity import vertical_windows
+    from focalflow.polarity.predict import vertical_windows
 
     rows, windows = [], []
     labels = labels[labels["polarity"] != 0]
@@ -219,7 +219,7 @@ def split_by_station(stations: pd.Series, test_fraction: float, val_fraction: fl
 def evaluate(model, windows: list[SacWindow], labels: np.ndarray, min_confidence: float = 0.0
              ) -> pd.DataFrame:
     """Per-trace predictions (``polarity``, probabilities, ``snr``) next to ``label``."""
-    from focalflow.polarity import classify_windows
+    from focalflow.polarity.predict import classify_windows
 
     table = classify_windows(model, windows, min_confidence=min_confidence)
     table.insert(0, "label", labels)
@@ -363,10 +363,10 @@ def run(args, argv) -> int:
 def write_evaluation(result: dict, labels: pd.DataFrame, folder: Path, stem: str,
                      base_name: str) -> None:
     """The held-out evaluation files: ``<stem>_held_out.csv`` (one row per held-out trace, base
-    and fine-tuned calls), ``<stem>_evaluation.csv`` (:func:`focalflow.evaluate.evaluation_table`
+    and fine-tuned calls), ``<stem>_evaluation.csv`` (:func:`focalflow.polarity.evaluate.evaluation_table`
     of both models, column ``model``) and ``<stem>_evaluation.png`` / ``_evaluation_base.png``
-    (:func:`focalflow.evaluate.plot_evaluation`)."""
-    from focalflow.evaluate import evaluation_table, plot_evaluation
+    (:func:`focalflow.polarity.evaluate.plot_evaluation`)."""
+    from focalflow.polarity.evaluate import evaluation_table, plot_evaluation
     from focalflow.workdir import atomic_path
 
     test = np.flatnonzero(result["part"] == "test")

@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from focalflow.polarity import SacWindow
+from focalflow.polarity.predict import SacWindow
 
 EVENT = "20161104064824.680"
 
@@ -92,7 +92,7 @@ def score(predicted: np.ndarray, truth: np.ndarray) -> dict:
 def evaluate(model, labels: pd.DataFrame, shifts=(0,), min_confidence: float = 0.0) -> tuple[dict, pd.DataFrame]:
     """Score ``model`` on ``labels`` (see :func:`read_labels`); returns the counts and the
     per-trace table."""
-    from focalflow.polarity import classify_windows
+    from focalflow.polarity.predict import classify_windows
 
     windows = [read_window(f) for f in labels["file"]]
     table = classify_windows(model, windows, min_confidence=min_confidence, shifts=shifts)

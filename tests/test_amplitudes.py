@@ -5,7 +5,7 @@ import pandas as pd
 import pytest
 from obspy import Stream, Trace, UTCDateTime, read
 
-from focalflow.amplitudes import (SpSettings, measure_event_sp, measure_sp_amplitudes,
+from focalflow.mechanisms.amplitudes import (SpSettings, measure_event_sp, measure_sp_amplitudes,
                                   measure_sp_ratios)
 from focalflow.cli import make_context
 from focalflow.formats.hypoinverse import read_hypoinverse

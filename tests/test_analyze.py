@@ -1,4 +1,4 @@
-"""python -m focalflow.analyze: catalog figures, selection and group average of any catalog."""
+"""python -m focalflow.products.analyze: catalog figures, selection and group average of any catalog."""
 from __future__ import annotations
 
 import matplotlib.image as mpimg
@@ -6,10 +6,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from focalflow.analyze import average_mechanism, main, read_station_list
+from focalflow.products.analyze import average_mechanism, main, read_station_list
 from focalflow.errors import InputError
-from focalflow.mechanism_catalog import parse_any_time, read_catalog, select
-from focalflow.plots.catalog import CATALOG_FIGURES
+from focalflow.mechanisms.catalog import read_mechanism_catalog, select
+from focalflow.formats.common import parse_any_time
+from focalflow.products.plots.catalog import CATALOG_FIGURES
 from hash_core.geometry import kagan_angle
 
 TOC2ME = "data/toc2me/skhash_demo/mt_solution_20241114_SKHASH_quality_A.txt"
@@ -34,7 +35,7 @@ def small_catalog(tmp_path):
 
 
 def test_selection_by_region_time_and_class(small_catalog):
-    catalog = read_catalog(small_catalog)
+    catalog = read_mechanism_catalog(small_catalog)
     assert list(catalog["faulting_class"]) == ["strike-slip"] * 3 + ["normal"]
     assert catalog["time"].iloc[0] == "2020-01-01T00:00:00.000000Z"
     assert len(select(catalog, region=(34.9, 35.5, -118.5, -117.5))) == 3
@@ -43,7 +44,7 @@ def test_selection_by_region_time_and_class(small_catalog):
 
 
 def test_average_of_a_cluster_is_close_to_its_members(small_catalog):
-    cluster = select(read_catalog(small_catalog), classes=["strike-slip"])
+    cluster = select(read_mechanism_catalog(small_catalog), classes=["strike-slip"])
     mean = average_mechanism(cluster)
     assert mean["mechanisms"] == 3 and mean["faulting_class"] == "strike-slip"
     rotations = kagan_angle(cluster[["strike", "dip", "rake"]].to_numpy(float),
@@ -68,7 +69,7 @@ def test_bad_input_names_the_file_and_line(tmp_path):
     path = tmp_path / "bad.txt"
     path.write_text("1 35.0 -118.0 5.0 30 88 2\n2 35.0 -118.0 5.0 thirty 88 2\n")
     with pytest.raises(InputError, match=r"bad.txt, line 2: non-numeric"):
-        read_catalog(path)
+        read_mechanism_catalog(path)
     assert main([str(path), "--out", str(tmp_path / "x")]) == 2
     assert main([str(tmp_path / "missing.csv")]) == 2
     good = tmp_path / "good.txt"
@@ -84,7 +85,7 @@ def test_odd_time_texts_are_read():
 
 
 def test_skhash_output_is_read(shared_dir):
-    catalog = read_catalog(shared_dir / "data/toc2me/skhash_demo/OUT/out.csv")
+    catalog = read_mechanism_catalog(shared_dir / "data/toc2me/skhash_demo/OUT/out.csv")
     assert list(catalog["event_id"]) == ["1", "2", "3"]
     assert list(catalog["quality"]) == ["A", "A", "A"]
     assert catalog["time"].iloc[1] == "2016-11-25T05:14:08.000000Z"
@@ -113,11 +114,11 @@ def test_focalflow_csv_and_quakeml_give_one_row_per_event(tmp_path):
     from results_case import MECHANISMS, build_workdir
 
     root = build_workdir(tmp_path / "work")
-    from_csv = read_catalog(root / "mechanisms.csv")  # ev2 has two solutions: first kept
+    from_csv = read_mechanism_catalog(root / "mechanisms.csv")  # ev2 has two solutions: first kept
     assert list(from_csv["event_id"]) == list(MECHANISMS)
     assert list(from_csv["strike"]) == [m[0] for m in MECHANISMS.values()]
     write_mechanisms_quakeml(tmp_path / "mechanisms.xml", pd.read_csv(root / "mechanisms.csv"))
-    from_xml = read_catalog(tmp_path / "mechanisms.xml")
+    from_xml = read_mechanism_catalog(tmp_path / "mechanisms.xml")
     assert list(from_xml["event_id"]) == list(MECHANISMS)
     assert np.allclose(from_xml[["strike", "dip", "rake", "origin_lat"]],
                        from_csv[["strike", "dip", "rake", "origin_lat"]])

@@ -7,7 +7,7 @@ import pytest
 import yaml
 
 from focalflow.errors import InputError
-from focalflow.evaluate import confusion, main, read_labels, score
+from focalflow.polarity.evaluate import confusion, main, read_labels, score
 from focalflow.tables import write_table
 
 

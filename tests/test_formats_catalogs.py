@@ -1,4 +1,4 @@
-"""QuakeML and CSV catalogs round-trip; read_catalog picks the reader; bad files are clear errors."""
+"""QuakeML and CSV catalogs round-trip; read_event_catalog picks the reader; bad files are clear errors."""
 from __future__ import annotations
 
 import pandas as pd
@@ -11,7 +11,7 @@ from focalflow.errors import InputError
 from focalflow.formats.csv_tables import read_csv_catalog, write_csv_catalog
 from focalflow.formats.hypoinverse import write_hypoinverse
 from focalflow.formats.quakeml import read_quakeml, write_quakeml
-from focalflow.phases import guess_format, read_catalog
+from focalflow.catalog import guess_format, read_event_catalog
 from focalflow.tables import COLUMNS
 
 
@@ -145,10 +145,10 @@ def test_read_catalog_dispatches_on_format(tmp_path):
     for config in (CatalogConfig(phase_file=tmp_path / "phases.txt"),
                    CatalogConfig(phase_file=tmp_path / "catalog.qml", format="quakeml"),
                    CatalogConfig(phase_file=tmp_path / "events.csv", picks_file=tmp_path / "picks.csv")):
-        events2, picks2, problems = read_catalog(config)
+        events2, picks2, problems = read_event_catalog(config)
         assert problems == []
         _same(events, events2)
         _same(picks, picks2)
     (tmp_path / "notes.txt").write_text("hello\n")
     with pytest.raises(InputError, match="cannot tell the format"):
-        read_catalog(CatalogConfig(phase_file=tmp_path / "notes.txt"))
+        read_event_catalog(CatalogConfig(phase_file=tmp_path / "notes.txt"))

@@ -103,7 +103,7 @@ def test_shipped_model_on_the_demo_true_first_motions(shipped, demo_dir):
     from obspy.clients.filesystem.sds import Client
 
     from focalflow.formats.hypoinverse import read_hypoinverse
-    from focalflow.polarity import SacWindow, classify_windows
+    from focalflow.polarity.predict import SacWindow, classify_windows
 
     _, picks, _ = read_hypoinverse(demo_dir / "phases.arc")
     truth = pd.read_csv(demo_dir / "truth_picks.csv", dtype={"event_id": str})

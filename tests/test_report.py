@@ -13,7 +13,7 @@ import pytest
 
 from focalflow.cli import run_stage
 from focalflow.config import config_from_dict
-from focalflow.results import write_products
+from focalflow.products.results import write_products
 from focalflow.workdir import WorkDir
 from results_case import MECHANISMS, build_workdir
 

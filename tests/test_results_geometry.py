@@ -3,9 +3,9 @@ import numpy as np
 import pytest
 from matplotlib.path import Path as PolygonPath
 
-from focalflow.classify import (classify_mechanisms, class_boundaries, mechanism_axes,
+from focalflow.mechanisms.classify import (classify_mechanisms, class_boundaries, mechanism_axes,
                                 ternary_xy)
-from focalflow.plots.beachball import compressional_polygons, project_takeoff
+from focalflow.products.plots.beachball import compressional_polygons, project_takeoff
 from hash_core.geometry import ray_vectors, sdr_to_vectors
 
 

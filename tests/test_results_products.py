@@ -13,8 +13,8 @@ from obspy import read_events
 from focalflow.cli import run_stage
 from focalflow.config import config_from_dict
 from focalflow.formats.quakeml_mechanisms import read_mechanisms_quakeml
-from focalflow.plots.catalog import CATALOG_FIGURES
-from focalflow.results import event_observations, load_tables, write_products
+from focalflow.products.plots.catalog import CATALOG_FIGURES
+from focalflow.products.results import event_observations, load_tables, write_products
 from focalflow.workdir import WorkDir
 from results_case import MECHANISMS, NO_MECHANISM, build_workdir
 

@@ -13,7 +13,7 @@ from obspy import read
 
 from focalflow.cli import make_context
 from focalflow.config import config_from_dict
-from focalflow.results import event_observations, load_tables, p_windows, write_products
+from focalflow.products.results import event_observations, load_tables, p_windows, write_products
 from hash_core.geometry import auxiliary_plane
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sample spacing read from SAC")

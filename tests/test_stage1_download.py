@@ -10,7 +10,7 @@ from obspy.clients.fdsn.header import FDSNNoDataException
 
 from fdsn_server import Fault, FdsnTestServer
 from focalflow.config import FdsnConfig
-from focalflow.download import (DownloadError, FdsnSource, choose_instruments, fdsn_channel_query,
+from focalflow.waveforms.download import (DownloadError, FdsnSource, choose_instruments, fdsn_channel_query,
                                 with_retries)
 from waveform_case import EPICENTRE, ORIGINS, build_inventory, build_stream
 

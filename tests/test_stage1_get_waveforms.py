@@ -202,9 +202,9 @@ def test_missing_sds_archive_is_a_clear_error(tmp_path):
 
 
 def test_demo_archive(demo_config):
-    from focalflow.phases import read_catalog
+    from focalflow.catalog import read_event_catalog
 
-    events = set(read_catalog(demo_config.catalog)[0]["event_id"][:2])
+    events = set(read_event_catalog(demo_config.catalog)[0]["event_id"][:2])
     summary = stage1(demo_config, events=events)
     assert summary["events"] == 2 and summary["skipped"] == 0
     for event_id in events:

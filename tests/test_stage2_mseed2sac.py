@@ -168,9 +168,9 @@ def test_gap_rules_from_the_config(config):
 
 
 def test_demo_event_gets_picks_and_rotated_components(demo_config):
-    from focalflow.phases import read_catalog
+    from focalflow.catalog import read_event_catalog
 
-    events, picks, _ = read_catalog(demo_config.catalog)
+    events, picks, _ = read_event_catalog(demo_config.catalog)
     event_id = events["event_id"].iloc[0]
     run_stage("1_get_waveforms", get_waveforms.run, demo_config, events={event_id})
     summary = stage2(demo_config, events={event_id})

@@ -1,4 +1,4 @@
-"""focalflow.sac: reading miniSEED with clear errors, gap rules, rotation, SAC headers."""
+"""focalflow.waveforms.assemble: reading miniSEED with clear errors, gap rules, rotation, SAC headers."""
 from __future__ import annotations
 
 import io
@@ -9,7 +9,7 @@ from obspy import Stream, Trace, UTCDateTime
 from obspy.core.inventory import Channel, Inventory, Network, Station
 from obspy.io.sac import SACTrace
 
-from focalflow.sac import (TraceRejected, merge_gaps, orientation, read_mseed, rotate_to_zne,
+from focalflow.waveforms.assemble import (TraceRejected, merge_gaps, orientation, read_mseed, rotate_to_zne,
                            to_sac, vertical_up, write_sac)
 
 T0 = UTCDateTime("2021-06-01T12:00:00")

@@ -11,7 +11,7 @@ import pytest
 from focalflow.config import config_from_dict
 from focalflow.cli import run_stage
 from focalflow.errors import FocalflowError
-from focalflow.polarity import read_sac
+from focalflow.polarity.predict import read_sac
 from focalflow.stages.polarity_predict import run
 from focalflow.tables import COLUMNS, read_table, write_table
 
@@ -185,7 +185,7 @@ def test_gpu_request_without_gpu_runs_on_cpu_with_a_log_line(tmp_path, weights, 
 
 
 def test_input_rate_and_shifts_from_config_then_evaluation(tmp_path, weights):
-    from focalflow.evaluate import evaluate_workdir
+    from focalflow.polarity.evaluate import evaluate_workdir
 
     workdir = make_workdir(tmp_path)
     config = config_for(workdir, weights, input_rate_hz=150.0, shift_samples=[-2, 0, 2])
@@ -214,7 +214,7 @@ def test_script_reports_a_bad_model_name_in_one_line(tmp_path, repo_dir):
 
 
 def test_chunked_reading_gives_the_calls_of_one_batch_in_pick_order(tmp_path):
-    from focalflow.polarity import classify_p_windows, classify_windows, read_p_windows
+    from focalflow.polarity.predict import classify_p_windows, classify_windows, read_p_windows
     from focalflow.workdir import WorkDir
     from models.focalflow_net import DEFAULT_WEIGHTS, FocalflowNet
 

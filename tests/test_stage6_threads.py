@@ -3,7 +3,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from focalflow.hash_run import EventSolver, RunOptions, make_observations, solve_catalog
+from focalflow.mechanisms.solve import EventSolver, RunOptions, make_observations, solve_catalog
 from hash_core.geometry import ray_vectors, sdr_to_vectors
 from hash_core.grid import mechanism_grid
 from hash_core.search import get_threads, search_polarities, search_polarities_sp, set_threads

@@ -1,6 +1,8 @@
 """Small pieces shared by the format readers: problem records, time strings, frames."""
 from __future__ import annotations
 
+import math
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Iterable, Optional
@@ -74,3 +76,33 @@ def read_text_lines(path: Path | str) -> list[str]:
     except UnicodeDecodeError:
         text = raw.decode("latin-1")
     return text.splitlines()
+
+
+# "2016-11-25 05时14分08秒" (SKHASH under some locales), "20161128051644.670" (ToC2ME ids)
+_DIGITS_TIME = re.compile(r"^\s*(\d{4})\D?(\d{2})\D?(\d{2})\D*?(\d{2})\D?(\d{2})\D?(\d{2}(?:\.\d*)?)")
+
+
+def parse_any_time(value) -> UTCDateTime | None:
+    """A UTCDateTime from ISO text, ``YYYYmmddHHMMSS.sss`` or any text with the date and time
+    digits in order; None for blanks and text without a time."""
+    from obspy import UTCDateTime
+
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return None
+    if isinstance(value, UTCDateTime):
+        return value
+    text = str(value).strip()
+    if not text or text.lower() in ("nan", "nat", "none"):
+        return None
+    try:
+        return UTCDateTime(text)
+    except Exception:
+        pass
+    match = _DIGITS_TIME.match(text)
+    if match is None:
+        return None
+    year, month, day, hour, minute = (int(g) for g in match.groups()[:5])
+    try:
+        return UTCDateTime(year, month, day, hour, minute, 0) + float(match.group(6))
+    except Exception:
+        return None

@@ -28,8 +28,8 @@ from obspy.core.event import (Arrival, Axis, Catalog, Comment, Event, FocalMecha
 from obspy.core.util import AttribDict
 
 from focalflow.errors import InputError
+from focalflow.formats.common import parse_any_time
 from focalflow.formats.quakeml import event_id_of
-from focalflow.mechanism_catalog import parse_any_time
 from focalflow.workdir import atomic_path
 from hash_core.geometry import auxiliary_plane, axis_trend_plunge, pbt_axes, sdr_to_vectors
 

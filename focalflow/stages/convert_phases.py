@@ -21,7 +21,8 @@ from obspy import UTCDateTime
 from obspy.io.sac import SACTrace
 
 from focalflow.cli import StageContext
-from focalflow.phases import WindowOutside, cut_window, predicted_s_time, read_catalog
+from focalflow.catalog import read_event_catalog
+from focalflow.waveforms.windows import WindowOutside, cut_window, predicted_s_time
 from focalflow.tables import write_table
 from focalflow.workdir import atomic_path
 
@@ -29,7 +30,7 @@ log = logging.getLogger("focalflow.convert_phases")
 
 
 def run(ctx: StageContext) -> dict:
-    events, picks, problems = read_catalog(ctx.config.catalog)
+    events, picks, problems = read_event_catalog(ctx.config.catalog)
     for problem in problems:
         ctx.failures.add(None, None, str(problem))
     write_table(events, ctx.workdir.events_csv, "events")

@@ -27,7 +27,7 @@ from pathlib import Path
 from obspy import Inventory, Stream, UTCDateTime, read_inventory
 
 from focalflow.cli import StageContext
-from focalflow.download import (DownloadError, Instrument, choose_instruments, covers,
+from focalflow.waveforms.download import (DownloadError, Instrument, choose_instruments, covers,
                                 fdsn_channel_query, make_sources)
 from focalflow.errors import FocalflowError
 from focalflow.workdir import atomic_path, write_text_atomic
@@ -40,9 +40,9 @@ MANIFEST_EVERY_S = 5.0
 
 def read_events(config):
     """The events table of the configured catalog (columns of events.csv)."""
-    from focalflow.phases import read_catalog
+    from focalflow.catalog import read_event_catalog
 
-    events, _picks, problems = read_catalog(config.catalog)
+    events, _picks, problems = read_event_catalog(config.catalog)
     if len(problems):
         log.info("catalog: %d problem(s) reading %s (stage 3 reports them)", len(problems),
                  config.catalog.phase_file)

@@ -2,7 +2,7 @@
 
 Reads ``mseed/<event_id>/*.mseed`` and ``stations/NET.STA.xml`` (stage 1) and the events and
 picks of the configured catalog; writes ``sac/<event_id>/NET.STA.LOC.CHA.sac`` (headers: see
-``focalflow.sac``) and ``sac/<event_id>/manifest.json`` (inputs, settings, files, failures).
+``focalflow.waveforms.assemble``) and ``sac/<event_id>/manifest.json`` (inputs, settings, files, failures).
 
 Per instrument (network, station, location, band): unreadable, empty or truncated files, gaps
 refused by ``sac.gap_policy``/``max_gap_s``, traces shorter than ``sac.min_duration_s`` and
@@ -27,7 +27,7 @@ from obspy import Inventory, Stream, UTCDateTime, read_inventory
 
 from focalflow.cli import StageContext
 from focalflow.errors import FocalflowError
-from focalflow.sac import (TraceRejected, channel_metadata, merge_gaps, orientation, read_mseed,
+from focalflow.waveforms.assemble import (TraceRejected, channel_metadata, merge_gaps, orientation, read_mseed,
                            rotate_to_zne, to_sac, vertical_up, write_sac)
 from focalflow.workdir import write_text_atomic
 
@@ -36,9 +36,9 @@ log = logging.getLogger("focalflow.mseed2sac")
 MANIFEST = "manifest.json"
 
 
-def read_catalog(config):
+def _read_catalog(config):
     """(events, picks) of the configured catalog."""
-    from focalflow.phases import read_catalog as read
+    from focalflow.catalog import read_event_catalog as read
 
     events, picks, _problems = read(config.catalog)
     return events, picks
@@ -234,7 +234,7 @@ def convert_event(ctx: StageContext, event: dict, picks: pd.DataFrame, store: In
 
 
 def run(ctx: StageContext) -> dict:
-    events, picks = read_catalog(ctx.config)
+    events, picks = _read_catalog(ctx.config)
     store = InventoryStore(ctx.workdir.stationxml_dir)
     counts = {"events": 0, "events_skipped": 0, "events_without_waveforms": 0, "sac_files": 0}
     picks_by_event = {str(k): v for k, v in picks.groupby("event_id", sort=False)} if len(picks) else {}

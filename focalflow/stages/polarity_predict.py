@@ -22,7 +22,7 @@ import pandas as pd
 from focalflow.cli import StageContext
 from focalflow.errors import FocalflowError
 from focalflow.formats.reversals import read_reversals, reversed_mask
-from focalflow.polarity import analyst_polarity, classify_p_windows
+from focalflow.polarity.predict import analyst_polarity, classify_p_windows
 from focalflow.tables import COLUMNS, read_table, write_table
 
 log = logging.getLogger("focalflow.4_polarity_predict")

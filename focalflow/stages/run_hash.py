@@ -29,7 +29,7 @@ import pandas as pd
 
 from focalflow.errors import FocalflowError, InputError
 from focalflow.formats import hash_v12, skhash
-from focalflow.hash_run import (RunOptions, add_distance_azimuth, attach_stations,
+from focalflow.mechanisms.solve import (RunOptions, add_distance_azimuth, attach_stations,
                                 empty_observations, make_observations, reversed_mask,
                                 solve_catalog, velocity_tables, write_results)
 
@@ -349,11 +349,11 @@ def run(ctx) -> dict:
 
 
 def _write_products(ctx) -> None:
-    """Figures, QuakeML and the report (helper H7's ``focalflow.results.write_products``)."""
+    """Figures, QuakeML and the report (helper H7's ``focalflow.products.results.write_products``)."""
     try:
-        from focalflow.results import write_products
+        from focalflow.products.results import write_products
     except ImportError:
-        log.info("focalflow.results not available: figures/QuakeML/report not written")
+        log.info("focalflow.products.results not available: figures/QuakeML/report not written")
         return
     write_products(ctx)
 
@@ -415,9 +415,9 @@ def _sp_observations(ctx, ids: set) -> pd.DataFrame:
     wd = ctx.workdir
     if ctx.overwrite or not wd.sp_ratios_csv.is_file():
         try:
-            from focalflow.amplitudes import measure_sp_ratios
+            from focalflow.mechanisms.amplitudes import measure_sp_ratios
         except ImportError:
-            log.warning("focalflow.amplitudes not available: running without S/P ratios")
+            log.warning("focalflow.mechanisms.amplitudes not available: running without S/P ratios")
             return empty_observations()
         table = measure_sp_ratios(ctx)
         write_table(table, wd.sp_ratios_csv, "sp_ratios")

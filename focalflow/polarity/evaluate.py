@@ -1,7 +1,7 @@
 """How well do the CNN polarities agree with analyst labels? A table and a figure.
 
-    python -m focalflow.evaluate --config config.yaml                    # labels from picks.csv
-    python -m focalflow.evaluate --config config.yaml --labels my.csv [--event ID]
+    python -m focalflow.polarity.evaluate --config config.yaml                    # labels from picks.csv
+    python -m focalflow.polarity.evaluate --config config.yaml --labels my.csv [--event ID]
 
 Compares stage 4's ``recorded_polarity`` (the network's call on the recorded trace) with analyst
 first motions on the recorded trace: picks.csv's U/D (stage 4 copies them into
@@ -30,11 +30,11 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import FocalflowError, InputError
-from focalflow.polarity import analyst_polarity
+from focalflow.polarity.predict import analyst_polarity
 from focalflow.tables import read_table, write_table
 from focalflow.workdir import WorkDir, atomic_path
 
-log = logging.getLogger("focalflow.evaluate")
+log = logging.getLogger("focalflow.polarity.evaluate")
 
 THRESHOLDS = np.round(np.arange(0.5, 1.0, 0.05), 2)
 SNR_EDGES = np.array([0.0, 2.0, 5.0, 10.0, 20.0, 50.0, np.inf])
@@ -195,7 +195,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from focalflow.config import load_config
     from focalflow.log import setup_logging
 
-    parser = argparse.ArgumentParser(prog="python -m focalflow.evaluate",
+    parser = argparse.ArgumentParser(prog="python -m focalflow.polarity.evaluate",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--config", type=Path, default=Path("config.yaml"))
     parser.add_argument("--labels", type=Path, default=None,

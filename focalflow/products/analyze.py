@@ -1,6 +1,6 @@
 """Redraw the catalog figures of an existing mechanism catalog, without recomputing anything.
 
-    python -m focalflow.analyze CATALOG [--out DIR] [--stations FILE]
+    python -m focalflow.products.analyze CATALOG [--out DIR] [--stations FILE]
         [--region LAT_MIN,LAT_MAX,LON_MIN,LON_MAX] [--start TIME] [--end TIME]
         [--class CLASS[,CLASS]] [--quality LETTERS] [--average] [--dpi N]
 
@@ -27,13 +27,13 @@ from typing import Sequence
 import numpy as np
 import pandas as pd
 
-from focalflow.classify import FAULTING_CLASSES, classify_mechanisms
+from focalflow.mechanisms.classify import FAULTING_CLASSES, classify_mechanisms
 from focalflow.errors import FocalflowError, InputError
 from focalflow.log import setup_logging
-from focalflow.mechanism_catalog import read_catalog, select
+from focalflow.mechanisms.catalog import read_mechanism_catalog, select
 from focalflow.workdir import atomic_path
 
-log = logging.getLogger("focalflow.analyze")
+log = logging.getLogger("focalflow.products.analyze")
 
 
 def read_station_list(path: Path | str) -> pd.DataFrame:
@@ -97,9 +97,9 @@ def plot_average(catalog: pd.DataFrame, average: dict):
     """The average mechanism's beachball with the selected mechanisms' nodal lines as a cloud."""
     import matplotlib.pyplot as plt
 
-    from focalflow.classify import CLASS_COLORS
-    from focalflow.plots.beachball import draw_focal_sphere
-    from focalflow.plots.style import style
+    from focalflow.mechanisms.classify import CLASS_COLORS
+    from focalflow.products.plots.beachball import draw_focal_sphere
+    from focalflow.products.plots.style import style
 
     sample = catalog
     if len(sample) > 400:  # the cloud saturates long before; keep the figure light
@@ -121,12 +121,12 @@ def analyze(catalog_path: Path | str, out_dir: Path | str, stations_path=None, r
             start=None, end=None, classes=None, qualities=None, average: bool = False,
             dpi: int = 150) -> dict:
     """Run the analysis (see the module docstring); returns counts and timings."""
-    from focalflow.plots.catalog import draw_catalog_figures
-    from focalflow.plots.style import save_figure
+    from focalflow.products.plots.catalog import draw_catalog_figures
+    from focalflow.products.plots.style import save_figure
 
     started = time.perf_counter()
     out_dir = Path(out_dir)
-    catalog = read_catalog(catalog_path)
+    catalog = read_mechanism_catalog(catalog_path)
     selected = select(catalog, region=region, start=start, end=end, classes=classes,
                       qualities=qualities)
     stations = read_station_list(stations_path) if stations_path else None
@@ -160,7 +160,7 @@ def _floats(text: str, count: int, name: str) -> tuple[float, ...]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m focalflow.analyze",
+    parser = argparse.ArgumentParser(prog="python -m focalflow.products.analyze",
                                      description=__doc__.split("\n\n")[0])
     parser.add_argument("catalog", type=Path, help="mechanism catalog (see module docstring)")
     parser.add_argument("--out", type=Path, default=Path("analysis"),

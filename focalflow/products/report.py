@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from focalflow.plots.catalog import CATALOG_FIGURES, quality_summary
+from focalflow.products.plots.catalog import CATALOG_FIGURES, quality_summary
 from focalflow.workdir import WorkDir, safe_name, write_text_atomic
 
 CATALOG_CAPTIONS = {

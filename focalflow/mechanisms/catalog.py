@@ -1,6 +1,6 @@
 """Mechanism catalogs from any source as one table, with the columns the analyses need.
 
-:func:`read_catalog` reads focalflow's ``mechanisms.csv``, SKHASH's ``out.csv``, a
+:func:`read_mechanism_catalog` reads focalflow's ``mechanisms.csv``, SKHASH's ``out.csv``, a
 whitespace-separated table ``event_id lat lon depth strike dip rake [...]`` (the ToC2ME
 ``mt_solution_*.txt`` layout; columns after the seventh are ignored) or ``mechanisms.xml``.
 One row per event (its first, preferred, solution; rows without angles are left out).
@@ -19,43 +19,17 @@ import numpy as np
 import pandas as pd
 from obspy import UTCDateTime
 
-from focalflow.classify import classify_plunges, mechanism_axes
+from focalflow.mechanisms.classify import classify_plunges, mechanism_axes
 from focalflow.errors import InputError
+from focalflow.formats.common import parse_any_time
 from hash_core.geometry import auxiliary_plane
-
-# "2016-11-25 05时14分08秒" (SKHASH under some locales), "20161128051644.670" (ToC2ME ids)
-_DIGITS_TIME = re.compile(r"^\s*(\d{4})\D?(\d{2})\D?(\d{2})\D*?(\d{2})\D?(\d{2})\D?(\d{2}(?:\.\d*)?)")
 
 ALIASES = {"latitude": "origin_lat", "lat": "origin_lat", "longitude": "origin_lon",
            "lon": "origin_lon", "depth": "origin_depth_km", "depth_km": "origin_depth_km",
            "magnitude": "mag", "id": "event_id"}
 
 
-def parse_any_time(value) -> UTCDateTime | None:
-    """A UTCDateTime from ISO text, ``YYYYmmddHHMMSS.sss`` or any text with the date and time
-    digits in order; None for blanks and text without a time."""
-    if value is None or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, UTCDateTime):
-        return value
-    text = str(value).strip()
-    if not text or text.lower() in ("nan", "nat", "none"):
-        return None
-    try:
-        return UTCDateTime(text)
-    except Exception:
-        pass
-    match = _DIGITS_TIME.match(text)
-    if match is None:
-        return None
-    year, month, day, hour, minute = (int(g) for g in match.groups()[:5])
-    try:
-        return UTCDateTime(year, month, day, hour, minute, 0) + float(match.group(6))
-    except Exception:
-        return None
-
-
-def read_catalog(path: Path | str) -> pd.DataFrame:
+def read_mechanism_catalog(path: Path | str) -> pd.DataFrame:
     """Read a mechanism catalog (any layout named in the module docstring) with derived columns."""
     path = Path(path)
     if not path.is_file():

@@ -31,7 +31,7 @@ from obspy.geodetics import gps2dist_azimuth, kilometer2degrees
 from focalflow.config import FdsnConfig, SdsConfig
 from focalflow.errors import FocalflowError
 
-log = logging.getLogger("focalflow.download")
+log = logging.getLogger("focalflow.waveforms.download")
 
 T = TypeVar("T")
 Bulk = list[tuple[str, str, str, str, UTCDateTime, UTCDateTime]]

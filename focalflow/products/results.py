@@ -10,9 +10,9 @@ and writes:
 - ``mechanisms.xml`` (QuakeML, :mod:`focalflow.formats.quakeml_mechanisms`);
 - ``figures/<event_id>/beachball.png`` and ``figures/<event_id>/waveforms.png`` for every event
   with a mechanism (redrawn when older than mechanisms.csv or with ``--overwrite``);
-- the catalog figures in ``figures/`` (:mod:`focalflow.plots.catalog`; also redrawn only when
+- the catalog figures in ``figures/`` (:mod:`focalflow.products.plots.catalog`; also redrawn only when
   older than mechanisms.csv or with ``--overwrite``);
-- ``report/index.html`` (:mod:`focalflow.report`);
+- ``report/index.html`` (:mod:`focalflow.products.report`);
 
 and logs a short summary: events by quality letter, median uncertainty, failures. A figure that
 cannot be drawn is a failure row (stage 6), never the end of the run.
@@ -26,14 +26,15 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from focalflow.classify import classify_mechanisms
+from focalflow.mechanisms.classify import classify_mechanisms
 from focalflow.cli import StageContext
 from focalflow.formats.quakeml_mechanisms import split_sta_code, write_mechanisms_quakeml
-from focalflow.mechanism_catalog import add_derived_columns, parse_any_time
+from focalflow.formats.common import parse_any_time
+from focalflow.mechanisms.catalog import add_derived_columns
 from focalflow.tables import read_table
 from focalflow.workdir import WorkDir, atomic_path
 
-log = logging.getLogger("focalflow.results")
+log = logging.getLogger("focalflow.products.results")
 
 EVENT_FIGURES = {"beachball": "beachball.png", "waveforms": "waveforms.png"}
 
@@ -62,7 +63,7 @@ def write_products(ctx: StageContext) -> dict:
     catalog = catalog_table(preferred, tables["events"])
     if output.figures:
         counts["event_figures"] = draw_event_figures(ctx, catalog, tables)
-        from focalflow.plots.catalog import CATALOG_FIGURES, draw_catalog_figures
+        from focalflow.products.plots.catalog import CATALOG_FIGURES, draw_catalog_figures
 
         if ctx.overwrite or not all(_up_to_date(wd.figures_dir / name, wd.mechanisms_csv)
                                     for name in CATALOG_FIGURES.values()):
@@ -73,7 +74,7 @@ def write_products(ctx: StageContext) -> dict:
                 ctx.failures.add(None, None, f"catalog figures not drawn: "
                                              f"{type(exc).__name__}: {exc}")
     if output.report:
-        from focalflow.report import write_report
+        from focalflow.products.report import write_report
 
         write_report(wd, catalog, tables["events"], failures=_failures(wd, ctx))
     log_summary(catalog, tables["events"], _failures(wd, ctx))
@@ -135,7 +136,7 @@ def station_table(stations: pd.DataFrame | None) -> pd.DataFrame | None:
 
 
 def event_observations(event_id: str, tables: dict) -> pd.DataFrame:
-    """The per-station rows of one event for the event figures (see :mod:`focalflow.plots.event`).
+    """The per-station rows of one event for the event figures (see :mod:`focalflow.products.plots.event`).
 
     P polarities and agreement come from polinfo.csv; CNN probabilities from polarities.csv;
     log10 S/P from sp_ratios.csv at the S/P rows' take-off and azimuth.
@@ -184,7 +185,7 @@ def p_windows(wd: WorkDir, event_id: str, observations: pd.DataFrame,
     """{label: PWindow} of the vertical P windows in ``cut/<event_id>/`` (pick = header ``a``)."""
     from obspy import read
 
-    from focalflow.plots.event import PWindow
+    from focalflow.products.plots.event import PWindow
 
     folder = wd.event_cut_dir(event_id)
     if not folder.is_dir():
@@ -224,8 +225,8 @@ def is_reversed(reversals: pd.DataFrame | None, network: str, station: str, time
 
 def draw_event_figures(ctx: StageContext, catalog: pd.DataFrame, tables: dict) -> int:
     """Draw the beachball and waveform figures of each selected event; returns how many."""
-    from focalflow.plots.event import plot_event_beachball, plot_event_waveforms
-    from focalflow.plots.style import save_figure
+    from focalflow.products.plots.event import plot_event_beachball, plot_event_waveforms
+    from focalflow.products.plots.style import save_figure
 
     wd, output = ctx.workdir, ctx.config.output
     acceptable = tables.get("acceptable")

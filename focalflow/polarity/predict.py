@@ -29,7 +29,7 @@ import pandas as pd
 
 from focalflow.errors import InputError
 
-log = logging.getLogger("focalflow.polarity")
+log = logging.getLogger("focalflow.polarity.predict")
 
 SAC_HEADER_BYTES = 632
 SAC_UNDEFINED = -12345.0

@@ -19,8 +19,8 @@ import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from obspy import Trace, UTCDateTime  # noqa: E402
 
-from focalflow.plots.beachball import draw_focal_sphere, project_takeoff  # noqa: E402
-from focalflow.plots.style import style  # noqa: E402
+from focalflow.products.plots.beachball import draw_focal_sphere, project_takeoff  # noqa: E402
+from focalflow.products.plots.style import style  # noqa: E402
 
 UP_COLOR, DOWN_COLOR, NONE_COLOR = "#c0392b", "#2166ac", "0.55"
 FILL_COLOR = "#bdbdbd"

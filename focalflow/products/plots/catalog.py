@@ -1,4 +1,4 @@
-"""Figures of a whole mechanism catalog (a frame from :func:`focalflow.mechanism_catalog.read_catalog`).
+"""Figures of a whole mechanism catalog (a frame from :func:`focalflow.mechanisms.catalog.read_mechanism_catalog`).
 
 Each ``plot_*`` function draws one figure and returns it; :func:`draw_catalog_figures` writes
 them all as PNG files. Angles in degrees, depths in km, magnitudes as given in the catalog.
@@ -17,11 +17,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
-from focalflow.classify import (CLASS_COLORS, FAULTING_CLASSES, class_boundaries,  # noqa: E402
+from focalflow.mechanisms.classify import (CLASS_COLORS, FAULTING_CLASSES, class_boundaries,  # noqa: E402
                                 ternary_xy)
-from focalflow.mechanism_catalog import times_of  # noqa: E402
-from focalflow.plots.beachball import add_beachballs  # noqa: E402
-from focalflow.plots.style import save_figure, style  # noqa: E402
+from focalflow.mechanisms.catalog import times_of  # noqa: E402
+from focalflow.products.plots.beachball import add_beachballs  # noqa: E402
+from focalflow.products.plots.style import save_figure, style  # noqa: E402
 from focalflow.workdir import atomic_path  # noqa: E402
 
 CATALOG_FIGURES = {"map": "mechanism_map.png", "ternary": "faulting_ternary.png",

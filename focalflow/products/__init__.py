@@ -1,0 +1,1 @@
+"""What stage 6 makes for people: QuakeML, figures, the HTML report, catalog analyses."""

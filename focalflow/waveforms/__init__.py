@@ -1,0 +1,1 @@
+"""Waveforms for stages 1-3: download (FDSN, SDS), assembly into ZNE SAC traces, window cutting."""
