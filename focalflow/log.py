@@ -15,6 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from focalflow.tables import COLUMNS, empty_table, read_table, write_table
+from focalflow.workdir import locked
 
 LOG_FORMAT = "%(asctime)s %(levelname)-7s %(name)s: %(message)s"
 
@@ -68,10 +69,15 @@ class FailureLog:
     def save(self) -> None:
         """Replace this stage's rows in the failures table with this run's rows.
 
-        With an event selection, rows of this stage for events outside it are kept.
+        With an event selection, rows of this stage for events outside it are kept. The update
+        holds a lock, so runs on different events never lose each other's rows.
         """
         if self.path is None:
             return
+        with locked(self.path):
+            self._merge()
+
+    def _merge(self) -> None:
         old = read_table(self.path, "failures") if self.path.is_file() else empty_table("failures")
         redone = old["stage"] == self.stage
         if self.events is not None:

@@ -7,12 +7,14 @@ polarity columns in picks.csv are the analyst's ``U``/``D``/blank as recorded on
 """
 from __future__ import annotations
 
+import io
 from pathlib import Path
+from typing import Iterable, Sequence
 
 import pandas as pd
 
 from focalflow.errors import InputError
-from focalflow.workdir import atomic_path
+from focalflow.workdir import atomic_path, locked
 
 COLUMNS: dict[str, list[str]] = {
     "events": ["event_id", "time", "latitude", "longitude", "depth", "horz_uncert_km",
@@ -77,3 +79,41 @@ def write_table(frame: pd.DataFrame, path: Path | str, name: str | None = None) 
     with atomic_path(path) as tmp:
         frame.to_csv(tmp, index=False)
     return Path(path)
+
+
+def update_event_rows(path: Path | str, frame: pd.DataFrame, event_ids: Iterable[str],
+                      order: Sequence[str] | None = None, name: str | None = None) -> pd.DataFrame:
+    """Replace the rows of ``event_ids`` in the CSV table at ``path`` by ``frame``'s rows.
+
+    Every other event's rows are kept byte for byte (the table is handled as text), so
+    ``--events`` never drops or reformats other events' rows. With ``order`` (event ids in
+    catalog order) rows are sorted by it, events not in it last, each event's rows in their
+    own order. The read-modify-write holds a lock: two runs on different events keep both.
+    Returns the merged table (all columns as text).
+    """
+    path = Path(path)
+    replaced = {str(e) for e in event_ids}
+    new = _as_text(frame, name)
+    with locked(path):
+        if path.is_file() and path.stat().st_size:
+            old = pd.read_csv(path, dtype=str, keep_default_na=False)
+            old = old[~old["event_id"].isin(replaced)]
+            columns = list(old.columns) + [c for c in new.columns if c not in old.columns]
+            merged = pd.concat([old.reindex(columns=columns, fill_value=""),
+                                new.reindex(columns=columns, fill_value="")], ignore_index=True)
+        else:
+            merged = new
+        if order is not None:
+            rank = {str(e): k for k, e in enumerate(order)}
+            merged = merged.sort_values("event_id", key=lambda ids: ids.map(rank).fillna(len(rank)),
+                                        kind="stable").reset_index(drop=True)
+        with atomic_path(path) as tmp:
+            merged.to_csv(tmp, index=False)
+    return merged
+
+
+def _as_text(frame: pd.DataFrame, name: str | None) -> pd.DataFrame:
+    """``frame`` as the strings ``to_csv`` writes (the table's columns first when ``name``)."""
+    if name is not None:
+        frame = frame[COLUMNS[name] + [c for c in frame.columns if c not in COLUMNS[name]]]
+    return pd.read_csv(io.StringIO(frame.to_csv(index=False)), dtype=str, keep_default_na=False)

@@ -2,15 +2,28 @@
 
 Stages pass files through one folder (``workdir:`` in the config); this module is the single
 place that names them. Writes go through :func:`atomic_path` (temporary file, then rename) so a
-crash never leaves a half-written table behind.
+crash never leaves a half-written table behind; written files get the user's umask (0644 by
+default), not the temporary file's 0600. :func:`locked` serialises read-modify-write updates of
+a shared file between processes (two runs on different ``--events``).
 """
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import os
 import tempfile
 from pathlib import Path
 from typing import Iterator
+
+
+def _current_umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+FILE_MODE = 0o666 & ~_current_umask()
+PART_SUFFIX = ".part"
 
 
 class WorkDir:
@@ -58,6 +71,8 @@ class WorkDir:
     def report_dir(self) -> Path: return self.root / "report"
     @property
     def failures_csv(self) -> Path: return self.logs_dir / "failures.csv"
+    @property
+    def ledger_dir(self) -> Path: return self.root / ".focalflow"
 
     def event_mseed_dir(self, event_id: str) -> Path:
         return self.mseed_dir / safe_name(event_id)
@@ -94,11 +109,12 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".part", dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
+        os.chmod(tmp, FILE_MODE)
         os.replace(tmp, path)
     finally:
         if tmp.exists():
@@ -109,3 +125,17 @@ def write_text_atomic(path: Path | str, text: str) -> None:
     """Write ``text`` to ``path`` atomically."""
     with atomic_path(path) as tmp:
         tmp.write_text(text)
+
+
+@contextlib.contextmanager
+def locked(path: Path | str) -> Iterator[None]:
+    """Hold an exclusive inter-process lock on ``path`` (a hidden ``.NAME.lock`` beside it)
+    while updating it; blocks until another holder lets go. Not re-entrant."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.parent / f".{path.name}.lock", "a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)

@@ -1,0 +1,88 @@
+"""The rerun contract's building blocks: ledgers of what each item was made from, merged
+tables that keep other events' rows, locks between concurrent runs, readable output files."""
+import multiprocessing
+import os
+import stat
+
+import pandas as pd
+import pytest
+
+from focalflow.config import Config
+from focalflow.errors import InputError
+from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest, file_digest
+from focalflow.tables import update_event_rows
+from focalflow.workdir import WorkDir, write_text_atomic
+
+
+def test_ledger_says_which_parameter_changed(tmp_path):
+    workdir = WorkDir(tmp_path).create()
+    config = Config()
+    params = config_params(config, ["hash.dang_deg", "hash.nmc"])
+    assert params == {"hash.dang_deg": 5.0, "hash.nmc": 30}
+    ledger = Ledger(workdir, "6_run_hash")
+    assert ledger.why_redo("ev1", params, {}) == "new"
+    ledger.record("ev1", params, {"picks": content_digest("a,b")})
+    ledger.save()
+
+    again = Ledger(workdir, "6_run_hash")
+    assert again.why_redo("ev1", params, {"picks": content_digest("a,b")}) is None
+    config.hash.dang_deg = 10
+    reason = again.why_redo("ev1", config_params(config, ["hash.dang_deg", "hash.nmc"]),
+                            {"picks": content_digest("a,b")})
+    assert reason == "hash.dang_deg changed 5.0 -> 10.0"
+    assert again.why_redo("ev1", params, {"picks": content_digest("a,c")}) == "input picks changed"
+
+
+def test_a_section_key_stands_for_every_key_under_it():
+    params = config_params(Config(), ["phases"])
+    assert params["phases.p_before_s"] == 2.0 and "phases.vp_vs" in params
+
+
+def test_missing_output_or_input_file(tmp_path):
+    workdir = WorkDir(tmp_path).create()
+    ledger = Ledger(workdir, "3_convert_phases")
+    ledger.record("ev1", {}, {}, outputs=["cut/ev1/A.P.sac"])
+    assert ledger.why_redo("ev1", {}, {}) == "output cut/ev1/A.P.sac missing"
+    with pytest.raises(InputError, match="gone.txt"):
+        file_digest(tmp_path / "gone.txt")
+
+
+def test_summary_line():
+    summary = RerunSummary()
+    for reason in ("hash.dang_deg changed 5.0 -> 10.0",) * 6 + ("new",):
+        summary.redo(reason)
+    summary.keep()
+    assert str(summary) == ("7 events (re)computed (6: hash.dang_deg changed 5.0 -> 10.0; 1 new); "
+                            "1 kept unchanged")
+
+
+def test_update_event_rows_keeps_other_events_byte_for_byte(tmp_path):
+    path = tmp_path / "polarities.csv"
+    path.write_text("event_id,station,prob\nA,S1,0.123456789\nB,S1,0.5\nC,S2,1e-07\n")
+    update_event_rows(path, pd.DataFrame({"event_id": ["B"], "station": ["S9"], "prob": [0.25]}),
+                      ["B"], order=["A", "B", "C"])
+    assert path.read_text() == "event_id,station,prob\nA,S1,0.123456789\nB,S9,0.25\nC,S2,1e-07\n"
+
+
+def _add_rows(path, event_id):
+    for k in range(20):
+        update_event_rows(path, pd.DataFrame({"event_id": [event_id], "n": [k]}), [event_id])
+
+
+def test_concurrent_updates_keep_both_events(tmp_path):
+    path = tmp_path / "table.csv"
+    workers = [multiprocessing.Process(target=_add_rows, args=(path, e)) for e in ("X", "Y")]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    table = pd.read_csv(path, dtype=str)
+    assert sorted(table["event_id"]) == ["X", "Y"]
+
+
+def test_written_files_follow_the_umask(tmp_path):
+    path = tmp_path / "out.csv"
+    write_text_atomic(path, "x\n")
+    mask = os.umask(0)
+    os.umask(mask)
+    assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
