@@ -29,12 +29,14 @@ COLUMNS: dict[str, list[str]] = {
     "sp_ratios": ["event_id", "network", "station", "location", "channel", "sp_ratio", "amp_p",
                   "amp_s", "noise_p", "noise_s"],
     "failures": ["stage", "event_id", "station", "reason"],
+    "overrides": ["event_id", "network", "station", "location", "channel", "action", "polarity",
+                  "user", "time", "note"],
 }
 
 # Columns read as strings, never as numbers (codes like "00" or station "1107" keep their form).
 STRING_COLUMNS = {"event_id", "network", "station", "location", "channel", "phase", "onset",
                   "polarity", "source", "time", "start", "end", "clarity", "model", "stage",
-                  "reason", "quality"}
+                  "reason", "quality", "action", "user", "note"}
 
 
 def empty_table(name: str) -> pd.DataFrame:

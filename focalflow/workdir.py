@@ -53,6 +53,8 @@ class WorkDir:
     def polinfo_csv(self) -> Path: return self.root / "polinfo.csv"
     @property
     def mechanisms_xml(self) -> Path: return self.root / "mechanisms.xml"
+    @property
+    def overrides_csv(self) -> Path: return self.root / "overrides.csv"
 
     # folders
     @property
