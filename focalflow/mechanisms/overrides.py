@@ -85,7 +85,7 @@ def apply_overrides(observations: pd.DataFrame, overrides: pd.DataFrame) -> pd.D
                  & (obs["station"] == edit["station"])
                  & (obs["location"] == edit["location"])).to_numpy()
         if edit["channel"]:
-            match &= (obs["channel"] == edit["channel"]).to_numpy()
+            match = match & (obs["channel"] == edit["channel"]).to_numpy()
         if edit["action"] == "drop":
             keep &= ~match
         elif edit["action"] == "flip":
