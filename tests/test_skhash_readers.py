@@ -18,9 +18,11 @@ def test_control_file_of_the_toc2me_demo(toc2me, tmp_path):
     assert control.fpfile == tmp_path / "ToC2ME_demo" / "IN" / "SKHASH.pol.csv"
     assert control.vmodel_paths == [tmp_path / "ToC2ME_demo" / "vz.north"]
     assert control.ampfile is None                       # commented out in the file
-    assert (control.badfrac, control.prob_max, control.max_agap_deg, control.delmax_km) == \
+    params = control.params
+    assert (params.badfrac, params.prob_max, params.max_agap_deg, params.delmax_km) == \
         (0.01, 0.9, 40, 120)
-    assert (control.npolmin, control.nmc, control.maxout, control.dang_deg) == (8, 30, 500, 5)
+    assert (params.npolmin, params.nmc, params.maxout, params.dang_deg) == (8, 30, 500, 5)
+    assert params.zero_depth_uncert_exact and params.misfit_weights == "radiation"
     assert "outfolder_plots" in control.ignored
 
 

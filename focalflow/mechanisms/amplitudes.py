@@ -39,7 +39,8 @@ from obspy import Stream, UTCDateTime, read
 from scipy.signal import butter, sosfilt
 
 from focalflow.errors import FocalflowError, InputError
-from focalflow.tables import COLUMNS, read_table
+from focalflow.formats.skhash import read_skhash_statcor
+from focalflow.tables import COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -236,33 +237,11 @@ def station_correction(corrections: pd.DataFrame | None, network: str, station: 
     return float(values.iloc[0]) if len(values) else 0.0
 
 
-def measure_sp_ratios(ctx) -> pd.DataFrame:
-    """Stage-6 helper: S/P ratios of every selected event in the working directory's ``cut/``.
-
-    Reads ``hash.sp_*`` settings, ``hash.ratmin`` and ``hash.sp_corrections_file`` from the
-    config; a station that cannot be measured gets a row in the failures table and the run
-    goes on. Returns the ``sp_ratios`` table (the caller writes it).
-    """
-    from focalflow.formats.skhash import read_skhash_statcor
-
-    cfg = ctx.config.hash
-    settings = SpSettings.from_config(cfg)
-    corrections = None
-    if cfg.sp_corrections_file is not None:
-        if not Path(cfg.sp_corrections_file).is_file():
-            raise InputError(cfg.sp_corrections_file, "S/P station-correction file not found")
-        corrections = read_skhash_statcor(cfg.sp_corrections_file)
-    events = read_table(ctx.workdir.events_csv, "events")
-    tables = []
-    for event_id in events["event_id"]:
-        folder = ctx.workdir.event_cut_dir(event_id)
-        if not ctx.selected(event_id) or not folder.is_dir():
-            continue
-        table, problems = measure_event_sp(folder, event_id, settings, corrections)
-        for station, reason in problems:
-            ctx.failures.add(event_id, station, reason)
-        tables.append(table)
-    result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS["sp_ratios"])
-    kept = int(np.isfinite(pd.to_numeric(result["sp_ratio"], errors="coerce")).sum())
-    log.info("S/P ratios: %d measured, %d pass ratmin %.3g", len(result), kept, settings.ratmin)
-    return result
+def read_sp_corrections(path: Path | str | None) -> pd.DataFrame | None:
+    """The log10 S/P station corrections of ``hash.sp_corrections_file`` (HASH statcor or
+    SKHASH corfile CSV), or None without one; InputError when the file is missing."""
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise InputError(path, "S/P station-correction file not found")
+    return read_skhash_statcor(path)
