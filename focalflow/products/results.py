@@ -260,19 +260,19 @@ def draw_event_figures(ctx: StageContext, catalog: pd.DataFrame, tables: dict,
         event_id = str(mechanism["event_id"])
         folder = wd.event_figures_dir(event_id)
         paths = {k: folder / name for k, name in EVENT_FIGURES.items()}
-        observations = event_observations(event_id, tables)
-        accepted = acceptable.get(event_id)
-        accepted = accepted[["strike", "dip", "rake"]].to_numpy(float) if accepted is not None \
-            else None
         rerun = ItemRerun(ledger, "figures", [str(p.relative_to(wd.root)) for p in paths.values()],
                           ctx.overwrite)
-        inputs = {"rows": content_digest([mechanism, _text(observations),
-                                          None if accepted is None else accepted.tolist(),
-                                          reversals]),
-                  "p_windows": folder_digest(wd.event_cut_dir(event_id), "*.P.sac")}
-        if not rerun.plan({event_id: (params, inputs)}):
-            continue
         try:
+            observations = event_observations(event_id, tables)
+            accepted = acceptable.get(event_id)
+            if accepted is not None:
+                accepted = accepted[["strike", "dip", "rake"]].to_numpy(float)
+            inputs = {"rows": content_digest([mechanism, _text(observations),
+                                              None if accepted is None else accepted.tolist(),
+                                              reversals]),
+                      "p_windows": folder_digest(wd.event_cut_dir(event_id), "*.P.sac")}
+            if not rerun.plan({event_id: (params, inputs)}):
+                continue
             save_figure(plot_event_beachball(mechanism, observations, accepted,
                                              station_labels=output.station_labels),
                         paths["beachball"], output.dpi)
