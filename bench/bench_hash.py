@@ -5,7 +5,7 @@ Prints, at HASH's settings (dang 5, nmc 30):
   * JIT: the first call in a process with an empty numba cache (compile) and with the cache
     (load), apart from warm times;
   * warm events/s and the grid-search share on HASH example 1 and example 3, one thread;
-  * a synthetic catalog (default 1,000 events) on 1 and 2 cores (``RunOptions.threads``: with
+  * a synthetic catalog (default 1,000 events) on 1 and 2 cores (``RunPolicy.threads``: with
     the default numpy stream, events are solved concurrently, one per core), and the speed-up;
   * a whole ``6_run_hash.py --hash-inp example3.inp --driver 3`` run in a fresh process
     (start-up included, wall time) and its peak memory (ru_maxrss);

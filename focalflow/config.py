@@ -18,6 +18,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from focalflow.errors import ConfigError
+from focalflow.mechanisms.sp_settings import SpSettings
 from hash_core.params import HashParams, RunPolicy, describe
 
 
@@ -146,6 +147,12 @@ def _hash(name: str):
     return Field(**describe(owner, name))
 
 
+def _sp(name: str):
+    """The config field ``sp_<name>``: default, range and description are
+    :class:`~focalflow.mechanisms.sp_settings.SpSettings`'."""
+    return Field(**describe(SpSettings, name))
+
+
 class HashConfig(Section):
     """Stage 6: the HASH grid search (names and defaults follow HASH v1.2)."""
 
@@ -171,16 +178,11 @@ class HashConfig(Section):
     ratmin: float = _hash("ratmin")
     qbadfac: float = _hash("qbadfac")
     qbadmin: float = _hash("qbadmin")
-    sp_freqmin_hz: float = Field(1.0, gt=0, description="S/P amplitudes: low corner of the causal "
-                                 "4-pole Butterworth band-pass applied before measuring.")
-    sp_freqmax_hz: float = Field(40.0, gt=0, description="S/P amplitudes: high corner of the band-pass "
-                                 "(capped at 0.45 x the sampling rate).")
-    sp_p_window_s: float = Field(1.0, gt=0, description="S/P amplitudes: P peak searched from 0.05 s "
-                                 "before the P pick to this long after it (and before the S pick).")
-    sp_s_window_s: float = Field(2.0, gt=0, description="S/P amplitudes: S peak searched from 0.05 s "
-                                 "before the S pick to this long after it.")
-    sp_noise_window_s: float = Field(1.5, gt=0, description="S/P amplitudes: noise peak over this "
-                                     "long, ending 0.1 s before each pick.")
+    sp_freqmin_hz: float = _sp("freqmin_hz")
+    sp_freqmax_hz: float = _sp("freqmax_hz")
+    sp_p_window_s: float = _sp("p_window_s")
+    sp_s_window_s: float = _sp("s_window_s")
+    sp_noise_window_s: float = _sp("noise_window_s")
     sp_corrections_file: Optional[Path] = Field(
         None, description="log10 S/P station corrections (HASH statcor or SKHASH corfile CSV); "
         "null for none.")

@@ -40,7 +40,9 @@ def test_catalog_polarity_and_station_tables(toc2me):
 
 
 def test_amplitude_ratios_are_log10_and_nan_rows_dropped(toc2me):
-    amps = skhash.read_skhash_amplitudes(toc2me / "manual" / "20161104064824.680.amp.csv")
+    control = skhash.SkhashControl()   # SKHASH's ratmin and S/P clipping
+    amps = skhash.read_skhash_amplitudes(toc2me / "manual" / "20161104064824.680.amp.csv",
+                                         control.params.ratmin, control.min_sp, control.max_sp)
     first = amps.iloc[0]
     assert first["station"] == "1107" and first["sp_ratio"] == pytest.approx(0.32222, abs=1e-4)
     assert amps["sp_ratio"].notna().all()
@@ -51,7 +53,7 @@ def test_amplitudes_from_noise_and_signal_use_ratmin(tmp_path):
     path.write_text("event_id,station,network,location,channel,noise_p,noise_s,amp_p,amp_s\n"
                     "1,A,XX,--,HHZ,1,1,-10,100\n"
                     "1,B,XX,--,HHZ,1,1,2,100\n")
-    amps = skhash.read_skhash_amplitudes(path, ratmin=3)
+    amps = skhash.read_skhash_amplitudes(path, ratmin=3, min_sp=0.0005, max_sp=2000.0)
     assert list(amps["station"]) == ["A"] and amps.iloc[0]["sp_ratio"] == pytest.approx(1.0)
 
 

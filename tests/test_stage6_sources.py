@@ -80,3 +80,21 @@ def test_reviewed_edits_come_after_the_reversals_and_set_adds_a_row(workdir_tabl
     # B: recorded D, reversed station -> up, then flipped in review -> down
     assert obs["p_polarity"].to_dict() == {"A": 1.0, "B": -1.0, "D": -1.0}
     assert obs.loc["D", "source"] == "review" and obs.loc["D", "station_lat"] == pytest.approx(36.1)
+
+
+def test_one_reversal_rule_end_instant_included_everywhere():
+    from obspy import UTCDateTime
+
+    from focalflow.formats.reversals import is_reversed
+    from focalflow.mechanisms.observations import apply_reversals, make_observations
+
+    reversals = pd.DataFrame([{"network": "FF", "station": "B", "start": "2024-01-01T00:00:00Z",
+                               "end": T0}])
+    events = pd.DataFrame({"event_id": ["at_end", "after"],
+                           "time": [T0, "2024-05-06T02:40:13.920000Z"]})
+    obs = make_observations(pd.DataFrame({"event_id": ["at_end", "after"], "network": "FF",
+                                          "station": "B", "kind": "P", "p_polarity": 1.0}))
+    assert list(apply_reversals(obs, events, reversals)["p_polarity"]) == [-1.0, 1.0]
+    # the figures' label (a UTCDateTime pick) follows the same rule
+    assert is_reversed(reversals, "FF", "B", UTCDateTime(T0))
+    assert not is_reversed(reversals, "FF", "B", UTCDateTime(T0) + 0.01)

@@ -25,6 +25,7 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import InputError
+from focalflow.formats.hash_v12 import read_statcor
 from hash_core.params import HashParams
 
 log = logging.getLogger(__name__)
@@ -246,8 +247,8 @@ def read_skhash_stations(path: Path | str) -> pd.DataFrame:
                   "elevation"]].reset_index(drop=True)
 
 
-def read_skhash_amplitudes(path: Path | str, ratmin: float = 3.0,
-                           min_sp: float = 0.0005, max_sp: float = 2000.0) -> pd.DataFrame:
+def read_skhash_amplitudes(path: Path | str, ratmin: float, min_sp: float,
+                           max_sp: float) -> pd.DataFrame:
     """SKHASH ``$ampfile`` as log10 S/P ratios before station correction.
 
     Either ``sp_ratio`` (linear S/P) or ``noise_p, noise_s, amp_p, amp_s``; with amplitudes a
@@ -290,5 +291,4 @@ def read_skhash_statcor(path: Path | str) -> pd.DataFrame:
             if column not in frame.columns:
                 frame[column] = ""
         return _numeric(frame, ["sta_correction"], path, "station correction")
-    from focalflow.formats.hash_v12 import read_statcor
     return read_statcor(path)

@@ -4,6 +4,8 @@ The measurement, per station (one instrument: network, station, location, band+i
 on the windows ``cut/<event_id>/NET.STA.LOC.CHA.P.sac`` and ``.S.sac`` (SAC header ``a`` = the
 window's pick; S windows predicted from P, ``kuser0 = 'predS'``, are not used):
 
+Settings: :class:`~focalflow.mechanisms.sp_settings.SpSettings` (the ``hash.sp_*`` keys).
+
 1. Every component of each window (normally Z, N, E; at least one) is demeaned with the samples
    before the pick, tapered over its first and last 0.1 s, and band-passed with a causal
    4-pole Butterworth filter from ``sp_freqmin_hz`` to ``sp_freqmax_hz`` (capped at 0.45 x the
@@ -40,6 +42,7 @@ from scipy.signal import butter, sosfilt
 
 from focalflow.errors import FocalflowError, InputError
 from focalflow.formats.skhash import read_skhash_statcor
+from focalflow.mechanisms.sp_settings import SpSettings
 from focalflow.tables import COLUMNS
 
 log = logging.getLogger(__name__)
@@ -48,23 +51,6 @@ PICK_LEAD_S = 0.05   # amplitude windows open this long before the pick (pick er
 NOISE_GAP_S = 0.1    # noise windows end this long before the pick
 TAPER_S = 0.1
 MIN_NOISE_S = 0.2
-
-
-@dataclass(frozen=True)
-class SpSettings:
-    """How S/P amplitudes are measured (see the module docstring); HashConfig holds the values."""
-
-    freqmin_hz: float = 1.0
-    freqmax_hz: float = 40.0
-    p_window_s: float = 1.0
-    s_window_s: float = 2.0
-    noise_window_s: float = 1.5
-    ratmin: float = 3.0
-
-    @classmethod
-    def from_config(cls, hash_config) -> "SpSettings":
-        return cls(hash_config.sp_freqmin_hz, hash_config.sp_freqmax_hz, hash_config.sp_p_window_s,
-                   hash_config.sp_s_window_s, hash_config.sp_noise_window_s, hash_config.ratmin)
 
 
 @dataclass
