@@ -8,11 +8,11 @@ motion, i.e. after station reversals), 0 on S/P rows; S/P ratios as log10(S/P) a
 correction; depths and distances in km.
 
 Parameters (``hash_core.params``, pure Python: importing it loads no numba)
-    HashParams(npolmin=8, max_agap_deg=90, max_pgap_deg=60, dang_deg=5, nmc=30, maxout=500,
-               max_accepted=500, badfrac=0.1, badmin=2, qbadfac=0.3, qbadmin=2,
-               delmax_km=120, cangle_deg=45, prob_max=0.1, max_solutions=5, ratmin=3,
-               depth_uncert_km=1, misfit_weights="radiation", ...) -- the one parameter set
-    RunPolicy(rng="numpy", seed=0, threads=0) -- random stream and cores
+    HashParams(npolmin, max_agap_deg, max_pgap_deg, dang_deg, nmc, maxout, max_accepted,
+               badfrac, badmin, qbadfac, qbadmin, delmax_km, cangle_deg, prob_max,
+               max_solutions, ratmin, depth_uncert_km, misfit_weights, ...) -- the one
+        parameter set, HASH v1.2's defaults (each written once, there)
+    RunPolicy(rng, seed, threads) -- random stream and cores
 
 Geometry (``hash_core.geometry``)
     sdr_to_vectors(strike_deg, dip_deg, rake_deg) -> (normal (...,3), slip (...,3))

@@ -79,3 +79,18 @@ def test_serial_and_parallel_grid_search_accept_the_same_mechanisms():
     assert serial.size > 0
     np.testing.assert_array_equal(serial,
                                   search_polarities_sp(rays, polarity, sp, grid, 0.1, 2, 0.3, 2))
+
+
+def test_solve_event_gives_the_catalog_rows_of_that_event():
+    """The one-event API (review app, ``focalflow.solve()``): event row + observation rows +
+    parameters -> the same result tables the catalog run writes for that event."""
+    from focalflow.mechanisms.solve import solve_event
+
+    events, obs = small_catalog(6)
+    params = HashParams(dang_deg=10, nmc=10, max_agap_deg=360, max_pgap_deg=90)
+    catalog = solve_catalog(events, obs, params, RunPolicy(threads=1), None, lambda *p: None)
+    one = solve_event(events.iloc[2].to_dict(), obs[obs["event_id"] == "ev02"], params)
+    for name, frame in one.items():
+        expected = catalog[name][catalog[name]["event_id"] == "ev02"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(frame, expected)
+    assert one["mechanisms"]["quality"].iloc[0] in "ABCDE"

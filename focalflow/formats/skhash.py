@@ -50,10 +50,10 @@ CODE_COLUMNS = ["event_id", "network", "station", "location", "channel"]
 
 
 #: SKHASH's defaults where they differ from HASH v1.2's (SKHASH.py's parameter table):
-#: prob_max 0.2, a vertical uncertainty of 0 means an exact depth. Its other defaults are
-#: HASH's (npolmin 8, nmc 30, maxout 500, ratmin 3, badfrac 0.1, badmin 2, qbadfrac 0.3,
-#: qbadmin 2, delmax 120 km, cangle 45, max_agap 90, max_pgap 60, dang 5,
-#: default_vert_uncert_km 1), and it weights misfits by the mechanism's own radiation.
+#: prob_max 0.2, a vertical uncertainty of 0 means an exact depth. Its other defaults
+#: (npolmin, nmc, maxout, ratmin, badfrac, badmin, qbadfrac, qbadmin, delmax, cangle,
+#: max_agap, max_pgap, dang, default_vert_uncert_km) are HASH's, and it weights misfits by the
+#: mechanism's own radiation.
 SKHASH_DEFAULTS = HashParams(prob_max=0.2, zero_depth_uncert_exact=True)
 
 #: SKHASH control-file names of the HashParams fields (the others are spelled alike).
