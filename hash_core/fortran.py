@@ -4,6 +4,7 @@ from __future__ import annotations
 import math
 
 import numpy as np
+from numba import njit
 
 
 def nint(x) -> int:
@@ -30,3 +31,45 @@ def sp_allowances(nsp: int, qbadfac: float, qbadmin: float) -> tuple[float, floa
     half = np.float32(0.5) * np.float32(nsp) * np.float32(qbadfac)
     return (max(float(np.float32(nsp) * np.float32(qbadfac)), float(qbadmin)),
             max(float(half), float(qbadmin)))
+
+
+
+@njit(cache=True, error_model="numpy")
+def _flat_f32(event_lat, event_lon, station_lat, station_lon, distance, azimuth):
+    f32 = np.float32
+    degrad = f32(180.0) / f32(3.1415927)
+    for k in range(distance.size):
+        qlat = event_lat[k]
+        aspect = math.cos(qlat / degrad)
+        dx = (station_lon[k] - event_lon[k]) * f32(111.2) * aspect
+        dy = (station_lat[k] - qlat) * f32(111.2)
+        distance[k] = math.sqrt(dx * dx + dy * dy)
+        qazi = f32(90.0) - math.atan2(dy, dx) * degrad
+        azimuth[k] = qazi + f32(360.0) if qazi < 0.0 else qazi
+
+
+def flat_distance_azimuth_f32(event_lat, event_lon, station_lat, station_lon):
+    """HASH's flat-earth distance (km) and azimuth (degrees), in single precision as its
+    drivers compute them (broadcast; float64 arrays of the single-precision results)."""
+    arrays = np.broadcast_arrays(*(np.asarray(a, dtype=np.float32) for a in
+                                   (event_lat, event_lon, station_lat, station_lon)))
+    shape = arrays[0].shape
+    flat = [np.ascontiguousarray(a).ravel() for a in arrays]
+    distance = np.empty(flat[0].size, np.float32)
+    azimuth = np.empty(flat[0].size, np.float32)
+    _flat_f32(*flat, distance, azimuth)
+    return distance.astype(float).reshape(shape), azimuth.astype(float).reshape(shape)
+
+
+@njit(cache=True, error_model="numpy")
+def _log10_f32(values, out):
+    for k in range(values.size):
+        out[k] = math.log10(values[k])
+
+
+def log10_f32(values) -> np.ndarray:
+    """log10 in single precision, as HASH's REAL*4 LOG10 (float32 array)."""
+    values = np.ascontiguousarray(values, dtype=np.float32)
+    out = np.empty(values.size, np.float32)
+    _log10_f32(values.ravel(), out)
+    return out.reshape(values.shape)

@@ -6,144 +6,281 @@ are (n obs, 3) unit vectors of the unperturbed trial; angles in degrees.
 """
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit
 
+from .fortran import misfit_allowances
 from .geometry import sdr_to_vectors, vectors_to_sdr
 from .search import predicted_log_sp
 
 
-@njit(cache=True)
-def _best_form(rn, rs, rb, n, s, b):
-    """Which form of mechanism (n, s, null b) is closest to (rn, rs, rb): 0 (n, s), 1 (-n, -s),
-    2 (s, n), 3 (-s, -n), and the trace of that rotation. Frames (n, s, n x s): the trace is
-    the sum of the dot products of matching axes; the null axis flips for the swapped forms."""
-    nn = rn[0] * n[0] + rn[1] * n[1] + rn[2] * n[2]
-    ss = rs[0] * s[0] + rs[1] * s[1] + rs[2] * s[2]
-    ns = rn[0] * s[0] + rn[1] * s[1] + rn[2] * s[2]
-    sn = rs[0] * n[0] + rs[1] * n[1] + rs[2] * n[2]
-    bb = rb[0] * b[0] + rb[1] * b[1] + rb[2] * b[2]
-    best, trace = 0, nn + ss + bb
-    if -nn - ss + bb > trace:
-        best, trace = 1, -nn - ss + bb
-    if ns + sn - bb > trace:
-        best, trace = 2, ns + sn - bb
-    if -ns - sn - bb > trace:
-        best, trace = 3, -ns - sn - bb
-    return best, trace
+_F = np.float32
+_PI = _F(3.1415927)
+_DEGRAD = _F(180.0) / _PI
 
 
-@njit(cache=True)
-def _angle_deg(trace):
-    return np.degrees(np.arccos(min(1.0, max(-1.0, (trace - 1.0) / 2.0))))
-
-
-@njit(cache=True)
+@njit(cache=True, nogil=True, error_model="numpy")
 def _cross(a, b):
     return np.array([a[1] * b[2] - a[2] * b[1], a[2] * b[0] - a[0] * b[2],
-                     a[0] * b[1] - a[1] * b[0]])
+                     a[0] * b[1] - a[1] * b[0]], dtype=np.float32)
 
 
-@njit(cache=True)
-def _add_aligned(normals, slips, nulls, r, k, weight, sum_n, sum_s):
-    """Add ``weight`` times mechanism k, in its form closest to mechanism r, to the sums."""
-    form, _ = _best_form(normals[r], slips[r], nulls[r], normals[k], slips[k], nulls[k])
-    sign = weight if form == 0 or form == 2 else -weight
-    if form < 2:
-        sum_n += sign * normals[k]
-        sum_s += sign * slips[k]
-    else:
-        sum_n += sign * slips[k]
-        sum_s += sign * normals[k]
+@njit(cache=True, nogil=True, error_model="numpy")
+def _dot(a, b):
+    return a[0] * b[0] + a[1] * b[1] + a[2] * b[2]
 
 
-@njit(cache=True)
-def _orthonormal_average(sum_n, sum_s):
-    """Normalise the sums, then turn both by the same angle in their plane until orthogonal."""
-    n = sum_n / np.sqrt(np.sum(sum_n ** 2))
-    s = sum_s / np.sqrt(np.sum(sum_s ** 2))
-    bisector = (n + s) / np.sqrt(np.sum((n + s) ** 2))
-    across = (n - s) / np.sqrt(np.sum((n - s) ** 2))
-    return (bisector + across) / np.sqrt(2.0), (bisector - across) / np.sqrt(2.0)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rotation_of_form(norm1, slip1, b1, n2, s2):
+    """MECH_ROT's rotation angle (degrees) from (norm1, slip1) to one form (n2, s2); NaN when a
+    dot product leaves [-1, 1] by rounding (HASH then never picks that form)."""
+    b2 = _cross(n2, s2)
+    phi = np.empty(3, np.float32)
+    phi[0] = math.acos(_dot(norm1, n2))
+    phi[1] = math.acos(_dot(slip1, s2))
+    phi[2] = math.acos(_dot(b1, b2))
+    tiny = _F(1e-4)
+    if phi[0] < tiny and phi[1] < tiny and phi[2] < tiny:
+        return _F(0.0)
+    if phi[0] < tiny:
+        return _DEGRAD * phi[1]
+    if phi[1] < tiny:
+        return _DEGRAD * phi[2]
+    if phi[2] < tiny:
+        return _DEGRAD * phi[0]
+    # the rotation axis is orthogonal to the three difference vectors: use the two largest
+    # (unless two are parallel)
+    diff = np.empty((3, 3), np.float32)
+    scale = np.empty(3, np.float32)
+    for i in range(3):
+        diff[0, i] = norm1[i] - n2[i]
+        diff[1, i] = slip1[i] - s2[i]
+        diff[2, i] = b1[i] - b2[i]
+    for j in range(3):
+        scale[j] = math.sqrt(_dot(diff[j], diff[j]))
+        for i in range(3):
+            diff[j, i] = diff[j, i] / scale[j]
+    qdot = np.empty(3, np.float32)
+    qdot[2] = _dot(diff[0], diff[1])
+    qdot[1] = _dot(diff[0], diff[2])
+    qdot[0] = _dot(diff[1], diff[2])
+    iout = -1
+    for i in range(3):
+        if qdot[i] > _F(0.9999):
+            iout = i
+    if iout == -1:
+        smallest = _F(10000.0)
+        for i in range(3):
+            if scale[i] < smallest:
+                smallest = scale[i]
+                iout = i
+    first = 0 if iout != 0 else 1
+    second = 2 if iout != 2 else 1
+    axis = _cross(diff[first], diff[second])
+    length = math.sqrt(_dot(axis, axis))
+    for i in range(3):
+        axis[i] = axis[i] / length
+    theta = np.empty(3, np.float32)
+    theta[0] = math.acos(_dot(norm1, axis))
+    theta[1] = math.acos(_dot(slip1, axis))
+    theta[2] = math.acos(_dot(b1, axis))
+    use = 0
+    closest = _F(1000.0)
+    for i in range(3):
+        if abs(theta[i] - _PI / _F(2.0)) < closest:
+            closest = abs(theta[i] - _PI / _F(2.0))
+            use = i
+    value = ((math.cos(phi[use]) - math.cos(theta[use]) * math.cos(theta[use]))
+             / (math.sin(theta[use]) * math.sin(theta[use])))
+    value = min(max(value, _F(-1.0)), _F(1.0))
+    return _DEGRAD * math.acos(value)
 
 
-@njit(cache=True)
-def _aligned_sums(normals, slips, nulls, members):
-    """Sums of the normals and slips of ``members``, each aligned to the first (MECH_AVG)."""
-    sum_n = np.zeros(3)
-    sum_s = np.zeros(3)
-    for k in members:
-        _add_aligned(normals, slips, nulls, members[0], k, 1.0, sum_n, sum_s)
-    return sum_n, sum_s
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mech_rot(norm1, slip1, norm2, slip2):
+    """HASH's MECH_ROT: the smallest rotation (degrees) from (norm1, slip1) to mechanism 2 tried
+    as (n, s), (-n, -s), (s, n), (-s, -n); returns it and mechanism 2 in that form."""
+    b1 = _cross(norm1, slip1)
+    best = _F(180.0)
+    form = -1
+    for k in range(4):
+        sign = _F(-1.0) if k == 1 or k == 3 else _F(1.0)
+        n2 = (slip2 if k >= 2 else norm2) * sign
+        s2 = (norm2 if k >= 2 else slip2) * sign
+        rotation = abs(_rotation_of_form(norm1, slip1, b1, n2, s2))
+        if rotation < best:
+            best = rotation
+            form = k
+    sign = _F(-1.0) if form == 1 or form == 3 else _F(1.0)
+    if form >= 2:
+        return best, slip2 * sign, norm2 * sign
+    return best, norm2 * sign, slip2 * sign
 
 
-@njit(cache=True, nogil=True)  # lets events run concurrently in threads
-def _split_cluster(normals, slips, nulls, members, cangle_deg):
-    """Remove the mechanism farthest from the average while that rotation exceeds cangle.
+@njit(cache=True, nogil=True, error_model="numpy")
+def _normalised(v):
+    total = _F(0.0)
+    for i in range(3):
+        total = total + v[i] * v[i]
+    return v / math.sqrt(total)
 
-    HASH keeps the running maximum rotation in an INTEGER variable: a later mechanism whose
-    real rotation exceeds the truncated maximum replaces an earlier one (ties go to the last),
-    and removal stops when the truncated maximum is <= cangle. Returns (kept, removed), both in
-    order (removed in order of removal), and the final average normal and slip.
-    """
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mech_avg(normals, slips, members):
+    """HASH's MECH_AVG of ``members`` (in order): each in its form closest to the first, normals
+    and slips summed and normalised, then turned towards orthogonal (the worse-constrained
+    vector more) until within 0.01 degrees."""
+    first = members[0]
+    avg_n = normals[first].copy()
+    avg_s = slips[first].copy()
+    if members.size <= 1:
+        return avg_n, avg_s
+    ref_n, ref_s = normals[first], slips[first]
+    for k in range(1, members.size):
+        _, n2, s2 = _mech_rot(ref_n, ref_s, normals[members[k]], slips[members[k]])
+        avg_n = avg_n + n2
+        avg_s = avg_s + s2
+    avg_n = _normalised(avg_n)
+    avg_s = _normalised(avg_s)
+    spread_n = _F(0.0)
+    spread_s = _F(0.0)
+    for k in range(members.size):
+        _, n2, s2 = _mech_rot(avg_n, avg_s, normals[members[k]], slips[members[k]])
+        a_n = math.acos(min(max(_dot(n2, avg_n), _F(-1.0)), _F(1.0)))
+        a_s = math.acos(min(max(_dot(s2, avg_s), _F(-1.0)), _F(1.0)))
+        spread_n = spread_n + a_n * a_n
+        spread_s = spread_s + a_s * a_s
+    spread_n = math.sqrt(spread_n / _F(members.size))
+    spread_s = math.sqrt(spread_s / _F(members.size))
+    if spread_n + spread_s < _F(0.0001):
+        return avg_n, avg_s
+    fract1 = spread_n / (spread_n + spread_s)
+    for _ in range(100):
+        misfit = _F(90.0) - math.acos(_dot(avg_n, avg_s)) * _DEGRAD
+        if abs(misfit) <= _F(0.01):
+            break
+        theta1 = misfit * fract1 / _DEGRAD
+        theta2 = misfit * (_F(1.0) - fract1) / _DEGRAD
+        old_n = avg_n.copy()
+        avg_n = _normalised(avg_n - avg_s * math.sin(theta1))
+        avg_s = _normalised(avg_s - old_n * math.sin(theta2))
+    return avg_n, avg_s
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _rms_to_average(normals, slips, avg_n, avg_s):
+    """RMS angles (degrees) between ALL the mechanisms, each in its form closest to the
+    average, and the average normal (slip)."""
+    sum_n = _F(0.0)
+    sum_s = _F(0.0)
+    for k in range(normals.shape[0]):
+        _, n2, s2 = _mech_rot(avg_n, avg_s, normals[k], slips[k])
+        a_n = math.acos(min(max(_dot(n2, avg_n), _F(-1.0)), _F(1.0)))
+        a_s = math.acos(min(max(_dot(s2, avg_s), _F(-1.0)), _F(1.0)))
+        sum_n = sum_n + a_n * a_n
+        sum_s = sum_s + a_s * a_s
+    n = _F(normals.shape[0])
+    return _DEGRAD * math.sqrt(sum_n / n), _DEGRAD * math.sqrt(sum_s / n)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _split_iterative(normals, slips, members, cangle):
+    """HASH's removal loop: drop the mechanism farthest from the average while that rotation,
+    truncated to an integer (HASH keeps it in an INTEGER), exceeds cangle; among equals the
+    last one found goes. Returns (kept, removed in the order HASH leaves them: last removed
+    first) and the final average."""
     kept = members.copy()
     n_kept = kept.size
     removed = np.empty(members.size, np.int64)
     n_removed = 0
-    sum_n, sum_s = _aligned_sums(normals, slips, nulls, kept)
     while True:
-        avg_n, avg_s = _orthonormal_average(sum_n, sum_s)
-        avg_b = _cross(avg_n, avg_s)
+        avg_n, avg_s = _mech_avg(normals, slips, kept[:n_kept])
         worst = -1
         max_rotation = 0
         for k in range(n_kept):
-            j = kept[k]
-            _, trace = _best_form(avg_n, avg_s, avg_b, normals[j], slips[j], nulls[j])
-            rotation = _angle_deg(trace)
+            rotation, _, _ = _mech_rot(avg_n, avg_s, normals[kept[k]], slips[kept[k]])
             if rotation > max_rotation:
                 max_rotation = int(rotation)
                 worst = k
-        if n_kept <= 1 or max_rotation <= cangle_deg:
+        if worst < 0 or max_rotation <= cangle:
             break
-        gone = kept[worst]
-        removed[n_removed] = gone
+        removed[n_removed] = kept[worst]
         n_removed += 1
         kept[worst:n_kept - 1] = kept[worst + 1:n_kept].copy()
         n_kept -= 1
-        if worst == 0:  # the alignment reference left: realign to the new first
-            sum_n, sum_s = _aligned_sums(normals, slips, nulls, kept[:n_kept])
-        else:
-            _add_aligned(normals, slips, nulls, kept[0], gone, -1.0, sum_n, sum_s)
-    return kept[:n_kept], removed[:n_removed], avg_n, avg_s
+    return kept[:n_kept], removed[:n_removed][::-1].copy(), avg_n, avg_s
 
 
-@njit(cache=True, nogil=True)  # lets events run concurrently in threads
-def _rms_angles(normals, slips, nulls, members, avg_n, avg_s):
-    """RMS angles (degrees) between the aligned normals (slips) of ``members`` and the average."""
-    avg_b = _cross(avg_n, avg_s)
-    sum_n = 0.0
-    sum_s = 0.0
-    for k in members:
-        form, _ = _best_form(avg_n, avg_s, avg_b, normals[k], slips[k], nulls[k])
-        sign = 1.0 if form == 0 or form == 2 else -1.0
-        n, s = (normals[k], slips[k]) if form < 2 else (slips[k], normals[k])
-        dn = min(1.0, max(-1.0, sign * (n[0] * avg_n[0] + n[1] * avg_n[1] + n[2] * avg_n[2])))
-        ds = min(1.0, max(-1.0, sign * (s[0] * avg_s[0] + s[1] * avg_s[1] + s[2] * avg_s[2])))
-        sum_n += np.degrees(np.arccos(dn)) ** 2
-        sum_s += np.degrees(np.arccos(ds)) ** 2
-    return np.sqrt(sum_n / members.size), np.sqrt(sum_s / members.size)
+@njit(cache=True, nogil=True, error_model="numpy")
+def _split_within_cangle(normals, slips, members, cangle):
+    """SKHASH's averaging: the average of the set, then of those within cangle of it, then of
+    those within cangle of that (SKHASH's default; ``$iterative_avg`` selects HASH's)."""
+    avg_n, avg_s = _mech_avg(normals, slips, members)
+    near = np.zeros(members.size, np.bool_)
+    for k in range(members.size):
+        rotation, _, _ = _mech_rot(avg_n, avg_s, normals[members[k]], slips[members[k]])
+        near[k] = rotation <= cangle
+    if not near.any():
+        return members[:0], members.copy(), avg_n, avg_s
+    avg_n, avg_s = _mech_avg(normals, slips, members[near])
+    for k in range(members.size):
+        rotation, _, _ = _mech_rot(avg_n, avg_s, normals[members[k]], slips[members[k]])
+        near[k] = rotation <= cangle
+    if near.any():
+        avg_n, avg_s = _mech_avg(normals, slips, members[near])
+    return members[near], members[~near], avg_n, avg_s
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _fpcoor(fnorm, slip):
+    """HASH's FPCOOR (vectors to strike, dip, rake in degrees), single precision."""
+    if _F(1.0) - abs(fnorm[2]) <= _F(1e-7):
+        dip = _F(0.0)
+        phi = math.atan2(-slip[0], slip[1])
+        clam = math.cos(phi) * slip[0] + math.sin(phi) * slip[1]
+        slam = math.sin(phi) * slip[0] - math.cos(phi) * slip[1]
+        lam = math.atan2(slam, clam)
+    else:
+        phi = math.atan2(-fnorm[0], fnorm[1])
+        a = math.sqrt(fnorm[0] * fnorm[0] + fnorm[1] * fnorm[1])
+        dip = math.atan2(a, -fnorm[2])
+        clam = math.cos(phi) * slip[0] + math.sin(phi) * slip[1]
+        slam = -slip[2] / math.sin(dip)
+        lam = math.atan2(slam, clam)
+        if dip > _F(0.5) * _PI:
+            dip = _PI - dip
+            phi = phi + _PI
+            lam = -lam
+    strike = phi * _DEGRAD
+    if strike < 0.0:
+        strike = strike + _F(360.0)
+    rake = lam * _DEGRAD
+    if rake <= -180.0:
+        rake = rake + _F(360.0)
+    if rake > 180.0:
+        rake = rake - _F(360.0)
+    return strike, dip * _DEGRAD, rake
+
+
+def hash_sdr(normal, slip) -> tuple[float, float, float]:
+    """Strike, dip, rake (degrees) of one mechanism as HASH's FPCOOR computes them (single
+    precision: HASH's integer output is the nearest integer of these)."""
+    strike, dip, rake = _fpcoor(np.asarray(normal, dtype=np.float32),
+                                np.asarray(slip, dtype=np.float32))
+    return float(strike), float(dip), float(rake)
 
 
 def mech_average(normals, slips) -> tuple[np.ndarray, np.ndarray]:
-    """Average mechanism of a set (HASH's MECH_AVG): each mechanism is put in the form closest
-    to the first, normals and slips are summed and normalised, then made orthogonal."""
-    normals = np.ascontiguousarray(normals, dtype=float)
-    slips = np.ascontiguousarray(slips, dtype=float)
-    sum_n, sum_s = _aligned_sums(normals, slips, np.cross(normals, slips),
-                                 np.arange(len(normals)))
-    return _orthonormal_average(sum_n, sum_s)
+    """Average mechanism of a set (HASH's MECH_AVG, single precision): each mechanism in its
+    form closest to the first, normals and slips summed and normalised, then made orthogonal
+    to within 0.01 degrees."""
+    normals = np.ascontiguousarray(normals, dtype=np.float32).reshape(-1, 3)
+    slips = np.ascontiguousarray(slips, dtype=np.float32).reshape(-1, 3)
+    avg_n, avg_s = _mech_avg(normals, slips, np.arange(len(normals)))
+    return avg_n.astype(float), avg_s.astype(float)
 
 
 @dataclass(frozen=True)
@@ -160,30 +297,41 @@ class Cluster:
 
 
 def mech_probability(normals, slips, cangle_deg: float, prob_max: float,
-                     max_solutions: int) -> list[Cluster]:
-    """Split acceptable mechanisms into up to ``max_solutions`` solutions (HASH's MECH_PROB).
+                     max_solutions: int, iterative: bool = True) -> list[Cluster]:
+    """Split acceptable mechanisms into up to ``max_solutions`` solutions (HASH's MECH_PROB,
+    single precision).
 
-    For each solution the set is averaged and the mechanism farthest from the average removed
-    while that (integer-truncated) rotation exceeds ``cangle_deg``; prob = kept / total. The
-    removed mechanisms form the next solution's set; a second or later solution with
-    prob < ``prob_max`` ends the list. Uncertainties are the RMS angles between the aligned
-    normals (slips) of ALL mechanisms of the solution's starting set (outliers included) and
-    the average normal (slip).
+    ``iterative`` (HASH): the set is averaged and the mechanism farthest from the average
+    removed while that (integer-truncated) rotation exceeds ``cangle_deg``; else (SKHASH's
+    default) the solution is the average of the mechanisms within cangle of the average of
+    those within cangle of the set's average. prob = kept / total. The others form the next
+    solution's set (HASH: last removed first); a second or later solution with prob <
+    ``prob_max`` ends the list (SKHASH's list is then sorted by prob). Uncertainties are the RMS
+    angles between the aligned normals (slips) of ALL the acceptable mechanisms and the
+    solution's average normal (slip), as HASH computes them for every solution.
     """
-    normals = np.ascontiguousarray(normals, dtype=float)
-    slips = np.ascontiguousarray(slips, dtype=float)
-    nulls = np.cross(normals, slips)
+    normals = np.ascontiguousarray(normals, dtype=np.float32).reshape(-1, 3)
+    slips = np.ascontiguousarray(slips, dtype=np.float32).reshape(-1, 3)
     total = len(normals)
+    if total == 0:
+        return []
+    if total == 1:
+        return [Cluster(normals[0].astype(float), slips[0].astype(float), 1.0, 0.0, 0.0,
+                        np.zeros(1, np.int64))]
+    split = _split_iterative if iterative else _split_within_cangle
     remaining = np.arange(total)
     clusters: list[Cluster] = []
     while remaining.size and len(clusters) < max_solutions:
-        kept, removed, avg_n, avg_s = _split_cluster(normals, slips, nulls, remaining, float(cangle_deg))
-        prob = kept.size / total
-        if clusters and prob < prob_max:
+        kept, removed, avg_n, avg_s = split(normals, slips, remaining, np.float32(cangle_deg))
+        prob = float(np.float32(kept.size) / np.float32(total))
+        if kept.size == 0 or (clusters and prob < prob_max):
             break
-        rms_fault, rms_aux = _rms_angles(normals, slips, nulls, remaining, avg_n, avg_s)
-        clusters.append(Cluster(avg_n, avg_s, prob, float(rms_fault), float(rms_aux), kept))
+        rms_fault, rms_aux = _rms_to_average(normals, slips, avg_n, avg_s)
+        clusters.append(Cluster(avg_n.astype(float), avg_s.astype(float), prob,
+                                float(rms_fault), float(rms_aux), kept))
         remaining = removed
+    if not iterative:
+        clusters.sort(key=lambda c: -c.prob)
     return clusters
 
 
@@ -207,36 +355,43 @@ def hash_v12_weight_mechanism(normal, slip) -> tuple[np.ndarray, np.ndarray]:
     return np.asarray(normal_w, dtype=float).reshape(3), np.asarray(slip_w, dtype=float).reshape(3)
 
 
-def polarity_misfit(rays, polarity, impulsive, normal, slip, weight_mechanism=None):
+def polarity_misfit(rays, polarity, impulsive, normal, slip, weight_mechanism=None,
+                    weight=None):
     """HASH's GET_MISF: weighted misfit fraction and station distribution ratio.
 
     Predicted polarity = sign of the P radiation (0 counts as up); weight wt = sqrt(|radiation|),
     wo = 1 for impulsive, 0.5 for emergent picks. mfrac = sum(wt*wo over misfits) / sum(wt*wo);
     stdr = sum(wt*wo) / sum(wo). ``weight_mechanism`` (normal, slip), when given, is the
-    mechanism whose radiation gives wt (see :func:`hash_v12_weight_mechanism`).
-    Returns (mfrac, stdr, predicted polarity (+1/-1) per row).
+    mechanism whose radiation gives wt (see :func:`hash_v12_weight_mechanism`). With polarity
+    weights ``weight`` (SKHASH): mfrac = sum(wt over misfits) / sum(wt), stdr = sum(wt) /
+    sum(|weight|). Returns (mfrac, stdr, predicted polarity (+1/-1) per row).
     """
     radiation = p_radiation(rays, normal, slip)
     predicted = np.where(radiation >= 0.0, 1, -1)
     weighting = radiation if weight_mechanism is None else p_radiation(rays, *weight_mechanism)
     wt = np.sqrt(np.abs(weighting))
-    wo = np.where(np.asarray(impulsive, dtype=bool), 1.0, 0.5)
-    weight = wt * wo
+    if weight is None:
+        wo = np.where(np.asarray(impulsive, dtype=bool), 1.0, 0.5)
+    else:
+        wo = np.ones(len(wt))
     misfit = predicted != np.sign(np.asarray(polarity))
-    total = weight.sum()
-    mfrac = float(weight[misfit].sum() / total) if total > 0 else 0.0
-    stdr = float(total / wo.sum()) if wo.sum() > 0 else 0.0
+    total = (wt * wo).sum()
+    mfrac = float((wt * wo)[misfit].sum() / total) if total > 0 else 0.0
+    count = wo.sum() if weight is None else np.abs(np.asarray(weight, dtype=float)).sum()
+    stdr = float(total / count) if count > 0 else 0.0
     return mfrac, stdr, predicted
 
 
-def polarity_sp_misfit(rays, polarity, sp_log10, normal, slip, weight_mechanism=None):
+def polarity_sp_misfit(rays, polarity, sp_log10, normal, slip, weight_mechanism=None,
+                       weight=None):
     """HASH's GET_MISF_AMP: polarity misfit, mean S/P misfit and station distribution ratio.
 
     Rows with polarity 0 are S/P rows. Without the impulsive/emergent weights: mfrac =
     sum(wt over misfit polarities) / sum(wt over polarities); mavg = mean |observed - predicted
-    log10 S/P|; stdr = mean wt over all rows. ``weight_mechanism``, when given, gives wt and
-    the predicted S/P ratios (HASH v1.2's behaviour, :func:`hash_v12_weight_mechanism`).
-    Returns (mfrac, mavg, stdr, predicted polarity).
+    log10 S/P|; stdr = mean wt over all rows (SKHASH, with polarity weights ``weight``: sum(wt)
+    / (sum of the polarity weights + number of S/P rows)). ``weight_mechanism``, when given,
+    gives wt and the predicted S/P ratios (HASH v1.2's behaviour,
+    :func:`hash_v12_weight_mechanism`). Returns (mfrac, mavg, stdr, predicted polarity).
     """
     polarity = np.asarray(polarity)
     radiation = p_radiation(rays, normal, slip)
@@ -253,7 +408,11 @@ def polarity_sp_misfit(rays, polarity, sp_log10, normal, slip, weight_mechanism=
         mavg = float(np.mean(np.abs(np.asarray(sp_log10)[sp_rows] - predicted_sp)))
     else:
         mavg = 0.0
-    stdr = float(wt.mean()) if wt.size else 0.0
+    if weight is None:
+        count = float(wt.size)
+    else:
+        count = float(np.abs(np.asarray(weight, dtype=float))[is_pol].sum() + sp_rows.sum())
+    stdr = float(wt.sum() / count) if count > 0 else 0.0
     return mfrac, mavg, stdr, np.where(is_pol, predicted, 0)
 
 
@@ -299,3 +458,95 @@ def quality_grade(prob: float, fault_uncertainty_deg: float, aux_uncertainty_deg
         if prob > p_min and uncertainty <= u_max and (with_sp or (mfrac <= m_max and stdr >= s_min)):
             return letter
     return "D"
+
+
+def _acceptable_average(counts, total_weight, normals, slips, badfrac, badmin, cangle):
+    """Average (SKHASH's within-cangle averaging) of the grid mechanisms whose misfit
+    ``counts`` pass HASH's single-trial limits for polarities of summed weight
+    ``total_weight``; at most 500 of them, evenly spread over the grid."""
+    ntotal, nextra = misfit_allowances(total_weight, badfrac, badmin)
+    accepted = np.flatnonzero(counts <= max(ntotal, counts.min() + nextra))
+    if accepted.size > 500:
+        accepted = accepted[np.linspace(0, accepted.size - 1, 500).astype(int)]
+    _, _, avg_n, avg_s = _split_within_cangle(normals, slips, accepted, np.float32(cangle))
+    return avg_n, avg_s
+
+
+def leave_one_out_rotation(rays, polarity, weight, grid, badfrac: float, badmin: float,
+                           cangle_deg: float) -> tuple[float, int]:
+    """How far the mechanism moves when one polarity is left out: the largest rotation
+    (degrees) between the average acceptable mechanism of the unperturbed rays and that of the
+    same rays less one polarity, over the polarities, and the row whose removal moves it most.
+    rays (n, 3) of the polarity rows, polarity +1/-1, weight (n,) (1: HASH's counts)."""
+    rays = np.asarray(rays, dtype=np.float32)
+    up = np.asarray(polarity) > 0
+    weight = np.asarray(weight, dtype=np.float32)
+    predicted_up = (rays @ grid.slip_t) * (rays @ grid.normal_t) > 0
+    misfit = (predicted_up != up[:, None]).astype(np.float32) * weight[:, None]
+    counts = misfit.sum(axis=0)
+    normals = np.ascontiguousarray(grid.normal, dtype=np.float32)
+    slips = np.ascontiguousarray(grid.slip, dtype=np.float32)
+    total = float(weight.sum())
+    ref_n, ref_s = _acceptable_average(counts, total, normals, slips, badfrac, badmin, cangle_deg)
+    worst, worst_row = 0.0, -1
+    for row in range(len(rays)):
+        avg_n, avg_s = _acceptable_average(counts - misfit[row], total - float(weight[row]),
+                                           normals, slips, badfrac, badmin, cangle_deg)
+        rotation = float(_mech_rot(ref_n, ref_s, avg_n, avg_s)[0])
+        if rotation > worst:
+            worst, worst_row = rotation, row
+    return worst, worst_row
+
+
+class QualityChecks:
+    """What an event's coverage supports, beyond HASH's letter (focalflow's honest quality).
+
+    Each finding caps a letter A or B at C and is named in the note:
+    fewer than ``params.quality_min_polarities`` polarities; all polarities of one sign; all
+    polarities on one side of a nodal plane of the mechanism (the plane could turn into the
+    empty side: one-sided coverage, checked per solution); with S/P ratios (whose HASH grades
+    ignore gaps) an azimuthal or take-off gap beyond ``max_agap_deg``/``max_pgap_deg``; a
+    mechanism that moves more than ``params.quality_loo_max_deg`` when one polarity is left out
+    (:func:`leave_one_out_rotation`). rays (n, 3), polarity and weight: the polarity rows.
+    """
+
+    def __init__(self, rays, polarity, weight, grid, params, gaps, with_sp: bool):
+        rays = np.asarray(rays, dtype=float)
+        polarity = np.asarray(polarity)
+        self.folded = np.where((rays[:, 2] < 0)[:, None], -rays, rays)  # lower hemisphere
+        self.reasons: list[str] = []
+        npol = len(polarity)
+        if npol < params.quality_min_polarities:
+            self.reasons.append(f"only {npol} polarities (fewer than "
+                                f"{params.quality_min_polarities})")
+        ups = int((polarity > 0).sum())
+        if npol and ups in (0, npol):
+            self.reasons.append(f"all {npol} polarities {'up' if ups else 'down'}")
+        if with_sp and (gaps[0] > params.max_agap_deg or gaps[1] > params.max_pgap_deg):
+            self.reasons.append(f"azimuthal gap {gaps[0]} deg, take-off gap {gaps[1]} deg "
+                                f"(limits {params.max_agap_deg:g}, {params.max_pgap_deg:g})")
+        if npol >= 2:
+            rotation, row = leave_one_out_rotation(rays, polarity, weight, grid, params.badfrac,
+                                                   params.badmin, params.cangle_deg)
+            if rotation > params.quality_loo_max_deg:
+                self.reasons.append(f"leaving out polarity {row + 1} moves the mechanism "
+                                    f"{rotation:.0f} deg (limit {params.quality_loo_max_deg:g})")
+
+    def one_sided(self, normal, slip) -> list[str]:
+        """The nodal planes of the mechanism with every polarity on one side of them."""
+        found = []
+        for vector, name in ((np.asarray(normal, float), "fault"),
+                             (np.asarray(slip, float), "auxiliary")):
+            side = self.folded @ vector
+            if len(side) and (np.all(side >= 0) or np.all(side <= 0)):
+                strike, dip, _ = vectors_to_sdr(vector, np.cross(vector, [0.0, 0.0, 1.0])
+                                                if abs(vector[2]) < 1 else [1.0, 0.0, 0.0])
+                found.append(f"all polarities on one side of the {name} plane (strike "
+                             f"{float(strike):.0f}, dip {float(dip):.0f}): one-sided coverage")
+        return found
+
+    def grade(self, letter: str, normal, slip) -> tuple[str, str]:
+        """(letter capped at C where a finding applies, the findings joined by "; ")."""
+        reasons = self.reasons + self.one_sided(normal, slip)
+        capped = "C" if reasons and letter in ("A", "B") else letter
+        return capped, "; ".join(reasons)

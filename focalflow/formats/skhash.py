@@ -37,7 +37,8 @@ SKHASH_OUT_COLUMNS = ["event_id", "strike", "dip", "rake", "quality", "fault_pla
                       "time", "origin_lat", "origin_lon", "origin_depth_km", "horz_uncert_km",
                       "vert_uncert_km"]
 MECHANISM_COLUMNS = SKHASH_OUT_COLUMNS + ["strike2", "dip2", "rake2", "azimuthal_gap",
-                                          "takeoff_gap", "faulting_class"]
+                                          "takeoff_gap", "faulting_class", "hash_quality",
+                                          "quality_note"]
 ACCEPTABLE_COLUMNS = ["event_id", "strike", "dip", "rake"]
 #: SKHASH's per-observation record (``$outfile_pol_info``).
 POLINFO_COLUMNS = ["event_id", "sta_code", "p_polarity", "sr_dist_km", "takeoff", "azimuth",

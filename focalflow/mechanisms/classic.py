@@ -25,72 +25,129 @@ from focalflow.errors import FocalflowError, InputError
 from focalflow.formats import hash_v12, skhash
 from focalflow.mechanisms.observations import (add_distance_azimuth, apply_reversals,
                                                attach_stations, empty_observations, join_codes,
-                                               make_observations)
+                                               make_observations, station_code)
 from focalflow.mechanisms.result_tables import write_results
 from focalflow.mechanisms.solve import solve_catalog, velocity_tables
 from focalflow.workdir import atomic_path, write_text_atomic
+from hash_core.fortran import log10_f32
 from hash_core.params import HashParams, RunPolicy
 
 log = logging.getLogger("focalflow.6_run_hash")
 STAGE = "6_run_hash"
 
 
-def _hash_key(frame: pd.DataFrame) -> pd.Series:
-    """HASH's station match: name + component (first two characters, V = E) + network."""
-    component = frame["channel"].astype(str).map(hash_v12.hash_component_key)
-    return frame["station"].astype(str) + "." + component + "." + frame["network"].astype(str)
+def _locate(obs: pd.DataFrame, stations: hash_v12.HashStationList, on_problem) -> pd.DataFrame:
+    """Station coordinates of each observation as HASH finds them (GETSTAT_TRI/GETSTAT_SCSN);
+    an observation whose station is not found is reported and dropped, as HASH drops it."""
+    if obs.empty:
+        return obs
+    rows = [stations.find(sta, cha, net) for sta, cha, net in
+            zip(obs["station"], obs["channel"], obs["network"])]
+    found = np.array([r is not None for r in rows], dtype=bool)
+    for _, row in obs[~found].iterrows():
+        on_problem(row["event_id"], station_code(row["network"], row["station"], "",
+                                                 row["channel"]),
+                   "station not in the station list; observation skipped")
+    obs = obs[found].copy()
+    table = stations.frame.loc[[r for r in rows if r is not None]]
+    obs["station_lat"] = table["latitude"].to_numpy(float)
+    obs["station_lon"] = table["longitude"].to_numpy(float)
+    obs["station_elev_m"] = table["elevation"].to_numpy(float)
+    return obs.reset_index(drop=True)
 
 
-def _hash_cor_key(frame: pd.DataFrame) -> pd.Series:
-    """HASH's station-correction match: name + component; the network is ignored."""
-    return frame["station"].astype(str) + "." + frame["channel"].astype(str).map(
-        hash_v12.hash_component_key)
+def _reversals(control: hash_v12.HashControl):
+    return (hash_v12.read_scsn_reverse(control.reversal_file)
+            if control.reversal_file and control.reversal_file.name else None)
 
 
 def load_hash_inputs(control: hash_v12.HashControl, on_problem) -> tuple:
-    """(events, observations, velocity tables or None) of a HASH v1.2 control file."""
-    if control.driver == 1:
-        events, obs, problems = hash_v12.read_phase_driver1(control.phase_file)
-    else:
-        events, obs, problems = hash_v12.read_phase_driver2(control.phase_file)
+    """(events, observations, velocity tables or None) of a HASH v1.2 control file, read as
+    HASH's driver ``control.driver`` reads its inputs (see the README's HASH section)."""
+    driver = control.driver
+    if driver == 5:
+        return _driver5_inputs(control, on_problem)
+    reader = {1: hash_v12.read_phase_driver1, 4: hash_v12.read_phase_driver4}.get(
+        driver, hash_v12.read_phase_driver2)
+    events, obs, problems = reader(control.phase_file)
     for problem in problems:
         on_problem(None, None, problem)
-    reversals = (hash_v12.read_scsn_reverse(control.reversal_file)
-                 if control.reversal_file and control.reversal_file.name else None)
+    if driver == 3:  # driver 3 uses impulsive polarities only
+        obs = obs[obs["impulsive"].astype(bool)]
     obs = make_observations(obs, kind="P")
-    obs = apply_reversals(obs[obs["event_id"].isin(events["event_id"])], events, reversals)
-    tables = None
-    if control.driver in (2, 3):
-        stations = hash_v12.read_scsn_stations(control.station_file)
-        obs = add_distance_azimuth(attach_stations(obs, stations, _hash_key, on_problem), events)
-        tables = velocity_tables(control.velocity_models)
-    if control.driver == 3:
+    obs = apply_reversals(obs[obs["event_id"].isin(events["event_id"])], events,
+                          _reversals(control))
+    if driver == 1:
+        return events, obs, None
+    read_stations = (hash_v12.read_scsn_stations_5char if driver == 4
+                     else hash_v12.read_scsn_stations)
+    stations = hash_v12.HashStationList(read_stations(control.station_file))
+    obs = add_distance_azimuth(_locate(obs, stations, on_problem), events)
+    if driver == 3:
         obs = pd.concat([obs, _hash_sp_observations(control, events, stations, on_problem)],
                         ignore_index=True)
-    return events, obs, tables
+    return events, obs, velocity_tables(control.velocity_models, control.params)
 
 
 def _hash_sp_observations(control: hash_v12.HashControl, events: pd.DataFrame,
-                          stations: pd.DataFrame, on_problem) -> pd.DataFrame:
-    """Driver 3's S/P rows: amplitudes with signal/noise >= ratmin on P and S, log10(S/|P|)
-    minus the station correction (0 where the station has none)."""
+                          stations: hash_v12.HashStationList, on_problem) -> pd.DataFrame:
+    """Driver 3's S/P rows: amplitudes of stations in the station list and the correction
+    file, with signal/noise >= ratmin on P and S, as log10(S/|P|) minus the station
+    correction, in single precision as HASH computes them."""
     amps, problems = hash_v12.read_amp_file(control.amp_file)
     for problem in problems:
         on_problem(None, None, problem)
-    amps = amps[amps["event_id"].isin(events["event_id"])]
-    ratmin = control.params.ratmin
+    amps = amps[amps["event_id"].isin(events["event_id"])].reset_index(drop=True)
+    corrections = hash_v12.HashStationList(hash_v12.read_statcor(control.statcor_file),
+                                           network_matters=False)
+    rows = [corrections.find(sta, cha) for sta, cha in zip(amps["station"], amps["channel"])]
+    has_correction = np.array([r is not None for r in rows], dtype=bool)
+    for _, row in amps[~has_correction].iterrows():
+        on_problem(row["event_id"], station_code(row["network"], row["station"], "",
+                                                 row["channel"]),
+                   "no station correction for this S/P ratio (HASH skips it)")
+    correction = np.zeros(len(amps), np.float32)
+    correction[has_correction] = corrections.frame.loc[
+        [r for r in rows if r is not None], "sta_correction"].to_numpy(np.float32)
+    f32 = np.float32
+    amp_p = amps["amp_p"].to_numpy(f32)
+    amp_s = amps["amp_s"].to_numpy(f32)
     with np.errstate(divide="ignore", invalid="ignore"):
-        good = ((amps["amp_p"].abs() / amps["noise_p"] >= ratmin)
-                & (amps["amp_s"] / amps["noise_s"] >= ratmin)
-                & (amps["amp_p"] != 0) & (amps["amp_s"] > 0))
-    amps = amps[good.to_numpy()].copy()
-    corrections = hash_v12.read_statcor(control.statcor_file)
-    by_key = dict(zip(_hash_cor_key(corrections), corrections["sta_correction"]))
-    correction = _hash_cor_key(amps).map(by_key).fillna(0.0).to_numpy(float)
-    amps["sp_ratio"] = np.log10(amps["amp_s"].to_numpy(float) / amps["amp_p"].abs().to_numpy(float)) \
-        - correction
-    sp = make_observations(amps, kind="SP", p_polarity=0.0, impulsive=False)
-    return add_distance_azimuth(attach_stations(sp, stations, _hash_key, on_problem), events)
+        good = (has_correction & (amp_p != 0) & (np.abs(amp_p) / amps["noise_p"].to_numpy(f32)
+                                                 >= f32(control.params.ratmin))
+                & (amp_s / amps["noise_s"].to_numpy(f32) >= f32(control.params.ratmin)))
+        amps["sp_ratio"] = log10_f32(amp_s / np.abs(amp_p)) - correction
+    sp = make_observations(amps[good], kind="SP", p_polarity=0.0, impulsive=False)
+    return add_distance_azimuth(_locate(sp, stations, on_problem), events)
+
+
+def _driver5_inputs(control: hash_v12.HashControl, on_problem) -> tuple:
+    """Driver 5: rays from the SIMULPS file, polarities matched to them on the first three
+    characters of the station name (HASH's rule: the first ray of a matching name gets it); a
+    ray without a polarity is kept as kind ``ray`` so that its perturbations are drawn, as
+    HASH draws them, and then dropped."""
+    events, rays, problems = hash_v12.read_simulps(control.simulps_file)
+    for problem in problems:
+        on_problem(None, None, problem)
+    pols = hash_v12.read_driver5_polarities(control.phase_file, events["event_id"])
+    rays = rays.assign(kind="ray", p_polarity=0.0, impulsive=False)
+    for event_id, group in pols.groupby("event_id", sort=False):
+        mag = group["mag"].iloc[-1]
+        if mag != 0:
+            events.loc[events["event_id"] == event_id, "mag"] = mag
+        index = rays.index[rays["event_id"] == event_id]
+        prefixes = rays.loc[index, "station"].str[:3].tolist()
+        for _, pick in group.iterrows():
+            if pick["station"][:3] not in prefixes:
+                continue
+            row = index[prefixes.index(pick["station"][:3])]
+            rays.loc[row, ["kind", "p_polarity", "impulsive", "source"]] = [
+                "P", float(pick["p_polarity"]), bool(pick["impulsive"]), pick["source"]]
+            rays.loc[row, "pick_station"] = pick["station"]
+    obs = make_observations(rays)
+    if "pick_station" in rays:  # the reversal table is read by the polarity line's name
+        obs["station"] = rays["pick_station"].fillna(rays["station"]).to_numpy(str)
+    return events, apply_reversals(obs, events, _reversals(control)), None
 
 
 _SKHASH_ANGLES = {"takeoff": "takeoff_deg", "azimuth": "azimuth_deg",
@@ -156,7 +213,7 @@ def load_skhash_inputs(control: skhash.SkhashControl, on_problem) -> tuple:
                                                    on_problem), events)
         if not control.vmodel_paths:
             raise InputError(control.path, "no take-off angles given: $vmodel_paths needed")
-        tables = velocity_tables(control.vmodel_paths)
+        tables = velocity_tables(control.vmodel_paths, control.params)
     return events, obs, tables
 
 
@@ -195,7 +252,7 @@ def run_classic(hash_inp: Optional[Path], driver: Optional[int], skhash_control:
     problems = _Problems()
     if hash_inp:
         if driver is None:
-            raise FocalflowError("--hash-inp needs --driver 1, 2 or 3")
+            raise FocalflowError("--hash-inp needs --driver 1, 2, 3, 4 or 5")
         control = hash_v12.read_hash_inp(hash_inp, driver)
         events, obs, tables = load_hash_inputs(control, problems)
         hash_out = control.out_file
@@ -225,7 +282,8 @@ def run_classic(hash_inp: Optional[Path], driver: Optional[int], skhash_control:
 
 def _write_hash_out(path: Path, events: pd.DataFrame, mechanisms: pd.DataFrame,
                     with_sp: bool) -> None:
-    """HASH's own preferred-mechanism file (the control file's output name), best effort."""
+    """HASH's own preferred-mechanism file (the control file's output name), best effort;
+    integers rounded from the unrounded mechanisms, as HASH's nint does."""
     by_id = events.set_index("event_id")
     lines = [hash_v12.format_out_line({"event_id": row["event_id"],
                                        **by_id.loc[row["event_id"]].to_dict()}, row, with_sp)

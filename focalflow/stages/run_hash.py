@@ -22,6 +22,7 @@ from focalflow import cli
 from focalflow.mechanisms.classic import run_classic
 from focalflow.mechanisms.observations import build_observations
 from focalflow.mechanisms.overrides import read_overrides
+from focalflow.mechanisms.result_tables import round_tables
 from focalflow.mechanisms.solve import solve_catalog, velocity_tables
 from focalflow.provenance import Ledger
 from focalflow.tables import COLUMNS, read_table, update_event_rows
@@ -65,9 +66,10 @@ def run(ctx) -> dict:
         problems: dict[str, list] = {event_id: [] for event_id in redo}
         todo = events[events["event_id"].isin(redo)]
         results = solve_catalog(todo, obs[obs["event_id"].isin(redo)], cfg.params(),
-                                cfg.policy(), velocity_tables(cfg.velocity_models),
+                                cfg.policy(), velocity_tables(cfg.velocity_models, cfg.params()),
                                 lambda e, s, r: (problems[e].append((s or "", r)),
                                                  ctx.failures.add(e, s, r)), progress=True)
+        results = round_tables(results)
         for name, path in _result_paths(wd).items():
             update_event_rows(path, results[name], redo, order)
         for event_id in redo:
