@@ -178,8 +178,8 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
     pol_weight = weight if weighted else None
     rows = {name: [] for name in ("sdr", "aux", "fault_unc", "aux_unc", "prob", "mfrac", "mavg",
                                   "stdr", "hash_quality", "quality", "note")}
-    caps_of = (QualityChecks(rays1[is_pol], polarity[is_pol], weight[is_pol], grid, params,
-                             gaps, with_sp) if params.honest_quality else None)
+    caps_of = (QualityChecks(rays1, polarity, sp, weight, grid, params)
+               if params.honest_quality else None)
     for cluster in clusters:
         weights = (hash_v12_weight_mechanism(cluster.normal, cluster.slip)
                    if params.misfit_weights == "hash_v12" else None)

@@ -439,6 +439,18 @@ def search_polarities_sp(rays, polarity, sp_log10, grid: MechanismGrid, badfrac:
     return _accepted(first_trial, len(px))
 
 
+def sp_sum_misfits(rays, sp_log10, grid: MechanismGrid, out: np.ndarray) -> np.ndarray:
+    """Add to ``out`` (float32, one per grid mechanism) the summed |observed - predicted log10
+    S/P| of the S/P rows ``rays`` (n, 3) with observed ``sp_log10``, predicted as FOCALAMP_MC
+    predicts them."""
+    px, py, pz = (np.ascontiguousarray(np.asarray(rays, np.float32)[:, k]) for k in range(3))
+    _sum_sp_misfits(px, py, pz, np.ascontiguousarray(sp_log10, dtype=np.float32), 0, len(px),
+                    grid.slip_t[0], grid.slip_t[1], grid.slip_t[2], grid.null_t[0],
+                    grid.null_t[1], grid.null_t[2], grid.normal_t[0], grid.normal_t[1],
+                    grid.normal_t[2], _SP_THETA_INDEX, _SP_PHI_INDEX, _SP_TABLE, out)
+    return out
+
+
 def predicted_log_sp(rays, normal, slip) -> np.ndarray:
     """Predicted log10 S/P (4.9 * S / P radiation) for rays (..., 3) and one mechanism
     (normal, slip), as HASH's GET_MISF_AMP computes it (no quantisation), clipped to [-2, 4]

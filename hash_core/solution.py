@@ -12,9 +12,9 @@ from dataclasses import dataclass
 import numpy as np
 from numba import njit
 
-from .fortran import misfit_allowances
-from .geometry import sdr_to_vectors, vectors_to_sdr
-from .search import predicted_log_sp
+from .fortran import misfit_allowances, sp_allowances
+from .geometry import rotation_angle, sdr_to_vectors, vectors_to_sdr
+from .search import predicted_log_sp, sp_sum_misfits
 
 
 _F = np.float32
@@ -34,14 +34,21 @@ def _dot(a, b):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rotation_of_form(norm1, slip1, b1, n2, s2):
+def _rotation_of_form(norm1, slip1, b1, n2, s2, clamp):
     """MECH_ROT's rotation angle (degrees) from (norm1, slip1) to one form (n2, s2); NaN when a
-    dot product leaves [-1, 1] by rounding (HASH then never picks that form)."""
+    dot product leaves [-1, 1] by rounding (HASH then never picks that form), unless ``clamp``
+    (SKHASH clamps the dot products)."""
     b2 = _cross(n2, s2)
+    dots = np.empty(3, np.float32)
+    dots[0] = _dot(norm1, n2)
+    dots[1] = _dot(slip1, s2)
+    dots[2] = _dot(b1, b2)
+    if clamp:
+        for i in range(3):
+            dots[i] = min(max(dots[i], _F(-1.0)), _F(1.0))
     phi = np.empty(3, np.float32)
-    phi[0] = math.acos(_dot(norm1, n2))
-    phi[1] = math.acos(_dot(slip1, s2))
-    phi[2] = math.acos(_dot(b1, b2))
+    for i in range(3):
+        phi[i] = math.acos(dots[i])
     tiny = _F(1e-4)
     if phi[0] < tiny and phi[1] < tiny and phi[2] < tiny:
         return _F(0.0)
@@ -100,9 +107,11 @@ def _rotation_of_form(norm1, slip1, b1, n2, s2):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _mech_rot(norm1, slip1, norm2, slip2):
+def _mech_rot(norm1, slip1, norm2, slip2, clamp=False):
     """HASH's MECH_ROT: the smallest rotation (degrees) from (norm1, slip1) to mechanism 2 tried
-    as (n, s), (-n, -s), (s, n), (-s, -n); returns it and mechanism 2 in that form."""
+    as (n, s), (-n, -s), (s, n), (-s, -n); returns it and mechanism 2 in that form. ``clamp``:
+    dot products clamped to [-1, 1] first (SKHASH; HASH gets NaN for a form, and 180 degrees
+    when rounding puts every form out of range, e.g. for two identical mechanisms)."""
     b1 = _cross(norm1, slip1)
     best = _F(180.0)
     form = -1
@@ -110,7 +119,7 @@ def _mech_rot(norm1, slip1, norm2, slip2):
         sign = _F(-1.0) if k == 1 or k == 3 else _F(1.0)
         n2 = (slip2 if k >= 2 else norm2) * sign
         s2 = (norm2 if k >= 2 else slip2) * sign
-        rotation = abs(_rotation_of_form(norm1, slip1, b1, n2, s2))
+        rotation = abs(_rotation_of_form(norm1, slip1, b1, n2, s2, clamp))
         if rotation < best:
             best = rotation
             form = k
@@ -129,7 +138,7 @@ def _normalised(v):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _mech_avg(normals, slips, members):
+def _mech_avg(normals, slips, members, clamp=False):
     """HASH's MECH_AVG of ``members`` (in order): each in its form closest to the first, normals
     and slips summed and normalised, then turned towards orthogonal (the worse-constrained
     vector more) until within 0.01 degrees."""
@@ -140,7 +149,7 @@ def _mech_avg(normals, slips, members):
         return avg_n, avg_s
     ref_n, ref_s = normals[first], slips[first]
     for k in range(1, members.size):
-        _, n2, s2 = _mech_rot(ref_n, ref_s, normals[members[k]], slips[members[k]])
+        _, n2, s2 = _mech_rot(ref_n, ref_s, normals[members[k]], slips[members[k]], clamp)
         avg_n = avg_n + n2
         avg_s = avg_s + s2
     avg_n = _normalised(avg_n)
@@ -148,7 +157,7 @@ def _mech_avg(normals, slips, members):
     spread_n = _F(0.0)
     spread_s = _F(0.0)
     for k in range(members.size):
-        _, n2, s2 = _mech_rot(avg_n, avg_s, normals[members[k]], slips[members[k]])
+        _, n2, s2 = _mech_rot(avg_n, avg_s, normals[members[k]], slips[members[k]], clamp)
         a_n = math.acos(min(max(_dot(n2, avg_n), _F(-1.0)), _F(1.0)))
         a_s = math.acos(min(max(_dot(s2, avg_s), _F(-1.0)), _F(1.0)))
         spread_n = spread_n + a_n * a_n
@@ -171,13 +180,13 @@ def _mech_avg(normals, slips, members):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _rms_to_average(normals, slips, avg_n, avg_s):
+def _rms_to_average(normals, slips, avg_n, avg_s, clamp):
     """RMS angles (degrees) between ALL the mechanisms, each in its form closest to the
     average, and the average normal (slip)."""
     sum_n = _F(0.0)
     sum_s = _F(0.0)
     for k in range(normals.shape[0]):
-        _, n2, s2 = _mech_rot(avg_n, avg_s, normals[k], slips[k])
+        _, n2, s2 = _mech_rot(avg_n, avg_s, normals[k], slips[k], clamp)
         a_n = math.acos(min(max(_dot(n2, avg_n), _F(-1.0)), _F(1.0)))
         a_s = math.acos(min(max(_dot(s2, avg_s), _F(-1.0)), _F(1.0)))
         sum_n = sum_n + a_n * a_n
@@ -205,7 +214,7 @@ def _split_iterative(normals, slips, members, cangle):
             if rotation > max_rotation:
                 max_rotation = int(rotation)
                 worst = k
-        if worst < 0 or max_rotation <= cangle:
+        if worst < 0 or max_rotation <= cangle or n_kept <= 1:
             break
         removed[n_removed] = kept[worst]
         n_removed += 1
@@ -217,20 +226,21 @@ def _split_iterative(normals, slips, members, cangle):
 @njit(cache=True, nogil=True, error_model="numpy")
 def _split_within_cangle(normals, slips, members, cangle):
     """SKHASH's averaging: the average of the set, then of those within cangle of it, then of
-    those within cangle of that (SKHASH's default; ``$iterative_avg`` selects HASH's)."""
-    avg_n, avg_s = _mech_avg(normals, slips, members)
+    those within cangle of that (SKHASH's default; ``$iterative_avg`` selects HASH's); its
+    rotations clamp their dot products."""
+    avg_n, avg_s = _mech_avg(normals, slips, members, True)
     near = np.zeros(members.size, np.bool_)
     for k in range(members.size):
-        rotation, _, _ = _mech_rot(avg_n, avg_s, normals[members[k]], slips[members[k]])
+        rotation, _, _ = _mech_rot(avg_n, avg_s, normals[members[k]], slips[members[k]], True)
         near[k] = rotation <= cangle
     if not near.any():
         return members[:0], members.copy(), avg_n, avg_s
-    avg_n, avg_s = _mech_avg(normals, slips, members[near])
+    avg_n, avg_s = _mech_avg(normals, slips, members[near], True)
     for k in range(members.size):
-        rotation, _, _ = _mech_rot(avg_n, avg_s, normals[members[k]], slips[members[k]])
+        rotation, _, _ = _mech_rot(avg_n, avg_s, normals[members[k]], slips[members[k]], True)
         near[k] = rotation <= cangle
     if near.any():
-        avg_n, avg_s = _mech_avg(normals, slips, members[near])
+        avg_n, avg_s = _mech_avg(normals, slips, members[near], True)
     return members[near], members[~near], avg_n, avg_s
 
 
@@ -326,7 +336,7 @@ def mech_probability(normals, slips, cangle_deg: float, prob_max: float,
         prob = float(np.float32(kept.size) / np.float32(total))
         if kept.size == 0 or (clusters and prob < prob_max):
             break
-        rms_fault, rms_aux = _rms_to_average(normals, slips, avg_n, avg_s)
+        rms_fault, rms_aux = _rms_to_average(normals, slips, avg_n, avg_s, not iterative)
         clusters.append(Cluster(avg_n.astype(float), avg_s.astype(float), prob,
                                 float(rms_fault), float(rms_aux), kept))
         remaining = removed
@@ -460,77 +470,94 @@ def quality_grade(prob: float, fault_uncertainty_deg: float, aux_uncertainty_deg
     return "D"
 
 
-def _acceptable_average(counts, total_weight, normals, slips, badfrac, badmin, cangle):
-    """Average (SKHASH's within-cangle averaging) of the grid mechanisms whose misfit
-    ``counts`` pass HASH's single-trial limits for polarities of summed weight
-    ``total_weight``; at most 500 of them, evenly spread over the grid."""
-    ntotal, nextra = misfit_allowances(total_weight, badfrac, badmin)
-    accepted = np.flatnonzero(counts <= max(ntotal, counts.min() + nextra))
+def _acceptable_average(counts, total_weight, sp_misfit, n_sp, normals, slips, params):
+    """Average (SKHASH's within-cangle averaging) of the grid mechanisms passing FOCALAMP_MC's
+    single-trial limits: polarity misfit ``counts`` for polarities of summed weight
+    ``total_weight`` and, with ``n_sp`` S/P ratios, summed S/P misfits ``sp_misfit``; at most
+    500 of them, evenly spread over the grid."""
+    ntotal, nextra = misfit_allowances(total_weight, params.badfrac, params.badmin)
+    passes = counts <= max(ntotal, counts.min() + nextra)
+    if n_sp:
+        qmismax, qextra = sp_allowances(n_sp, params.qbadfac, params.qbadmin)
+        both = passes & (sp_misfit <= max(qmismax, sp_misfit.min() + qextra))
+        if not both.any():  # FOCALAMP_MC loosens the S/P limit
+            both = passes & (sp_misfit <= max(qmismax, sp_misfit[passes].min() + qextra))
+        passes = both
+    accepted = np.flatnonzero(passes)
     if accepted.size > 500:
         accepted = accepted[np.linspace(0, accepted.size - 1, 500).astype(int)]
-    _, _, avg_n, avg_s = _split_within_cangle(normals, slips, accepted, np.float32(cangle))
+    _, _, avg_n, avg_s = _split_within_cangle(normals, slips, accepted,
+                                              np.float32(params.cangle_deg))
     return avg_n, avg_s
 
 
-def leave_one_out_rotation(rays, polarity, weight, grid, badfrac: float, badmin: float,
-                           cangle_deg: float) -> tuple[float, int]:
+def leave_one_out_rotation(rays, polarity, sp_log10, weight, grid,
+                           params) -> tuple[float, int]:
     """How far the mechanism moves when one polarity is left out: the largest rotation
     (degrees) between the average acceptable mechanism of the unperturbed rays and that of the
-    same rays less one polarity, over the polarities, and the row whose removal moves it most.
-    rays (n, 3) of the polarity rows, polarity +1/-1, weight (n,) (1: HASH's counts)."""
+    same rays less one polarity, over the polarities, and the row whose removal moves it most
+    (-1 if none). rays (n, 3); polarity +1/-1, 0 on S/P rows with log10 S/P ``sp_log10``;
+    weight (n,) of the polarities (1: HASH's counts); ``params``: the misfit limits."""
     rays = np.asarray(rays, dtype=np.float32)
-    up = np.asarray(polarity) > 0
-    weight = np.asarray(weight, dtype=np.float32)
-    predicted_up = (rays @ grid.slip_t) * (rays @ grid.normal_t) > 0
-    misfit = (predicted_up != up[:, None]).astype(np.float32) * weight[:, None]
+    polarity = np.asarray(polarity)
+    is_pol = polarity != 0
+    pol_rays = np.ascontiguousarray(rays[is_pol])
+    weight = np.asarray(weight, dtype=np.float32)[is_pol]
+    predicted_up = (pol_rays @ grid.slip_t) * (pol_rays @ grid.normal_t) > 0
+    misfit = (predicted_up != (polarity[is_pol] > 0)[:, None]).astype(np.float32) * weight[:, None]
     counts = misfit.sum(axis=0)
+    sp_misfit = np.zeros(len(grid), np.float32)
+    sp_rows = np.ascontiguousarray(rays[~is_pol])
+    if len(sp_rows):
+        sp_sum_misfits(sp_rows, np.asarray(sp_log10, np.float32)[~is_pol], grid, sp_misfit)
     normals = np.ascontiguousarray(grid.normal, dtype=np.float32)
     slips = np.ascontiguousarray(grid.slip, dtype=np.float32)
     total = float(weight.sum())
-    ref_n, ref_s = _acceptable_average(counts, total, normals, slips, badfrac, badmin, cangle_deg)
+    ref_n, ref_s = _acceptable_average(counts, total, sp_misfit, len(sp_rows), normals, slips,
+                                       params)
     worst, worst_row = 0.0, -1
-    for row in range(len(rays)):
-        avg_n, avg_s = _acceptable_average(counts - misfit[row], total - float(weight[row]),
-                                           normals, slips, badfrac, badmin, cangle_deg)
-        rotation = float(_mech_rot(ref_n, ref_s, avg_n, avg_s)[0])
+    rows = np.flatnonzero(is_pol)
+    for k in range(len(rows)):
+        avg_n, avg_s = _acceptable_average(counts - misfit[k], total - float(weight[k]),
+                                           sp_misfit, len(sp_rows), normals, slips, params)
+        rotation = float(rotation_angle(ref_n.astype(float), ref_s.astype(float),
+                                        avg_n.astype(float), avg_s.astype(float)))
         if rotation > worst:
-            worst, worst_row = rotation, row
+            worst, worst_row = rotation, int(rows[k])
     return worst, worst_row
 
 
 class QualityChecks:
     """What an event's coverage supports, beyond HASH's letter (focalflow's honest quality).
 
-    Each finding caps a letter A or B at C and is named in the note:
-    fewer than ``params.quality_min_polarities`` polarities; all polarities of one sign; all
-    polarities on one side of a nodal plane of the mechanism (the plane could turn into the
-    empty side: one-sided coverage, checked per solution); with S/P ratios (whose HASH grades
-    ignore gaps) an azimuthal or take-off gap beyond ``max_agap_deg``/``max_pgap_deg``; a
-    mechanism that moves more than ``params.quality_loo_max_deg`` when one polarity is left out
-    (:func:`leave_one_out_rotation`). rays (n, 3), polarity and weight: the polarity rows.
+    Each finding caps a letter A or B at C and is named in the note: fewer than
+    ``params.quality_min_polarities`` observations (polarities and S/P ratios); all polarities
+    of one sign; all polarities on one side of a nodal plane of the mechanism (the plane could
+    turn into the empty side: one-sided coverage, checked per solution); a mechanism that moves
+    more than ``params.quality_loo_max_deg`` when one polarity is left out
+    (:func:`leave_one_out_rotation`, the S/P ratios kept). rays (n, 3) of the unperturbed
+    trial, polarity +1/-1 (0 on S/P rows), sp_log10 and weight per row.
     """
 
-    def __init__(self, rays, polarity, weight, grid, params, gaps, with_sp: bool):
+    def __init__(self, rays, polarity, sp_log10, weight, grid, params):
         rays = np.asarray(rays, dtype=float)
         polarity = np.asarray(polarity)
-        self.folded = np.where((rays[:, 2] < 0)[:, None], -rays, rays)  # lower hemisphere
+        is_pol = polarity != 0
+        self.folded = np.where((rays[is_pol, 2] < 0)[:, None], -rays[is_pol], rays[is_pol])
         self.reasons: list[str] = []
-        npol = len(polarity)
-        if npol < params.quality_min_polarities:
-            self.reasons.append(f"only {npol} polarities (fewer than "
-                                f"{params.quality_min_polarities})")
-        ups = int((polarity > 0).sum())
+        npol, nsp = int(is_pol.sum()), int((~is_pol).sum())
+        if npol + nsp < params.quality_min_polarities:
+            kinds = f"{npol} polarities" + (f" and {nsp} S/P ratios" if nsp else "")
+            self.reasons.append(f"only {kinds} (fewer than {params.quality_min_polarities})")
+        ups = int((polarity[is_pol] > 0).sum())
         if npol and ups in (0, npol):
             self.reasons.append(f"all {npol} polarities {'up' if ups else 'down'}")
-        if with_sp and (gaps[0] > params.max_agap_deg or gaps[1] > params.max_pgap_deg):
-            self.reasons.append(f"azimuthal gap {gaps[0]} deg, take-off gap {gaps[1]} deg "
-                                f"(limits {params.max_agap_deg:g}, {params.max_pgap_deg:g})")
         if npol >= 2:
-            rotation, row = leave_one_out_rotation(rays, polarity, weight, grid, params.badfrac,
-                                                   params.badmin, params.cangle_deg)
+            rotation, row = leave_one_out_rotation(rays, polarity, sp_log10, weight, grid, params)
             if rotation > params.quality_loo_max_deg:
-                self.reasons.append(f"leaving out polarity {row + 1} moves the mechanism "
-                                    f"{rotation:.0f} deg (limit {params.quality_loo_max_deg:g})")
+                self.reasons.append(f"leaving out the polarity of row {row + 1} moves the "
+                                    f"mechanism {rotation:.0f} deg (limit "
+                                    f"{params.quality_loo_max_deg:g})")
 
     def one_sided(self, normal, slip) -> list[str]:
         """The nodal planes of the mechanism with every polarity on one side of them."""

@@ -741,6 +741,11 @@ def read_hash_inp(path: Path | str, driver: int, base_dir: Path | str | None = N
         number, text = lines[used]
         raise InputError(path, f"driver {driver} reads {used} values but the file goes on "
                          f"({text!r}): {hint}", line=number)
+    try:
+        params = HashParams(**{**values, **_DRIVER_BEHAVIOUR[driver]})
+    except ValueError as exc:
+        name = str(exc).split()[0]
+        raise InputError(path, str(exc), line=line_of.get(name)) from None
     inputs = {name: p for name, p in files.items() if name in _PATH_FIELDS - _OUTPUT_FIELDS}
     for name, where in inputs.items():
         if not where.is_file():
@@ -754,11 +759,6 @@ def read_hash_inp(path: Path | str, driver: int, base_dir: Path | str | None = N
         if clash:
             raise InputError(path, f"{name} {files[name]} is also the {clash[0]}: {hint}",
                              line=line_of[name])
-    try:
-        params = HashParams(**{**values, **_DRIVER_BEHAVIOUR[driver]})
-    except ValueError as exc:
-        name = str(exc).split()[0]
-        raise InputError(path, str(exc), line=line_of.get(name)) from None
     return HashControl(driver=driver, params=params, **files)
 
 

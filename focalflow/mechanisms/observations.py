@@ -2,7 +2,7 @@
 
 Columns (:data:`OBS_COLUMNS`): the station codes; ``kind`` ``"P"`` (a polarity) or ``"SP"`` (an
 S/P ratio); ``p_polarity`` +1/-1 of the *true ground motion* (after the station reversal table
-and the reviewed edits of ``overrides.csv``; 0 on S/P rows); ``impulsive``; ``weight`` the
+and the reviewed edits of ``overrides.csv``; 0 on S/P rows); ``impulsive``; ``polarity_weight`` the
 polarity's weight in [0, 1] (SKHASH's |p_polarity|; blank: HASH's unweighted counts); ``sp_ratio``
 log10(S/P) after station correction (NaN on P rows); ``source`` (SKHASH's names: ``trad_p``
 analyst, ``dl_p`` CNN, ``trad_sp`` measured ratio, ``review`` a polarity set in review); the
@@ -27,7 +27,7 @@ from focalflow.mechanisms.overrides import apply_overrides, effective_edits
 from hash_core.geometry import flat_distance_azimuth
 
 OBS_COLUMNS = ["event_id", "network", "station", "location", "channel", "kind", "p_polarity",
-               "impulsive", "weight", "sp_ratio", "source", "station_lat", "station_lon",
+               "impulsive", "polarity_weight", "sp_ratio", "source", "station_lat", "station_lon",
                "station_elev_m", "distance_km", "takeoff_deg", "azimuth_deg", "takeoff_sigma_deg",
                "azimuth_sigma_deg"]
 CODE_COLUMNS = ["event_id", "network", "station", "location", "channel"]

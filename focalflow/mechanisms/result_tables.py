@@ -90,7 +90,7 @@ def event_tables(event: dict, obs: dict, takeoff: np.ndarray, azimuth: np.ndarra
                                                                                  slip)
     agree = np.where(solved & is_p, (solution.predicted_polarity == np.sign(
         obs["p_polarity"].astype(float))).astype(float), np.nan)
-    weight = np.abs(np.nan_to_num(obs["weight"].astype(float), nan=1.0))
+    weight = np.abs(np.nan_to_num(obs["polarity_weight"].astype(float), nan=1.0))
     with np.errstate(invalid="ignore"):
         spread_t = np.nanstd(takeoff, axis=1)
         spread_a = np.nanstd(azimuth, axis=1)

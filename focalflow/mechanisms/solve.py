@@ -39,7 +39,7 @@ from hash_core.search import get_threads, set_threads
 log = logging.getLogger(__name__)
 
 _NUMERIC = ("distance_km", "takeoff_deg", "azimuth_deg", "takeoff_sigma_deg", "azimuth_sigma_deg",
-            "station_lat", "station_lon", "station_elev_m", "weight")
+            "station_lat", "station_lon", "station_elev_m", "polarity_weight")
 
 
 def velocity_tables(paths: Sequence[Path | str],
@@ -136,7 +136,7 @@ def _solve(event: dict, obs: dict, params: HashParams, tables: list, rng,
     if not keep.all():
         obs = {name: values[keep] for name, values in obs.items()}
         takeoff, azimuth = takeoff[keep], azimuth[keep]
-    weight = obs["weight"]
+    weight = obs["polarity_weight"]
     solution = focal_mechanism(takeoff, azimuth, obs["p_polarity"].astype(float),
                                obs["impulsive"].astype(bool), obs["sp_ratio"].astype(float),
                                params, rng, parallel,
