@@ -114,11 +114,12 @@ class HashParams:
         True, "Average the acceptable mechanisms as HASH does, removing the farthest one at a "
         "time; false: SKHASH's average of those within cangle.")
     honest_quality: bool = _param(
-        True, "Cap a quality A or B at C where the coverage cannot support it (few or one-sided "
-        "polarities, gaps, a leave-one-out jump) and say why in quality_note; false: HASH's "
-        "letters.")
+        True, "Cap a quality A or B at C where the coverage cannot support it (few observations, "
+        "polarities of one sign or on one side of a nodal plane, a leave-one-out jump) and say "
+        "why in quality_note; false: HASH's letters.")
     quality_min_polarities: int = _param(
-        12, "Fewer polarities than this cap the quality at C.", ge=0)
+        12, "Fewer observations (polarities and S/P ratios) than this cap the quality at C.",
+        ge=0)
     quality_loo_max_deg: float = _param(
         30.0, "A mechanism moving more than this when one polarity is left out caps the quality "
         "at C.", gt=0, le=180)

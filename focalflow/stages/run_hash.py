@@ -1,8 +1,8 @@
 """Stage 6: focal mechanisms by HASH v1.2's method from polarities (and S/P amplitude ratios).
 
 Reads events.csv, stations.csv, the polarities of ``hash.polarity_source`` (cnn:
-polarities.csv; analyst: picks.csv with reversals.csv; combined: analyst where given, else
-CNN), overrides.csv when present, the velocity models of ``hash.velocity_models`` and, with
+polarities.csv; analyst: picks.csv with reversals.csv; combined: both and ``hash.polarity_files``,
+one per pick by ``hash.consensus``) weighted by ``hash.polarity_weights``, overrides.csv when present, the velocity models of ``hash.velocity_models`` and, with
 ``hash.use_sp_ratios``, S/P ratios measured from the cut/ windows into sp_ratios.csv. Writes
 mechanisms.csv, mechanisms_acceptable.csv and polinfo.csv, then QuakeML, figures and report.
 
@@ -18,7 +18,10 @@ from typing import Optional, Sequence
 
 import pandas as pd
 
+from pathlib import Path
+
 from focalflow import cli
+from focalflow.formats.skhash import read_skhash_polarities
 from focalflow.mechanisms.classic import run_classic
 from focalflow.mechanisms.observations import build_observations
 from focalflow.mechanisms.overrides import read_overrides
@@ -53,7 +56,8 @@ def run(ctx) -> dict:
     ledger = Ledger(wd, STAGE)
     sp_ratios = _update_sp_ratios(ctx, ledger, events, order) if cfg.use_sp_ratios else None
     obs = build_observations(events, cfg.polarity_source, read_table(wd.stations_csv, "stations"),
-                             ctx.failures.add, sp_ratios=sp_ratios, **_polarity_tables(ctx))
+                             ctx.failures.add, sp_ratios=sp_ratios, weights=cfg.polarity_weights,
+                             consensus=cfg.consensus, **_polarity_tables(ctx))
     rerun = ItemRerun(ledger, "mechanism", [p.name for p in _result_paths(wd).values()],
                       ctx.overwrite)
     redo = rerun.plan(mechanism_fingerprints(ctx.config, events, obs, models),
@@ -98,6 +102,9 @@ def _polarity_tables(ctx) -> dict:
                                if wd.reversals_csv.is_file() else None)
     if source in ("cnn", "combined"):
         tables["polarities"] = read_table(wd.polarities_csv, "polarities")
+    if source == "combined":
+        tables["polarity_files"] = [(f"file:{Path(path).name}", read_skhash_polarities(path))
+                                    for path in ctx.config.hash.polarity_files]
     return tables
 
 
