@@ -17,12 +17,13 @@ def misfit_allowances(npol: int, badfrac: float, badmin: float) -> tuple[int, in
     """HASH's (nmismax, nextra) = (max(nint(npol*badfrac), badmin), max(nint(0.5*npol*badfrac),
     badmin)); HASH v1.2 fixes badmin at 2, SKHASH reads it from ``$badmin``.
 
-    Computed in single precision as in HASH: 50 * 0.1 * 0.5 gives 2.5 and rounds to 3. Misfits
-    are counts, so a fractional badmin allows its integer part.
+    Computed in single precision as in HASH: 50 * 0.1 * 0.5 gives 2.5 and rounds to 3.
+    ``npol`` may be a summed weight (SKHASH's weighted polarities); misfits are then summed
+    weights, compared with these allowances as they are (a fractional badmin counts).
     """
-    floor = int(math.floor(badmin))
     half = np.float32(0.5) * np.float32(npol) * np.float32(badfrac)
-    return max(nint(np.float32(npol) * np.float32(badfrac)), floor), max(nint(half), floor)
+    return (max(nint(np.float32(npol) * np.float32(badfrac)), badmin),
+            max(nint(half), badmin))
 
 
 def sp_allowances(nsp: int, qbadfac: float, qbadmin: float) -> tuple[float, float]:
