@@ -13,7 +13,7 @@ def nint(x) -> int:
     return int(math.floor(x + 0.5)) if x >= 0 else -int(math.floor(-x + 0.5))
 
 
-def misfit_allowances(npol: int, badfrac: float, badmin: float) -> tuple[int, int]:
+def misfit_allowances(npol: int, badfrac: float, badmin: float) -> tuple[float, float]:
     """HASH's (nmismax, nextra) = (max(nint(npol*badfrac), badmin), max(nint(0.5*npol*badfrac),
     badmin)); HASH v1.2 fixes badmin at 2, SKHASH reads it from ``$badmin``.
 
