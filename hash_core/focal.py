@@ -178,7 +178,7 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
     pol_weight = weight if weighted else None
     rows = {name: [] for name in ("sdr", "aux", "fault_unc", "aux_unc", "prob", "mfrac", "mavg",
                                   "stdr", "hash_quality", "quality", "note")}
-    caps_of = (QualityChecks(rays1, polarity, sp, weight, grid, params)
+    caps_of = (QualityChecks(rays1, polarity, sp, weight, grid, params, gaps)
                if params.honest_quality else None)
     for cluster in clusters:
         weights = (hash_v12_weight_mechanism(cluster.normal, cluster.slip)

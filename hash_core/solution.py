@@ -532,20 +532,27 @@ class QualityChecks:
 
     Each finding caps a letter A or B at C and is named in the note: fewer than
     ``params.quality_min_polarities`` observations (polarities and S/P ratios); all polarities
-    of one sign; all polarities on one side of a nodal plane of the mechanism (the plane could
-    turn into the empty side: one-sided coverage, checked per solution); a mechanism that moves
-    more than ``params.quality_loo_max_deg`` when one polarity is left out
-    (:func:`leave_one_out_rotation`, the S/P ratios kept). rays (n, 3) of the unperturbed
-    trial, polarity +1/-1 (0 on S/P rows), sp_log10 and weight per row.
+    of one sign; an azimuthal gap of the polarities beyond ``max_agap_deg`` (a side of the
+    ball without polarities: one-sided coverage; HASH grades runs with S/P ratios without
+    looking at the gaps and gives E to the others; the take-off gap is left to HASH's
+    letter: the demo's well-recorded event 60000005 has 64 degrees); all polarities on one
+    side of a nodal plane of the mechanism (the plane could turn into the empty side:
+    one-sided coverage, checked per solution); a mechanism that moves more than ``params.quality_loo_max_deg`` when one
+    polarity is left out (:func:`leave_one_out_rotation`, the S/P ratios kept). rays (n, 3) of
+    the unperturbed trial, polarity +1/-1 (0 on S/P rows), sp_log10 and weight per row, gaps
+    (azimuthal, take-off) in degrees as :func:`azimuth_takeoff_gaps` gives them.
     """
 
-    def __init__(self, rays, polarity, sp_log10, weight, grid, params):
+    def __init__(self, rays, polarity, sp_log10, weight, grid, params, gaps=(0, 0)):
         rays = np.asarray(rays, dtype=float)
         polarity = np.asarray(polarity)
         is_pol = polarity != 0
         self.folded = np.where((rays[is_pol, 2] < 0)[:, None], -rays[is_pol], rays[is_pol])
         self.reasons: list[str] = []
         npol, nsp = int(is_pol.sum()), int((~is_pol).sum())
+        if gaps[0] > params.max_agap_deg:
+            self.reasons.append(f"azimuthal gap {gaps[0]:g} deg of the polarities (limit "
+                                f"{params.max_agap_deg:g}): one-sided coverage")
         if npol + nsp < params.quality_min_polarities:
             kinds = f"{npol} polarities" + (f" and {nsp} S/P ratios" if nsp else "")
             self.reasons.append(f"only {kinds} (fewer than {params.quality_min_polarities})")
