@@ -250,13 +250,14 @@ def read_skhash_control(path: Path | str, base_dir: Path | str | None = None) ->
         if status == "unknown":
             log.warning("%s, line %d: $%s is not an SKHASH key; ignored", path, key_lines[key], key)
             continue
+        if status == "ignored":
+            control.ignored[key] = why
+            log.warning("%s, line %d: $%s is not used by focalflow (%s)", path, key_lines[key],
+                        key, why)
+            continue
         if not values:
             continue
         number, text = values[0]
-        if status == "ignored":
-            control.ignored[key] = why
-            log.warning("%s, line %d: $%s is not used by focalflow (%s)", path, number, key, why)
-            continue
         try:
             if key == "vmodel_paths":
                 control.vmodel_paths = [base / p for _, text in values for p in text.split()]
