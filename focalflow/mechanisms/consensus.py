@@ -13,8 +13,9 @@ the rule of ``hash.consensus``:
 * ``weighted`` — the sign of the summed signed weights, with weight |sum| / (sum of weights);
   a sum of 0 drops the pick.
 
-The kept row's ``source`` names every source that voted, joined by ``+`` in the order given
-(``trad_p+dl_p``), so ``polinfo.csv`` tells where each polarity came from.
+The kept row's ``source`` names every source of the pick joined by ``+``, the source of the
+kept row first and the others in the order given (``trad_p+dl_p``), so ``polinfo.csv`` tells
+where each polarity came from.
 """
 from __future__ import annotations
 
@@ -25,6 +26,11 @@ import pandas as pd
 
 CONSENSUS_RULES = ("analyst_first", "agree_or_drop", "majority", "weighted")
 PICK = ["event_id", "network", "station", "location"]
+
+
+def _joined(kept: str, given: list) -> str:
+    """The sources of a pick, the kept row's first: ``trad_p+dl_p``."""
+    return "+".join(dict.fromkeys([str(kept), *given]))
 
 
 def consensus_polarities(candidates: pd.DataFrame, rule: str,
@@ -42,12 +48,12 @@ def consensus_polarities(candidates: pd.DataFrame, rule: str,
     keep, sources, polarity, weights = [], [], [], []
     for key, rows in frame.groupby(PICK, sort=False).indices.items():
         votes = sign[rows]
-        names = "+".join(dict.fromkeys(frame.loc[rows, "source"].astype(str)))
+        given = frame.loc[rows, "source"].astype(str).tolist()
         if len(rows) == 1 or rule == "analyst_first":
             analyst = [r for r in rows if str(frame.at[r, "source"]).startswith("trad_p")]
             chosen = analyst[0] if analyst else rows[0]
             keep.append(chosen)
-            sources.append(names)
+            sources.append(_joined(frame.at[chosen, "source"], given))
             polarity.append(sign[chosen])
             weights.append(frame.at[chosen, "polarity_weight"])
             continue
@@ -64,13 +70,13 @@ def consensus_polarities(candidates: pd.DataFrame, rule: str,
             share = np.nan
         if verdict == 0:
             on_problem(key[0], ".".join(str(k) for k in key[1:]),
-                       f"polarity sources disagree ({names}: "
+                       f"polarity sources disagree ({'+'.join(given)}: "
                        f"{', '.join('U' if v > 0 else 'D' for v in votes)}); "
                        f"dropped by the {rule} rule")
             continue
         first = rows[int(np.flatnonzero(votes == verdict)[0])]
         keep.append(first)
-        sources.append(names)
+        sources.append(_joined(frame.at[first, "source"], given))
         polarity.append(verdict)
         weights.append(share if rule == "weighted" else frame.at[first, "polarity_weight"])
     out = frame.loc[keep].copy()
