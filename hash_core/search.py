@@ -105,7 +105,13 @@ def _sum_sp_misfits(qx, qy, qz, sp_obs, i0, i1, b1x, b1y, b1z, b2x, b2y, b2z, b3
     n = qsum.size
     one = np.float32(1.0)
     astep = np.float32(1.0) / np.float32(SP_TABLE_STEPS)
-    top = SP_TABLE_STEPS * 2
+    top = np.int32(SP_TABLE_STEPS * 2)
+    zero = np.int32(0)
+    half = np.float64(0.5)
+    width = np.int32(phi_index.shape[1])
+    # the quantised angles in a loop of their own (it vectorises), the table lookups apart
+    row = np.empty(n, np.int32)
+    column = np.empty(n, np.int32)
     for i in range(i0, i1):
         x, y, z, observed = qx[i], qy[i], qz[i], sp_obs[i - i0]
         if observed == 0.0:
@@ -116,14 +122,18 @@ def _sum_sp_misfits(qx, qy, qz, sp_obs, i0, i1, b1x, b1y, b1z, b2x, b2y, b2z, b3
             r1 = x - d3 * e3x
             r2 = y - d3 * e3y
             r3 = z - d3 * e3z
-            length = np.float32(math.sqrt(r1 * r1 + r2 * r2 + r3 * r3))
+            length = math.sqrt(r1 * r1 + r2 * r2 + r3 * r3)
             r1, r2, r3 = r1 / length, r2 / length, r3 / length
             c1 = b1x[j] * r1 + b1y[j] * r2 + b1z[j] * r3
             c2 = b2x[j] * r1 + b2y[j] * r2 + b2z[j] * r3
-            k3 = min(max(int(math.floor(float((d3 + one) / astep) + 0.5)), 0), top)
-            k2 = min(max(int(math.floor(float((c2 + one) / astep) + 0.5)), 0), top)
-            k1 = min(max(int(math.floor(float((c1 + one) / astep) + 0.5)), 0), top)
-            qsum[j] += abs(observed - sp_table[sp_index[k3], phi_index[k2, k1]])
+            k3 = min(max(np.int32(math.floor(np.float64((d3 + one) / astep) + half)), zero), top)
+            k2 = min(max(np.int32(math.floor(np.float64((c2 + one) / astep) + half)), zero), top)
+            k1 = min(max(np.int32(math.floor(np.float64((c1 + one) / astep) + half)), zero), top)
+            row[j] = k3
+            column[j] = k2 * width + k1
+        flat_phi = phi_index.ravel()
+        for j in range(n):
+            qsum[j] += abs(observed - sp_table[sp_index[row[j]], flat_phi[column[j]]])
 
 
 def _polarity_search_kernel(parallel: bool):

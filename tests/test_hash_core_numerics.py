@@ -201,3 +201,39 @@ def test_too_few_polarities_and_bad_angles():
     takeoff[2] = np.nan
     with pytest.raises(ValueError, match="rows \\[2\\]"):
         focal_mechanism(takeoff, azimuth, polarity, params=HashParams(nmc=1))
+
+
+def test_fast_mech_rot_gives_hash_mech_rot():
+    """MECH_ROT's shortcut (forms chosen by frame traces, HASH's formula only where it can
+    matter) returns what HASH's MECH_ROT returns: for random, near, identical and slightly
+    skewed mechanism pairs, the same form and, with the window everywhere, the same rotation."""
+    from hash_core.solution import _cross, _mech_rot, _mech_rot_fast
+
+    grid = mechanism_grid(5.0)
+    normals = np.ascontiguousarray(grid.normal, dtype=np.float32)
+    slips = np.ascontiguousarray(grid.slip, dtype=np.float32)
+    g = np.random.default_rng(4)
+    f32 = np.float32
+
+    def as_tuple(v):
+        return tuple(f32(x) for x in v)
+
+    checked = 0
+    for _ in range(60):
+        i = int(g.integers(len(normals)))
+        n1, s1 = normals[i].astype(float), slips[i].astype(float)
+        if g.uniform() < 0.5:      # a MECH_AVG sum: normalised, not quite orthogonal
+            n1 = n1 + g.normal(0, 0.02, 3)
+            s1 = s1 + g.normal(0, 0.02, 3)
+            n1, s1 = n1 / np.linalg.norm(n1), s1 / np.linalg.norm(s1)
+        n1, s1 = as_tuple(n1), as_tuple(s1)
+        b1 = as_tuple(_cross(n1, s1))
+        near = np.flatnonzero(np.abs(normals @ normals[i]) > 0.8)[:40]
+        for j in [i, *near, *g.integers(len(normals), size=40)]:
+            n2, s2 = as_tuple(normals[j]), as_tuple(slips[j])
+            exact = _mech_rot(n1, s1, n2, s2, False)
+            fast = _mech_rot_fast(n1, s1, b1, n2, s2, False, -np.inf, np.inf)
+            assert fast[1] == exact[1] and fast[2] == exact[2], (i, j)
+            assert fast[0] == exact[0], (i, j, fast[0], exact[0])
+            checked += 1
+    assert checked > 4000

@@ -215,3 +215,12 @@ def test_an_existing_output_is_kept_when_overwrite_is_false(toc2me):
     (toc2me / "out.csv").write_text("keep me\n")
     assert run_hash_in(toc2me, ["--skhash-control", "control.txt"]) == 2
     assert (toc2me / "out.csv").read_text() == "keep me\n"
+
+
+def test_the_readme_table_is_the_registry(repo_dir):
+    rows = [line for line in (repo_dir / "README.md").read_text().splitlines()
+            if line.startswith("| `$")]
+    table = {row.split("|")[1].strip().strip("`$"): (row.split("|")[2].strip(),
+                                                       row.split("|")[3].strip())
+             for row in rows}
+    assert table == SKHASH_KEYS

@@ -91,7 +91,7 @@ SKHASH_KEYS: dict[str, tuple[str, str]] = {
     "vmodel_paths": ("supported", "1-D velocity models"),
     "look_dep": ("supported", "HashParams.table_depths_km"),
     "look_del": ("supported", "HashParams.table_distances_km"),
-    "min_polarity_weight": ("supported", "polarities with a smaller |weight| are left out"),
+    "min_polarity_weight": ("supported", "polarities with a smaller abs(p_polarity) are left out"),
     "azmax": ("supported", "observations with a larger azimuth uncertainty are left out"),
     "min_sp": ("supported", "smallest S/P ratio (smaller ones raised to it)"),
     "max_sp": ("supported", "largest S/P ratio (larger ones lowered to it)"),
@@ -107,8 +107,9 @@ SKHASH_KEYS: dict[str, tuple[str, str]] = {
     "min_quality_report": ("supported", "only mechanisms of this quality or better written"),
     "overwrite_output_file": ("supported", "false: an existing output is an error"),
     "num_cpus": ("supported", "--threads (0: all cores)"),
-    "input_format": ("supported", "skhash only; HASH formats run with --hash-inp"),
-    **{f"input_format_{kind}": ("supported", "skhash only")
+    "input_format": ("supported", "skhash; another format is refused (an error naming the "
+                     "line): HASH formats run with --hash-inp"),
+    **{f"input_format_{kind}": ("supported", "skhash; another format is refused")
        for kind in ("fpfile", "impfile", "conpfile", "dlpfile", "plfile", "ampfile",
                     "relampfile", "stfile")},
     "outfile_pol_agree": ("ignored", "polinfo.csv holds each polarity's agreement"),
