@@ -14,8 +14,8 @@ import numpy as np
 from numba import njit
 
 from .fortran import misfit_allowances, sp_allowances
-from .geometry import rotation_angle, sdr_to_vectors, vectors_to_sdr
-from .search import predicted_log_sp, sp_sum_misfits
+from .geometry import sdr_to_vectors, vectors_to_sdr
+from .search import _sum_weighted_misfits, predicted_log_sp, sp_sum_misfits
 
 
 _F = np.float32
@@ -268,20 +268,55 @@ def _normalised(v):
 
 
 @njit(cache=True, nogil=True, error_model="numpy")
-def _mech_avg_t(normals, slips, members, clamp=False):
+def _form_of(n2, norm2, slip2):
+    """Which form of (norm2, slip2) the vector n2 returned by MECH_ROT is: 0 (n, s),
+    1 (-n, -s), 2 (s, n), 3 (-s, -n)."""
+    if n2 == norm2:
+        return 0
+    if n2 == slip2:
+        return 2
+    return 1 if n2 == _scaled(norm2, _F(-1.0)) else 3
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _in_form(v_n, v_s, form):
+    if form == 0:
+        return v_n, v_s
+    if form == 1:
+        return _scaled(v_n, _F(-1.0)), _scaled(v_s, _F(-1.0))
+    if form == 2:
+        return v_s, v_n
+    return _scaled(v_s, _F(-1.0)), _scaled(v_n, _F(-1.0))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _forms_to_first(normals, slips, members, clamp, forms):
+    """MECH_AVG's alignment: ``forms[k]`` the form of member k closest to the first."""
+    ref_n, ref_s = _row(normals, members[0]), _row(slips, members[0])
+    ref_b = _cross(ref_n, ref_s)
+    forms[0] = 0
+    for k in range(1, members.size):
+        m_n, m_s = _row(normals, members[k]), _row(slips, members[k])
+        _, n2, _ = _mech_rot_fast(ref_n, ref_s, ref_b, m_n, m_s, clamp, np.inf, np.inf)
+        forms[k] = _form_of(n2, m_n, m_s)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _mech_avg_t(normals, slips, members, clamp=False, forms=None):
     """HASH's MECH_AVG of ``members`` (in order): each in its form closest to the first, normals
     and slips summed and normalised, then turned towards orthogonal (the worse-constrained
-    vector more) until within 0.01 degrees. Tuples in, tuples out."""
+    vector more) until within 0.01 degrees. Tuples in, tuples out. ``forms``: the members'
+    forms relative to the first when known (:func:`_forms_to_first`)."""
     first = members[0]
     avg_n = _row(normals, first)
     avg_s = _row(slips, first)
     if members.size <= 1:
         return avg_n, avg_s
-    ref_n, ref_s = avg_n, avg_s
-    ref_b = _cross(ref_n, ref_s)
+    if forms is None:
+        forms = np.empty(members.size, np.int8)
+        _forms_to_first(normals, slips, members, clamp, forms)
     for k in range(1, members.size):
-        _, n2, s2 = _mech_rot_fast(ref_n, ref_s, ref_b, _row(normals, members[k]),
-                                   _row(slips, members[k]), clamp, np.inf, np.inf)
+        n2, s2 = _in_form(_row(normals, members[k]), _row(slips, members[k]), forms[k])
         avg_n = (avg_n[0] + n2[0], avg_n[1] + n2[1], avg_n[2] + n2[2])
         avg_s = (avg_s[0] + s2[0], avg_s[1] + s2[1], avg_s[2] + s2[2])
     avg_n = _normalised(avg_n)
@@ -359,8 +394,10 @@ def _split_iterative(normals, slips, members, cangle):
     n_kept = kept.size
     removed = np.empty(members.size, np.int64)
     n_removed = 0
+    forms = np.empty(members.size, np.int8)      # relative to kept[0], kept up to date
+    _forms_to_first(normals, slips, kept, False, forms)
     while True:
-        avg_n, avg_s = _mech_avg_t(normals, slips, kept[:n_kept])
+        avg_n, avg_s = _mech_avg_t(normals, slips, kept[:n_kept], False, forms[:n_kept])
         avg_b = _cross(avg_n, avg_s)
         worst = -1
         max_rotation = 0
@@ -376,7 +413,10 @@ def _split_iterative(normals, slips, members, cangle):
         removed[n_removed] = kept[worst]
         n_removed += 1
         kept[worst:n_kept - 1] = kept[worst + 1:n_kept].copy()
+        forms[worst:n_kept - 1] = forms[worst + 1:n_kept].copy()
         n_kept -= 1
+        if worst == 0 and n_kept > 0:       # a new first member: align to it
+            _forms_to_first(normals, slips, kept[:n_kept], False, forms)
     return kept[:n_kept], removed[:n_removed][::-1].copy(), _as_array(avg_n), _as_array(avg_s)
 
 
@@ -633,25 +673,58 @@ def quality_grade(prob: float, fault_uncertainty_deg: float, aux_uncertainty_deg
     return "D"
 
 
-def _acceptable_average(counts, total_weight, sp_misfit, n_sp, normals, slips, params):
+@njit(cache=True, nogil=True, error_model="numpy")
+def _acceptable_average(counts, ntotal, nextra, sp_misfit, sp_least, n_sp, qmismax, qextra,
+                        normals, slips, cangle):
     """Average (SKHASH's within-cangle averaging) of the grid mechanisms passing FOCALAMP_MC's
-    single-trial limits: polarity misfit ``counts`` for polarities of summed weight
-    ``total_weight`` and, with ``n_sp`` S/P ratios, summed S/P misfits ``sp_misfit``; at most
-    500 of them, evenly spread over the grid."""
-    ntotal, nextra = misfit_allowances(total_weight, params.badfrac, params.badmin)
-    passes = counts <= max(ntotal, counts.min() + nextra)
-    if n_sp:
-        qmismax, qextra = sp_allowances(n_sp, params.qbadfac, params.qbadmin)
-        both = passes & (sp_misfit <= max(qmismax, sp_misfit.min() + qextra))
-        if not both.any():  # FOCALAMP_MC loosens the S/P limit
-            both = passes & (sp_misfit <= max(qmismax, sp_misfit[passes].min() + qextra))
+    single-trial limits: polarity misfit ``counts`` (float32 summed weights) within
+    max(ntotal, fewest + nextra) and, with ``n_sp`` S/P ratios, summed S/P misfits within
+    max(qmismax, smallest + qextra) (``sp_least``, the grid's smallest; the smallest among the
+    polarity passers where none pass both); at most 500 of them, evenly spread over the grid. Sums in float32 as numpy makes
+    them; returns the average normal and slip (float64)."""
+    limit = max(ntotal, np.float64(counts.min() + np.float32(nextra)))
+    passes = counts <= limit
+    if n_sp > 0:
+        qlimit = max(qmismax, np.float64(sp_least + np.float32(qextra)))
+        both = passes & (sp_misfit <= qlimit)
+        if not both.any():
+            qlimit = max(qmismax, np.float64(sp_misfit[passes].min() + np.float32(qextra)))
+            both = passes & (sp_misfit <= qlimit)
         passes = both
     accepted = np.flatnonzero(passes)
     if accepted.size > 500:
-        accepted = accepted[np.linspace(0, accepted.size - 1, 500).astype(int)]
-    _, _, avg_n, avg_s = _split_within_cangle(normals, slips, accepted,
-                                              np.float32(params.cangle_deg))
-    return avg_n, avg_s
+        accepted = accepted[np.linspace(0, accepted.size - 1, 500).astype(np.int64)]
+    _, _, avg_n, avg_s = _split_within_cangle(normals, slips, accepted, cangle)
+    return avg_n.astype(np.float64), avg_s.astype(np.float64)
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _kagan_deg(n1, s1, n2, s2):
+    """Smallest rotation (degrees) between two double couples, from the frame traces."""
+    b1 = np.cross(n1, s1)
+    b2 = np.cross(n2, s2)
+    nn, ss, bb = np.dot(n1, n2), np.dot(s1, s2), np.dot(b1, b2)
+    ns, sn = np.dot(n1, s2), np.dot(s1, n2)
+    trace = max(nn + ss + bb, -nn - ss + bb, ns + sn - bb, -ns - sn - bb)
+    return math.degrees(math.acos(min(1.0, max(-1.0, (trace - 1.0) / 2.0))))
+
+
+@njit(cache=True, nogil=True, error_model="numpy")
+def _leave_one_out_loop(misfit, counts, ntotal, nextra, sp_misfit, sp_least, n_sp, qmismax,
+                        qextra, normals, slips, cangle):
+    """The largest rotation of the average when row k of ``misfit`` leaves (allowances
+    ``ntotal[k + 1]``, ``nextra[k + 1]``; index 0: all rows), and that row (-1: none)."""
+    ref_n, ref_s = _acceptable_average(counts, ntotal[0], nextra[0], sp_misfit, sp_least, n_sp,
+                                       qmismax, qextra, normals, slips, cangle)
+    worst, worst_row = 0.0, -1
+    for k in range(misfit.shape[0]):
+        avg_n, avg_s = _acceptable_average(counts - misfit[k], ntotal[k + 1], nextra[k + 1],
+                                           sp_misfit, sp_least, n_sp, qmismax, qextra, normals,
+                                           slips, cangle)
+        rotation = _kagan_deg(ref_n, ref_s, avg_n, avg_s)
+        if rotation > worst:
+            worst, worst_row = rotation, k
+    return worst, worst_row
 
 
 def leave_one_out_rotation(rays, polarity, sp_log10, weight, grid,
@@ -665,36 +738,39 @@ def leave_one_out_rotation(rays, polarity, sp_log10, weight, grid,
     polarity = np.asarray(polarity)
     is_pol = polarity != 0
     pol_rays = np.ascontiguousarray(rays[is_pol])
-    weight = np.asarray(weight, dtype=np.float32)[is_pol]
-    predicted_up = (pol_rays @ grid.slip_t) * (pol_rays @ grid.normal_t) > 0
-    misfit = (predicted_up != (polarity[is_pol] > 0)[:, None]).astype(np.float32) * weight[:, None]
-    counts = misfit.sum(axis=0)
+    weight = np.ascontiguousarray(np.asarray(weight, dtype=np.float32)[is_pol])
+    up = np.ascontiguousarray(polarity[is_pol] > 0)
+    counts = np.zeros(len(grid), np.float32)
+    px, py, pz = (np.ascontiguousarray(pol_rays[:, i]) for i in range(3))
+    b1, b3 = grid.slip_t, grid.normal_t
+    _sum_weighted_misfits(px, py, pz, up, weight, 0, len(px), b1[0], b1[1], b1[2], b3[0],
+                          b3[1], b3[2], counts)
     sp_misfit = np.zeros(len(grid), np.float32)
     sp_rows = np.ascontiguousarray(rays[~is_pol])
     if len(sp_rows):
         sp_sum_misfits(sp_rows, np.asarray(sp_log10, np.float32)[~is_pol], grid, sp_misfit)
     total = float(weight.sum())
+    allowances = np.array([misfit_allowances(t, params.badfrac, params.badmin)
+                           for t in [total, *(total - weight.astype(float))]], dtype=float)
+    qmismax, qextra = (sp_allowances(len(sp_rows), params.qbadfac, params.qbadmin)
+                       if len(sp_rows) else (0.0, 0.0))
     # Only grid mechanisms within the largest weight of the full set's misfit limit can pass
     # with one polarity less (the limits shrink with the summed weight); the rest are dropped
     # before the loop, keeping the grid order (and so the accepted sets).
-    ntotal, nextra = misfit_allowances(total, params.badfrac, params.badmin)
     near = np.flatnonzero(counts - weight.max(initial=0.0)
-                          <= max(ntotal, float(counts.min()) + nextra))
-    misfit, counts, sp_misfit = misfit[:, near], counts[near], sp_misfit[near]
-    normals = np.ascontiguousarray(grid.normal[near], dtype=np.float32)
-    slips = np.ascontiguousarray(grid.slip[near], dtype=np.float32)
-    ref_n, ref_s = _acceptable_average(counts, total, sp_misfit, len(sp_rows), normals, slips,
-                                       params)
-    worst, worst_row = 0.0, -1
-    rows = np.flatnonzero(is_pol)
-    for k in range(len(rows)):
-        avg_n, avg_s = _acceptable_average(counts - misfit[k], total - float(weight[k]),
-                                           sp_misfit, len(sp_rows), normals, slips, params)
-        rotation = float(rotation_angle(ref_n.astype(float), ref_s.astype(float),
-                                        avg_n.astype(float), avg_s.astype(float)))
-        if rotation > worst:
-            worst, worst_row = rotation, int(rows[k])
-    return worst, worst_row
+                          <= max(allowances[0, 0], float(counts.min()) + allowances[0, 1]))
+    slip = [np.ascontiguousarray(row) for row in grid.slip_t[:, near]]
+    normal = [np.ascontiguousarray(row) for row in grid.normal_t[:, near]]
+    misfit = np.zeros((len(px), near.size), np.float32)   # as the counts were summed
+    for k in range(len(px)):
+        _sum_weighted_misfits(px, py, pz, up, weight, k, k + 1, *slip, *normal, misfit[k])
+    worst, row = _leave_one_out_loop(
+        np.ascontiguousarray(misfit), counts[near], allowances[:, 0].copy(),
+        allowances[:, 1].copy(), sp_misfit[near], sp_misfit.min(), len(sp_rows),
+        float(qmismax), float(qextra),
+        np.ascontiguousarray(grid.normal[near], dtype=np.float32),
+        np.ascontiguousarray(grid.slip[near], dtype=np.float32), np.float32(params.cangle_deg))
+    return float(worst), int(np.flatnonzero(is_pol)[row]) if row >= 0 else -1
 
 
 class QualityChecks:
