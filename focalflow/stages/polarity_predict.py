@@ -61,7 +61,7 @@ def run(ctx: StageContext) -> dict:
             rerun.redo(reason)
     summary, rows, failures = {"picks": 0, "predicted": 0}, None, []
     if redo:
-        rows, failures, summary = classify(ctx, picks[picks["event_id"].isin(redo)])
+        rows, failures, summary = classify(ctx, picks[picks["event_id"].isin(list(redo))])
     for event_id in selected:
         if event_id in redo:
             problems = [(station, problem) for e, station, problem in failures if e == event_id]
