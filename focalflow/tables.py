@@ -14,6 +14,7 @@ from typing import Iterable, Sequence
 import pandas as pd
 
 from focalflow.errors import InputError
+from focalflow.provenance import content_digest
 from focalflow.workdir import atomic_path, locked
 
 COLUMNS: dict[str, list[str]] = {
@@ -64,6 +65,12 @@ def read_table(path: Path | str, name: str | None = None) -> pd.DataFrame:
         if missing:
             raise InputError(path, f"missing column(s) {', '.join(missing)} of the {name} table")
     return frame
+
+
+def picks_digest(picks: pd.DataFrame) -> str:
+    """Digest of one event's picks (picks.csv rows) apart from their ``source``: a line added
+    to the phase file moves the ``file:line`` of every later pick, not the picks themselves."""
+    return content_digest(picks.drop(columns="source", errors="ignore"))
 
 
 def _numeric_columns(name: str) -> list[str]:

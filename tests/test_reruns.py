@@ -152,6 +152,17 @@ def test_a_touched_waveform_file_redoes_its_event_down_the_stages(config, caplog
     assert after["polarities.csv"] == before["polarities.csv"]
 
 
+def _phase_line(lines: list[str], event_id: str, station: str, phase: str) -> int:
+    """Index of the Hypoinverse phase line of ``station``'s ``phase`` pick in ``event_id``."""
+    first = next(i for i, line in enumerate(lines) if line[136:146].strip() == event_id)
+    for i in range(first + 1, len(lines)):
+        if lines[i][:4].isdigit():                          # the next event's summary line
+            break
+        if lines[i].startswith(f"{station} ") and lines[i][14 if phase == "P" else 47] == phase:
+            return i
+    raise LookupError(f"no {phase} pick of {station} in event {event_id}")
+
+
 def test_an_edited_pick_redoes_only_its_event(config, tmp_path, caplog):
     phase_file = tmp_path / "phases.arc"
     lines = config.catalog.phase_file.read_text().splitlines(keepends=True)
@@ -161,13 +172,12 @@ def test_an_edited_pick_redoes_only_its_event(config, tmp_path, caplog):
         rerun(config, stage)
     assert caplog.text.count("0 events (re)computed; 10 kept unchanged") == 2
 
-    first = next(i for i, line in enumerate(lines) if EVENT in line[136:146])
-    p_line = next(i for i in range(first + 1, len(lines)) if lines[i].startswith("ST05 ")
-                  and lines[i][14] == "P")
+    p_line = _phase_line(lines, EVENT, "ST05", "P")
     second = int(lines[p_line][29:34])                 # P seconds x 100, columns 30-34
     lines[p_line] = f"{lines[p_line][:29]}{second + 10:5d}{lines[p_line][34:]}"   # 0.1 s later
+    del lines[_phase_line(lines, EVENT, "ST07", "S")]  # moves the file:line of later picks
     phase_file.write_text("".join(lines))
-    picks_before = rows_by_event(config.workdir / "picks.csv")
+    picks_before = read_table(config.workdir / "picks.csv", "picks")
     polarities_before = rows_by_event(config.workdir / "polarities.csv")
     caplog.clear()
     for stage in ("2_mseed2sac", "3_convert_phases", "4_polarity_predict"):
@@ -175,11 +185,18 @@ def test_an_edited_pick_redoes_only_its_event(config, tmp_path, caplog):
     assert "1 events (re)computed (1: input picks changed); 9 kept unchanged" in caplog.text
     assert f"1 events (re)computed (1: input picks, sac/{EVENT}/" in caplog.text
     assert f"1 events (re)computed (1: input cut/{EVENT}/" in caplog.text
-    picks_after = rows_by_event(config.workdir / "picks.csv")
-    changed = [k for k in picks_before if picks_before[k] != picks_after[k]]
-    assert changed == [EVENT]
-    assert [line for line in picks_after[EVENT] if line not in picks_before[EVENT]] == \
-        [line for line in picks_after[EVENT] if ",ST05,,HHZ,P," in line]
+
+    picks_after = read_table(config.workdir / "picks.csv", "picks")
+    later = [table.loc[table["event_id"] == "60000009", "source"].tolist()
+             for table in (picks_before, picks_after)]
+    assert later[0] != later[1]                      # moved lines, yet that event is kept
+    old, new = (table.drop(columns="source").astype(str).apply(",".join, axis=1).tolist()
+                for table in (picks_before, picks_after))
+    assert sorted(set(old) - set(new)) == sorted(
+        line for line in old if line.startswith(f"{EVENT},FF,ST05,,HHZ,P,")
+        or line.startswith(f"{EVENT},FF,ST07,,") and ",S," in line)
+    assert [line for line in new if line not in old] == \
+        [line for line in new if line.startswith(f"{EVENT},FF,ST05,,HHZ,P,")]
     polarities_after = rows_by_event(config.workdir / "polarities.csv")
     assert {k: v for k, v in polarities_after.items() if k != EVENT} == \
         {k: v for k, v in polarities_before.items() if k != EVENT}

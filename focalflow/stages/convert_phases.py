@@ -21,7 +21,7 @@ import pandas as pd
 from focalflow.catalog import read_event_catalog
 from focalflow.cli import StageContext
 from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest, file_digests
-from focalflow.tables import read_table, update_event_rows, write_table
+from focalflow.tables import picks_digest, read_table, update_event_rows, write_table
 from focalflow.waveforms.windows import cut_event
 from focalflow.workdir import locked
 
@@ -55,7 +55,7 @@ def run(ctx: StageContext) -> dict:
             continue
         sac_dir, cut_dir = workdir.event_sac_dir(event_id), workdir.event_cut_dir(event_id)
         inputs = {**file_digests(workdir.root, sorted(sac_dir.glob("*.sac"))),
-                  "event": content_digest(event), "picks": content_digest(event_picks)}
+                  "event": content_digest(event), "picks": picks_digest(event_picks)}
         reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
         if reason is None:
             for station, problem in ledger.failures(event_id):

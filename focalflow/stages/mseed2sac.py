@@ -17,6 +17,7 @@ import logging
 from focalflow.catalog import read_event_catalog
 from focalflow.cli import StageContext
 from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest, file_digests
+from focalflow.tables import picks_digest
 from focalflow.waveforms.assemble import convert_event, instrument_files
 from focalflow.waveforms.inventory import StationXmlCache
 
@@ -47,7 +48,7 @@ def run(ctx: StageContext) -> dict:
         stations = sorted({f"{net}.{sta}" for net, sta, _, _ in instrument_files(files)[0]})
         inputs = {**file_digests(workdir.root, files),
                   **{f"stations/{code}.xml": inventories.digest(code) for code in stations},
-                  "event": content_digest(event), "picks": content_digest(event_picks)}
+                  "event": content_digest(event), "picks": picks_digest(event_picks)}
         reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
         if reason is None:
             for station, problem in ledger.failures(event_id):

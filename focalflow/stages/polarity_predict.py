@@ -27,9 +27,8 @@ from focalflow.cli import StageContext
 from focalflow.polarity.policy import (PARAMS, configured_reversals, load_configured_model,
                                        model_label, polarity_rows, reversals_path, weights_path)
 from focalflow.polarity.predict import classify_p_windows
-from focalflow.provenance import (Ledger, RerunSummary, config_params, content_digest, file_digest,
-                                  file_digests)
-from focalflow.tables import read_table, update_event_rows
+from focalflow.provenance import Ledger, RerunSummary, config_params, file_digest, file_digests
+from focalflow.tables import picks_digest, read_table, update_event_rows
 
 log = logging.getLogger("focalflow.4_polarity_predict")
 STAGE = "4_polarity_predict"
@@ -51,7 +50,7 @@ def run(ctx: StageContext) -> dict:
     redo: dict[str, dict] = {}
     for event_id, event_picks in selected.items():
         windows = sorted(workdir.event_cut_dir(event_id).glob("*.P.sac"))
-        inputs = {**shared_inputs, "picks": content_digest(event_picks),
+        inputs = {**shared_inputs, "picks": picks_digest(event_picks),
                   **file_digests(workdir.root, windows)}
         reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
         if reason is None:
@@ -62,10 +61,13 @@ def run(ctx: StageContext) -> dict:
     summary, rows, failures = {"picks": 0, "predicted": 0}, None, []
     if redo:
         rows, failures, summary = classify(ctx, picks[picks["event_id"].isin(list(redo))])
+    problems: dict[str, list[tuple[str, str]]] = {}
+    for event_id, station, problem in failures:
+        problems.setdefault(event_id, []).append((station, problem))
     for event_id in selected:
         if event_id in redo:
-            problems = [(station, problem) for e, station, problem in failures if e == event_id]
-            ledger.record(event_id, params, redo[event_id], ["polarities.csv"], problems)
+            ledger.record(event_id, params, redo[event_id], ["polarities.csv"],
+                          problems.get(event_id, []))
         for station, problem in ledger.failures(event_id):
             ctx.failures.add(event_id, station, problem)
     gone = set() if ctx.events is not None else set(ledger.records) - set(order)
