@@ -9,7 +9,8 @@ pick, predicted S windows marked ``kuser0 = 'predS'``).
 
 An event's windows are cut again when a ``phases.*`` setting, its catalog entry, its picks or
 one of its SAC files changed (or a window file is gone); otherwise they are kept and the
-event's failures reported again. ``--overwrite`` cuts every selected event again. Missing SAC
+event's failures reported again; windows that come out identical are left untouched (so stage 4
+keeps their polarities). ``--overwrite`` cuts and rewrites every selected event. Missing SAC
 files, unreadable files and picks the waveform does not cover become rows of the failures table.
 """
 from __future__ import annotations
@@ -64,7 +65,8 @@ def run(ctx: StageContext) -> dict:
             rerun.keep()
             continue
         try:
-            windows = cut_event(sac_dir, cut_dir, event["time"], event_picks, ctx.config.phases)
+            windows = cut_event(sac_dir, cut_dir, event["time"], event_picks, ctx.config.phases,
+                                if_changed=not ctx.overwrite)
         except (OSError, ValueError) as exc:  # e.g. a full disk or an unreadable folder: next event
             ctx.failures.add(event_id, None, f"windows not cut: {type(exc).__name__}: {exc}")
             ledger.forget(event_id)

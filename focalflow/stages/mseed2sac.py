@@ -7,8 +7,9 @@ trace or instrument is a row of the failures table.
 
 An event is redone when a ``sac.*`` setting, one of its miniSEED files, the StationXML file of
 one of its stations, its catalog entry or its picks changed (or a SAC file it wrote is gone);
-otherwise it is kept and its failures are reported again. ``--overwrite`` redoes every selected
-event.
+otherwise it is kept and its failures are reported again; a redone event's SAC files that come
+out identical are left untouched (so stage 3 keeps their windows). ``--overwrite`` redoes and
+rewrites every selected event.
 """
 from __future__ import annotations
 
@@ -59,7 +60,7 @@ def run(ctx: StageContext) -> dict:
         out_dir = workdir.event_sac_dir(event_id)
         try:
             written, failures = convert_event(files, out_dir, event, event_picks.to_dict("records"),
-                                              inventories, ctx.config.sac)
+                                              inventories, ctx.config.sac, if_changed=not ctx.overwrite)
         except Exception as exc:  # one bad event never stops the batch
             log.debug("event %s", event_id, exc_info=True)
             ctx.failures.add(event_id, None, f"unexpected error: {type(exc).__name__}: {exc}")

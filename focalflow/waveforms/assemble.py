@@ -219,9 +219,10 @@ def to_sac(trace, origin: UTCDateTime, event: dict, station: dict, cmpaz: float,
     return sac
 
 
-def write_sac(sac: SACTrace, path: Path) -> None:
-    """Write ``sac`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
+def write_sac(sac: SACTrace, path: Path, if_changed: bool = False) -> None:
+    """Write ``sac`` to ``path`` atomically (with ``if_changed``, an identical file is left
+    untouched)."""
+    with atomic_path(path, if_changed) as tmp:
         sac.write(str(tmp), byteorder="little")
 
 
@@ -258,12 +259,14 @@ def pick_times(picks: list[dict], band: str) -> dict[str, UTCDateTime]:
 
 
 def convert_event(files: Iterable[Path], out_dir: Path, event: dict, picks: list[dict],
-                  inventories: StationXmlCache, sac_config) -> tuple[list[str], list[tuple[str, str]]]:
+                  inventories: StationXmlCache, sac_config,
+                  if_changed: bool = False) -> tuple[list[str], list[tuple[str, str]]]:
     """Write the SAC files of one event into ``out_dir`` (and delete SAC files left there by an
     earlier run); return (names written, (station, reason) of everything dropped).
 
     ``event`` is an events.csv row (time, latitude, longitude, depth in km, mag), ``picks`` the
-    event's picks.csv rows, ``sac_config`` the ``sac`` config section.
+    event's picks.csv rows, ``sac_config`` the ``sac`` config section. With ``if_changed`` a
+    file that comes out identical is left untouched, so later stages see it unchanged.
     """
     groups, misnamed = instrument_files(files)
     failures = [("", f"{name}: file name is not NET.STA.LOC.CHA.mseed") for name in misnamed]
@@ -284,9 +287,11 @@ def convert_event(files: Iterable[Path], out_dir: Path, event: dict, picks: list
             report(problem)
             continue
         try:
-            written += convert_instrument(paths, inventory, sac_config, origin, event,
-                                          pick_times(picks_by_station[(net, sta)], band),
-                                          out_dir, report)
+            traces = convert_instrument(paths, inventory, sac_config, origin, event,
+                                        pick_times(picks_by_station[(net, sta)], band), report)
+            for name, sac in traces:
+                write_sac(sac, out_dir / name, if_changed)
+                written.append(name)
         except FocalflowError as exc:
             report(str(exc))
         except Exception as exc:  # one bad trace never stops the event
@@ -299,9 +304,10 @@ def convert_event(files: Iterable[Path], out_dir: Path, event: dict, picks: list
 
 
 def convert_instrument(files: list[Path], inventory: Inventory, sac_config, origin: UTCDateTime,
-                       event: dict, picks: dict[str, UTCDateTime], out_dir: Path,
-                       report: Callable[[str], None]) -> list[str]:
-    """Convert the files of one instrument; ``report(reason)`` records what was dropped."""
+                       event: dict, picks: dict[str, UTCDateTime],
+                       report: Callable[[str], None]) -> list[tuple[str, SACTrace]]:
+    """The SAC traces (file name, trace) of one instrument's files; ``report(reason)`` records
+    what was dropped."""
     components: dict[str, object] = {}
     for path in files:
         try:
@@ -357,12 +363,10 @@ def convert_instrument(files: list[Path], inventory: Inventory, sac_config, orig
         traces = Stream([vertical_up(z, metadata)])
     station = {"latitude": metadata["latitude"], "longitude": metadata["longitude"],
                "elevation": metadata["elevation"], "local_depth": metadata["local_depth"]}
-    written = []
+    converted = []
     for trace in traces:
         meta = None if rotate else channel_metadata(inventory, trace.id, trace.stats.starttime)
         cmpaz, cmpinc = orientation(trace.stats.channel, meta)
-        sac = to_sac(trace, origin, event, station, cmpaz, cmpinc, picks.get("P"), picks.get("S"))
-        name = f"{trace.id}.sac"
-        write_sac(sac, out_dir / name)
-        written.append(name)
-    return written
+        converted.append((f"{trace.id}.sac", to_sac(trace, origin, event, station, cmpaz, cmpinc,
+                                                     picks.get("P"), picks.get("S"))))
+    return converted

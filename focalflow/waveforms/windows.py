@@ -84,18 +84,19 @@ class EventWindows:
 
 
 def cut_event(sac_dir: Path, cut_dir: Path, origin_time: str, picks: pd.DataFrame,
-              phases) -> EventWindows:
-    """Cut one event's windows (see the module docstring) after deleting the event's old ones.
+              phases, if_changed: bool = False) -> EventWindows:
+    """Cut one event's windows (see the module docstring); window files of the event that this
+    cut does not write (left by an earlier run) are deleted.
 
     ``origin_time`` is the event's ISO time, ``picks`` its picks.csv rows, ``phases`` the
-    ``phases`` config section (window lengths in s, ``predict_s_from_p``, ``vp_vs``).
+    ``phases`` config section (window lengths in s, ``predict_s_from_p``, ``vp_vs``). With
+    ``if_changed`` a window that comes out identical is left untouched, so stage 4 sees it
+    unchanged (a new S window length does not redo the P windows' polarities).
     """
     result = EventWindows([], [])
     if not sac_dir.is_dir():
         result.failures.append(("", f"no SAC folder {sac_dir} (has stage 2 run?)"))
         return result
-    for old in cut_dir.glob("*.sac"):
-        old.unlink()
     files = sac_files_by_station(sac_dir)
     origin = parse_time(origin_time)
     by_station: dict[tuple[str, str], list[dict]] = {}
@@ -117,9 +118,12 @@ def cut_event(sac_dir: Path, cut_dir: Path, origin_time: str, picks: pd.DataFram
         windows = station_windows(p_pick, s_pick, origin, phases)
         problems: dict[str, str] = {}      # one failure row per station and reason
         for path in instrument:
-            for problem in _cut_file(path, cut_dir, windows, result):
+            for problem in _cut_file(path, cut_dir, windows, result, if_changed):
                 problems.setdefault(problem.split(":", 1)[-1], problem)
         result.failures += [(name, problem) for problem in problems.values()]
+    for stale in cut_dir.glob("*.sac"):
+        if stale.name not in result.written:
+            stale.unlink()
     result.written.sort()
     return result
 
@@ -138,7 +142,8 @@ def station_windows(p_pick: dict | None, s_pick: dict | None, origin: UTCDateTim
     return windows
 
 
-def _cut_file(path: Path, cut_dir: Path, windows: list[Window], result: EventWindows) -> list[str]:
+def _cut_file(path: Path, cut_dir: Path, windows: list[Window], result: EventWindows,
+              if_changed: bool) -> list[str]:
     """Cut ``windows`` from one SAC file into ``cut_dir``; return why any could not be cut."""
     try:
         sac = SACTrace.read(str(path))
@@ -155,7 +160,7 @@ def _cut_file(path: Path, cut_dir: Path, windows: list[Window], result: EventWin
             continue
         name = f"{path.stem}.{window.phase}.sac"
         cut_dir.mkdir(parents=True, exist_ok=True)
-        with atomic_path(cut_dir / name) as tmp:
+        with atomic_path(cut_dir / name, if_changed) as tmp:
             cut.write(str(tmp), byteorder="little")
         result.written.append(name)
         if window.phase == "P":
