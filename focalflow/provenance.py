@@ -62,7 +62,7 @@ def file_digest(path: Path | str) -> str:
     try:
         stat = os.stat(path)
     except FileNotFoundError:
-        raise InputError(path, "file not found") from None
+        raise InputError(path, "input file not found") from None
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 

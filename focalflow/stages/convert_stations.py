@@ -35,7 +35,8 @@ def run(ctx: StageContext) -> dict:
     xml_dir = Path(config.stationxml_dir or workdir.stationxml_dir)
     station_inputs = (sorted(xml_dir.glob("*.xml")) + [p for p in config.station_files if p.is_file()]
                       + [p for p in [workdir.picks_csv] if p.is_file()])
-    reversal_inputs = [config.reversals_file] if config.reversals_file else []
+    # a missing file is left to its reader, which names it
+    reversal_inputs = [p for p in [config.reversals_file] if p is not None and p.is_file()]
     tables = {"stations.csv": (STATION_PARAMS, station_inputs, write_stations),
               "reversals.csv": (["stations.reversals_file"], reversal_inputs, write_reversals)}
     ledger = Ledger(workdir, STAGE)
