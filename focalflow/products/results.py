@@ -76,7 +76,8 @@ def write_products(ctx: StageContext) -> dict:
     if output.report:
         from focalflow.products.report import write_report
 
-        write_report(wd, catalog, tables["events"], failures=_failures(wd, ctx))
+        write_report(wd, catalog, tables["events"], failures=_failures(wd, ctx),
+                     solutions=solved)
     log_summary(catalog, tables["events"], _failures(wd, ctx))
     return counts
 
@@ -141,8 +142,8 @@ def event_observations(event_id: str, tables: dict) -> pd.DataFrame:
     P polarities and agreement come from polinfo.csv; CNN probabilities from polarities.csv;
     log10 S/P from sp_ratios.csv at the S/P rows' take-off and azimuth.
     """
-    columns = ["label", "network", "station", "takeoff", "azimuth", "polarity", "weight",
-               "misfit", "sp_ratio", "prob_up", "prob_down"]
+    columns = ["label", "network", "station", "takeoff", "azimuth", "distance_km", "polarity",
+               "weight", "misfit", "sp_ratio", "prob_up", "prob_down"]
     polinfo = tables.get("polinfo")
     if polinfo is None or not len(polinfo):
         return pd.DataFrame(columns=columns)
@@ -158,7 +159,9 @@ def event_observations(event_id: str, tables: dict) -> pd.DataFrame:
         entry = out.setdefault(key, {
             "label": f"{network}.{station}" if network else station, "network": network,
             "station": station, "takeoff": float(row["takeoff"]),
-            "azimuth": float(row["azimuth"]), "polarity": 0.0, "weight": 1.0, "misfit": False,
+            "azimuth": float(row["azimuth"]),
+            "distance_km": pd.to_numeric(row.get("sr_dist_km"), errors="coerce"),
+            "polarity": 0.0, "weight": 1.0, "misfit": False,
             "sp_ratio": np.nan,
             "prob_up": probabilities.get(key, {}).get("prob_up", np.nan),
             "prob_down": probabilities.get(key, {}).get("prob_down", np.nan)})
