@@ -239,7 +239,7 @@ def plot_event_waveforms(mechanism: dict, observations: pd.DataFrame,
 
 def _draw_trace_row(ax, offset: float, number: str, row, window: PWindow, before_s: float,
                     after_s: float) -> None:
-    times, values, peak = _window_samples(window, before_s, after_s)
+    times, values, peak = window_samples(window, before_s, after_s)
     color = UP_COLOR if row["polarity"] > 0 else DOWN_COLOR if row["polarity"] < 0 \
         else NONE_COLOR
     ax.plot(times, values * 0.42 + offset, color=color, lw=0.9)
@@ -270,7 +270,7 @@ def _amplitude(value: float) -> str:
     return f"{value:.3g}" if 0.01 <= abs(value) < 100 else f"{value:.2e}"
 
 
-def _window_samples(window: PWindow, before_s: float, after_s: float):
+def window_samples(window: PWindow, before_s: float, after_s: float):
     """Times (s from the pick), values scaled to ±1 and the peak absolute amplitude (the
     trace's units) of the demeaned window around the pick."""
     trace = window.trace
