@@ -15,11 +15,11 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Callable, Optional, Sequence
 
 from focalflow.errors import FocalflowError
-from focalflow.log import FailureLog, setup_logging
 from focalflow.workdir import WorkDir
 
-if TYPE_CHECKING:  # pydantic is imported only when a config is loaded (6_run_hash.py's
-    from focalflow.config import Config  # classic modes start without it)
+if TYPE_CHECKING:  # pydantic and pandas are imported only when a stage runs, so that
+    from focalflow.config import Config  # --help answers at once (and 6_run_hash.py's
+    from focalflow.log import FailureLog  # classic modes start without a config)
 
 log = logging.getLogger("focalflow")
 
@@ -64,6 +64,8 @@ def parse_events(text: str | None) -> set[str] | None:
 def make_context(stage: str, config: Config, events: set[str] | None = None,
                  overwrite: bool = False, args: argparse.Namespace | None = None) -> StageContext:
     """A context for running ``stage`` from Python (tests, notebooks) as the scripts do."""
+    from focalflow.log import FailureLog
+
     workdir = WorkDir(config.workdir).create()
     return StageContext(config=config, workdir=workdir,
                         failures=FailureLog(stage, workdir.failures_csv, events), events=events,
@@ -90,12 +92,13 @@ def main(stage: str, description: str, run: Callable[[StageContext], dict],
          argv: Sequence[str] | None = None,
          add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
     """Entry point of a stage script; returns the process exit status."""
-    from focalflow.config import load_config
-
     parser = build_parser(stage, description)
     if add_arguments is not None:
         add_arguments(parser)
     args = parser.parse_args(argv)
+    from focalflow.config import load_config
+    from focalflow.log import setup_logging
+
     setup_logging(stage, verbose=args.verbose)
 
     def load_and_run() -> None:
