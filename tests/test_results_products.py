@@ -78,6 +78,7 @@ def test_quakeml_round_trips_through_obspy(products):
         plane2 = mechanism.nodal_planes.nodal_plane_2
         assert (plane2.strike, plane2.dip, plane2.rake) == pytest.approx(
             (row.strike2, row.dip2, row.rake2))
+        assert mechanism.nodal_planes.preferred_plane is None  # first motions cannot tell
         assert plane1.strike_errors.uncertainty == pytest.approx(row.fault_plane_uncertainty)
         assert mechanism.misfit == pytest.approx(row.polarity_misfit / 100)
         assert mechanism.station_polarity_count == row.num_p_pol
