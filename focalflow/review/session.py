@@ -9,6 +9,7 @@ that event (blank ``channel`` in ``overrides.csv``).
 from __future__ import annotations
 
 import getpass
+import math
 import threading
 import time
 from datetime import datetime, timezone
@@ -53,6 +54,10 @@ class ReviewSession:
         self.reversals = _optional(wd.reversals_csv, "reversals")
         self.live: dict[str, dict] = {}
         self._waveforms: dict[str, dict] = {}
+        self._balls: dict[tuple, str] = {}
+        self._stored = _stored_mechanisms(self.mechanisms)
+        self._events = {e["event_id"]: _event_info(e)
+                        for e in self.solver.events.to_dict("records")}
 
     # ------------------------------------------------------------------ overrides.csv
     def overrides(self) -> pd.DataFrame:
@@ -77,25 +82,34 @@ class ReviewSession:
         """Every event of events.csv with its stage-6 mechanism (or the live one where edited
         here), its review state and a small beachball (SVG)."""
         overrides = self.overrides()
-        accepted = accepted_events(overrides)
-        edits = effective_edits(overrides)["event_id"].value_counts()
-        stored = {}
-        if self.mechanisms is not None and len(self.mechanisms):
-            solved = self.mechanisms[pd.to_numeric(self.mechanisms["strike"],
-                                                   errors="coerce").notna()]
-            counts = solved["event_id"].value_counts()
-            for row in solved.drop_duplicates("event_id").to_dict("records"):
-                stored[row["event_id"]] = {**_mechanism(row), "solutions": int(counts[row["event_id"]])}
-        rows = []
-        for event in self.solver.events.to_dict("records"):
-            event_id = event["event_id"]
-            mechanism = self.live.get(event_id, {}).get("mechanism") or stored.get(event_id)
-            rows.append({**_event_info(event), "mechanism": mechanism,
-                         "ball": _ball_svg(mechanism), "accepted": event_id in accepted,
-                         "edits": int(edits.get(event_id, 0)),
-                         "live": event_id in self.live})
-        return {"workdir": str(self.ctx.workdir.root), "user": self.user, "events": rows,
-                "pending": sorted(e for e in edits.index if e in set(self.solver.events.index))}
+        return {"workdir": str(self.ctx.workdir.root), "user": self.user,
+                "events": [self._catalog_row(event_id, overrides)
+                           for event_id in self.solver.events.index],
+                "pending": self._pending(overrides)}
+
+    def _catalog_row(self, event_id: str, overrides: pd.DataFrame) -> dict:
+        mine = overrides[overrides["event_id"] == event_id]
+        mechanism = self.live[event_id] if event_id in self.live else self._stored.get(event_id)
+        return {**self._events[event_id],
+                "mechanism": mechanism, "ball": self._ball_svg(mechanism),
+                "accepted": event_id in accepted_events(mine),
+                "edits": len(effective_edits(mine)), "live": event_id in self.live}
+
+    def _pending(self, overrides: pd.DataFrame) -> list[str]:
+        """Events with edits in effect (stage 6 must be rerun to write their mechanisms)."""
+        known = set(self.solver.events.index)
+        return sorted(set(effective_edits(overrides)["event_id"]) & known)
+
+    def _ball_svg(self, mechanism: dict | None) -> str | None:
+        from focalflow.mechanisms.classify import CLASS_COLORS
+
+        if mechanism is None:
+            return None
+        key = (mechanism["strike"], mechanism["dip"], mechanism["rake"])
+        if key not in self._balls:
+            self._balls[key] = beachball_svg(
+                *key, size_px=26, color=CLASS_COLORS.get(mechanism["faulting_class"], "#555555"))
+        return self._balls[key]
 
     # ------------------------------------------------------------------ one event
     def event(self, event_id: str) -> dict:
@@ -110,10 +124,10 @@ class ReviewSession:
             result = self.solver.solve(event_id, observations)
             elapsed = time.perf_counter() - started
         mine = overrides[overrides["event_id"] == event_id]
-        payload = {**_event_info(self.solver.events.loc[event_id].to_dict()),
+        payload = {**self._events[event_id],
                    "elapsed_s": round(elapsed, 3),
                    "problems": [p[2] for p in self.solver.problems],
-                   "stored": self._stored(event_id),
+                   "stored": self._stored.get(event_id),
                    "accepted": event_id in accepted_events(mine),
                    "history": mine.to_dict("records"),
                    "solutions": [], "ball": None}
@@ -124,21 +138,15 @@ class ReviewSession:
             payload["solutions"] = solutions
             if solutions:
                 payload["ball"] = _ball(solutions, result["acceptable"])
-                self.live[event_id] = {"mechanism": {**solutions[0],
-                                                     "solutions": len(solutions)}}
             polinfo = result["polinfo"]
+        self.live[event_id] = {**payload["solutions"][0], "solutions": len(payload["solutions"])} \
+            if payload["solutions"] else None
         payload["mechanism"] = payload["solutions"][0] if payload["solutions"] else None
         payload["stations"] = self._stations(event_id, observations, polinfo,
                                              effective_edits(mine))
+        payload["row"] = self._catalog_row(event_id, overrides)  # the catalog table's row
+        payload["pending"] = self._pending(overrides)
         return payload
-
-    def _stored(self, event_id: str) -> dict | None:
-        if self.mechanisms is None:
-            return None
-        rows = self.mechanisms[self.mechanisms["event_id"] == event_id]
-        rows = rows[pd.to_numeric(rows["strike"], errors="coerce").notna()]
-        return {**_mechanism(rows.iloc[0].to_dict()), "solutions": len(rows)} if len(rows) \
-            else None
 
     def _stations(self, event_id: str, observations: pd.DataFrame,
                   polinfo: pd.DataFrame | None, edits: pd.DataFrame) -> list[dict]:
@@ -290,8 +298,12 @@ def _optional(path, name: str | None = None) -> pd.DataFrame | None:
 
 
 def _float(value) -> float | None:
-    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
-    return None if pd.isna(number) else round(float(number), 4)
+    """A finite number rounded for the page, or None (blank, NaN, text)."""
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
+        return None
+    return round(number, 4) if math.isfinite(number) else None
 
 
 def _codes(sta_code: str) -> tuple[str, str, str]:
@@ -308,24 +320,31 @@ def _event_info(event: dict) -> dict:
             "mag": _float(event.get("mag"))}
 
 
-def _mechanism(row: dict) -> dict:
+def _mechanism(row: dict, faulting_class: str | None = None) -> dict:
     out = {key: (str(row.get(key, "")) if key == "quality" else _float(row.get(key)))
            for key in MECHANISM_KEYS}
     if out["strike2"] is None:
         out["strike2"], out["dip2"], out["rake2"] = (
             round(float(v), 1) for v in auxiliary_plane(out["strike"], out["dip"], out["rake"]))
-    frame = add_derived_columns(pd.DataFrame([{k: out[k] for k in ("strike", "dip", "rake")}]))
-    out["faulting_class"] = str(frame["faulting_class"].iloc[0])
+    if faulting_class is None:
+        frame = pd.DataFrame([{k: out[k] for k in ("strike", "dip", "rake")}])
+        faulting_class = str(add_derived_columns(frame)["faulting_class"].iloc[0])
+    out["faulting_class"] = faulting_class
     return out
 
 
-def _ball_svg(mechanism: dict | None) -> str | None:
-    from focalflow.mechanisms.classify import CLASS_COLORS
-
-    if mechanism is None:
-        return None
-    return beachball_svg(mechanism["strike"], mechanism["dip"], mechanism["rake"], size_px=26,
-                         color=CLASS_COLORS.get(mechanism["faulting_class"], "#555555"))
+def _stored_mechanisms(mechanisms: pd.DataFrame | None) -> dict[str, dict]:
+    """{event_id: its stage-6 preferred mechanism (and how many solutions)}, classified in
+    one pass (a catalog of thousands of events opens at once)."""
+    if mechanisms is None or not len(mechanisms):
+        return {}
+    solved = mechanisms[pd.to_numeric(mechanisms["strike"], errors="coerce").notna()]
+    counts = solved["event_id"].value_counts()
+    first = add_derived_columns(solved.drop_duplicates("event_id").reset_index(drop=True)
+                                .drop(columns=["faulting_class"], errors="ignore"))
+    return {row["event_id"]: {**_mechanism(row, row["faulting_class"]),
+                              "solutions": int(counts[row["event_id"]])}
+            for row in first.to_dict("records")}
 
 
 def _curve(points: np.ndarray) -> list[list[float]]:

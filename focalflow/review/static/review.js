@@ -43,13 +43,17 @@ function showError(error) {
 // ------------------------------------------------------------------ catalog
 async function loadCatalog() {
   state.catalog = await api("/api/catalog");
+  renderHeader();
+  renderCatalog();
+}
+
+function renderHeader() {
   document.getElementById("workdir").textContent = state.catalog.workdir;
   document.getElementById("user").textContent = `reviewer: ${state.catalog.user}`;
   const pending = state.catalog.pending.length;
   document.getElementById("pending").textContent = pending
     ? `${pending} event(s) edited: run "focalflow run 6" to update mechanisms.csv, figures and report`
     : "";
-  renderCatalog();
 }
 
 function catalogValue(row, key) {
@@ -352,21 +356,28 @@ function renderStations() {
 async function edit(station, action, polarity = null) {
   busy(true);
   state.selected = station.key;
-  state.event = await api("/api/edit", {
+  showEvent(await api("/api/edit", {
     event_id: state.event.event_id, action, network: station.network,
     station: station.station, location: station.location, polarity,
-  });
-  renderEvent();
-  await loadCatalog();
+  }));
   busy(false);
 }
 
 async function accept() {
   busy(true);
-  state.event = await api("/api/accept", { event_id: state.event.event_id });
-  renderEvent();
-  await loadCatalog();
+  showEvent(await api("/api/accept", { event_id: state.event.event_id }));
   busy(false);
+}
+
+function showEvent(event) {
+  // the answer carries the event's catalog row: patch the table instead of reloading it
+  state.event = event;
+  renderEvent();
+  const rows = state.catalog.events;
+  rows[rows.findIndex((row) => row.event_id === event.event_id)] = event.row;
+  state.catalog.pending = event.pending;
+  renderHeader();
+  renderCatalog();
 }
 
 // ------------------------------------------------------------------ start
