@@ -58,9 +58,10 @@ def solve(polarity=None, takeoff_deg=None, azimuth_deg=None, *, sp_ratio=None,
     ``station_lon`` with ``events`` (event_id, time, latitude, longitude, depth km,
     vert_uncert_km) and ``velocity_models`` (files) to compute them).
 
-    ``hash_params``: HASH's parameters by their focalflow names (``npolmin``,
-    ``max_agap_deg``, ``max_pgap_deg``, ``dang_deg``, ``nmc``, ``maxout``, ``badfrac``,
-    ``qbadfac``, ``delmax_km``, ``cangle_deg``, ``prob_max``, ``rng``, ``seed``, ...).
+    ``hash_params``: HASH's parameters by their names in :class:`hash_core.params.HashParams`
+    (``npolmin``, ``max_agap_deg``, ``dang_deg``, ``nmc``, ``badfrac``, ``delmax_km``,
+    ``prob_max``, ...; HASH v1.2's defaults) and the run policy's (``rng``, ``seed``,
+    ``threads``).
 
     A mechanism with a known answer, seen by 40 stations:
 
@@ -78,13 +79,11 @@ def solve(polarity=None, takeoff_deg=None, azimuth_deg=None, *, sp_ratio=None,
     >>> best["quality"] in "AB", float(angle) < 15
     (True, True)
     """
-    from focalflow.mechanisms.solve import RunOptions, make_observations, solve_catalog
+    from focalflow.mechanisms.observations import add_distance_azimuth, make_observations
+    from focalflow.mechanisms.solve import solve_catalog, velocity_tables
+    from hash_core.params import HashParams, RunPolicy
 
-    known = {f.name for f in fields(RunOptions)}
-    unknown = sorted(set(hash_params) - known)
-    if unknown:
-        raise FocalflowError(f"unknown HASH parameter(s) {', '.join(unknown)}; "
-                             f"use {', '.join(sorted(known))}")
+    params, policy = _parameters(hash_params, HashParams, RunPolicy)
     if observations is None:
         if polarity is None or takeoff_deg is None or azimuth_deg is None:
             raise FocalflowError("give polarity, takeoff_deg and azimuth_deg, or observations")
@@ -96,16 +95,29 @@ def solve(polarity=None, takeoff_deg=None, azimuth_deg=None, *, sp_ratio=None,
     observations = make_observations(observations, kind="P")
     tables = None
     if velocity_models:
-        from focalflow.mechanisms.solve import add_distance_azimuth, velocity_tables
-
         tables = velocity_tables(velocity_models)
         observations = add_distance_azimuth(observations, events)
     problems: list[tuple] = []
-    frames = solve_catalog(events, observations, RunOptions(**hash_params), tables,
+    frames = solve_catalog(events, observations, params, policy, tables,
                            lambda *problem: problems.append(problem))
     for event_id, station, reason in problems:
         log.warning("event %s%s: %s", event_id, f" station {station}" if station else "", reason)
-    return Mechanisms(*frames)
+    return Mechanisms(frames["mechanisms"], frames["acceptable"], frames["polinfo"])
+
+
+def _parameters(values: dict, *kinds) -> list:
+    """``values`` split between the dataclasses ``kinds`` by field name (each built and
+    checked); FocalflowError for a name none of them has or a value out of range."""
+    names = [{f.name for f in fields(kind)} for kind in kinds]
+    unknown = sorted(set(values) - set().union(*names))
+    if unknown:
+        raise FocalflowError(f"unknown HASH parameter(s) {', '.join(unknown)}; use "
+                             f"{', '.join(sorted(set().union(*names)))}")
+    try:
+        return [kind(**{k: v for k, v in values.items() if k in known})
+                for kind, known in zip(kinds, names)]
+    except ValueError as exc:
+        raise FocalflowError(str(exc)) from None
 
 
 def _one_event(polarity, takeoff_deg, azimuth_deg, sp_ratio, takeoff_sigma_deg,

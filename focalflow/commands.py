@@ -27,6 +27,7 @@ from typing import Callable, Sequence
 STAGES = ("1_get_waveforms", "2_mseed2sac", "3_convert_phases", "4_polarity_predict",
           "5_convert_stations", "6_run_hash")
 MODEL_STAGE = "4_polarity_predict"
+CLASSIC_STAGE = "6_run_hash"  # also runs HASH/SKHASH control files without a config
 EXIT_USER_ERROR = 2
 
 
@@ -57,13 +58,11 @@ def module_docstring(module: str) -> str:
 
 def stage_main(stage: str, argv: Sequence[str] | None = None) -> int:
     """Run one stage script (``1_get_waveforms.py`` ... calls this); returns its exit status."""
-    if stage == "6_run_hash":  # its own command line: the classic HASH/SKHASH modes
-        from focalflow.stages import run_hash
-
-        return run_hash.main(argv)
     from focalflow.cli import main
 
-    return main(stage, module_docstring(stage_module(stage)), _stage_run(stage), argv)
+    module = stage_module(stage)
+    classic = _imported_late(module, "classic") if stage == CLASSIC_STAGE else None
+    return main(stage, module_docstring(module), _stage_run(stage), argv, classic=classic)
 
 
 def _stage_run(stage: str) -> Callable:
@@ -73,6 +72,13 @@ def _stage_run(stage: str) -> Callable:
             import_tensorflow_quietly()
         return importlib.import_module(stage_module(stage)).run(ctx)
     return run
+
+
+def _imported_late(module: str, name: str) -> Callable:
+    """``module.name``, imported when first called."""
+    def call(*args, **kwargs):
+        return getattr(importlib.import_module(module), name)(*args, **kwargs)
+    return call
 
 
 def import_tensorflow_quietly() -> None:

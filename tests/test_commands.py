@@ -26,7 +26,7 @@ def modules_after(code: str, cwd) -> set[str]:
 
 
 @pytest.mark.parametrize("stage", ["1_get_waveforms", "2_mseed2sac", "3_convert_phases",
-                                   "4_polarity_predict", "5_convert_stations"])
+                                   "4_polarity_predict", "5_convert_stations", "6_run_hash"])
 def test_stage_help_imports_nothing_heavy(repo_dir, stage):
     code = (f"import runpy; sys.argv = ['{stage}.py', '--help']; "
             f"runpy.run_path('{stage}.py', run_name='__main__')")

@@ -130,15 +130,14 @@ class ReviewSession:
                    "stored": self._stored.get(event_id),
                    "accepted": event_id in accepted_events(mine),
                    "history": mine.to_dict("records"),
-                   "solutions": [], "ball": None}
-        polinfo = None
-        if result is not None:
-            solutions = [_mechanism(m) for m in result["mechanisms"]
-                         if np.isfinite(float(m["strike"]))]
-            payload["solutions"] = solutions
-            if solutions:
-                payload["ball"] = _ball(solutions, result["acceptable"])
-            polinfo = result["polinfo"]
+                   "ball": None}
+        solved = result["mechanisms"][pd.to_numeric(result["mechanisms"]["strike"],
+                                                    errors="coerce").notna()]
+        payload["solutions"] = [_mechanism(m) for m in solved.to_dict("records")]
+        if payload["solutions"]:
+            acceptable = result["acceptable"][["strike", "dip", "rake"]].to_numpy(float)
+            payload["ball"] = _ball(payload["solutions"], acceptable)
+        polinfo = result["polinfo"]
         self.live[event_id] = {**payload["solutions"][0], "solutions": len(payload["solutions"])} \
             if payload["solutions"] else None
         payload["mechanism"] = payload["solutions"][0] if payload["solutions"] else None
@@ -190,12 +189,12 @@ class ReviewSession:
             for row in polinfo.to_dict("records"):
                 network, station, location = _codes(row["sta_code"])
                 item = stations.get(f"{network}.{station}.{location}")
-                if item is None or not np.isfinite(row["p_polarity"]):
+                if item is None or _float(row["p_polarity"]) is None:
                     continue
                 x, y = project_takeoff(float(row["takeoff"]), float(row["azimuth"]))
                 item.update(takeoff=_float(row["takeoff"]), azimuth=_float(row["azimuth"]),
                             x=round(float(x), 4), y=round(float(y), 4),
-                            misfit=bool(row["pol_agreement"] == 0))
+                            misfit=_float(row["pol_agreement"]) == 0)
         self._fill_distances(event_id, stations)
         for edit in edits.to_dict("records"):
             item = stations.get(f"{edit['network']}.{edit['station']}.{edit['location']}")
