@@ -14,14 +14,17 @@ from results_case import build_workdir
 REPO = Path(__file__).resolve().parents[1]
 
 
-def review_session(template: Path, folder: Path, user: str = "tester") -> ReviewSession:
-    """A review session on a fresh copy of the working directory ``template``."""
+def review_session(template: Path, folder: Path, user: str = "tester",
+                   settings: dict | None = None) -> ReviewSession:
+    """A review session on a fresh copy of the working directory ``template``; ``settings``:
+    further config sections (e.g. ``{"hash": {"use_sp_ratios": False}}``)."""
     root = folder / "work"
     shutil.copytree(template, root)
-    config = config_from_dict({"workdir": str(root),
-                               "hash": {"velocity_models": [str(REPO / "velocity/demo.txt")]}},
-                              base_dir=root)
-    return ReviewSession(make_context("review", config), user=user)
+    data = {"workdir": str(root), "hash": {"velocity_models": [str(REPO / "velocity/demo.txt")]}}
+    for section, keys in (settings or {}).items():
+        data[section] = {**data.get(section, {}), **keys}
+    return ReviewSession(make_context("review", config_from_dict(data, base_dir=root)),
+                         user=user)
 
 
 def review_template(folder: Path) -> Path:

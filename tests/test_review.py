@@ -77,6 +77,26 @@ def test_setting_an_undecided_polarity_adds_the_station(template, tmp_path):
     assert overrides(session)["polarity"].tolist() == ["-1"]
 
 
+def test_stage_6_writes_what_the_review_showed(template, tmp_path):
+    """The edits survive: a stage-6 run after the review gives the mechanisms the page showed."""
+    from focalflow.cli import run_stage
+    from focalflow.stages import run_hash
+
+    session = review_session(template, tmp_path, settings={
+        "hash": {"use_sp_ratios": False}, "output": {"figures": False, "report": False}})
+    session.edit("ev1", "flip", "XX", "R02")
+    shown = session.edit("ev3", "drop", "XX", "R05")["mechanism"]
+    flipped = session.event("ev1")["mechanism"]
+    run_stage("6_run_hash", run_hash.run, session.ctx.config, overwrite=True)
+    written = pd.read_csv(session.ctx.workdir.mechanisms_csv, dtype={"event_id": str}) \
+        .drop_duplicates("event_id").set_index("event_id")
+    for event_id, mechanism in (("ev1", flipped), ("ev3", shown)):
+        row = written.loc[event_id]
+        assert (row["strike"], row["dip"], row["rake"], row["quality"], row["num_p_pol"]) == \
+            (mechanism["strike"], mechanism["dip"], mechanism["rake"], mechanism["quality"],
+             mechanism["num_p_pol"]), event_id
+
+
 def test_bad_edits_are_refused_with_a_reason(session):
     with pytest.raises(FocalflowError, match="unknown edit 'explode'"):
         session.edit("ev1", "explode", "XX", "R02")
