@@ -25,7 +25,7 @@ from focalflow.mechanisms.overrides import (ACTIONS, accepted_events, effective_
 from focalflow.products.plots.beachball import (beachball_svg, compressional_polygons,
                                                 nodal_curve, project_takeoff, project_vectors)
 from focalflow.review.solver import ReviewSolver
-from focalflow.tables import COLUMNS, empty_table, read_table
+from focalflow.tables import COLUMNS, empty_table
 from focalflow.workdir import atomic_path, locked
 from hash_core.geometry import auxiliary_plane, flat_distance_azimuth, pbt_axes, sdr_to_vectors
 
@@ -48,10 +48,10 @@ class ReviewSession:
         self.user = user or getpass.getuser()
         self.solver = ReviewSolver(ctx)
         self.lock = threading.Lock()  # one solve or edit at a time
-        self.mechanisms = _optional(wd.mechanisms_csv)
-        self.polarities = _optional(wd.polarities_csv, "polarities")
-        self.picks = _optional(wd.picks_csv, "picks")
-        self.reversals = _optional(wd.reversals_csv, "reversals")
+        self.mechanisms = _mechanisms_table(wd.mechanisms_csv)
+        self.polarities = self.solver.tables["polarities"]
+        self.picks = self.solver.tables["picks"]
+        self.reversals = self.solver.tables["reversals"]
         self.live: dict[str, dict] = {}
         self._waveforms: dict[str, dict] = {}
         self._balls: dict[tuple, str] = {}
@@ -287,11 +287,9 @@ class ReviewSession:
             self.event(str(self.solver.events.index[0]))
 
 
-def _optional(path, name: str | None = None) -> pd.DataFrame | None:
+def _mechanisms_table(path) -> pd.DataFrame | None:
     if not path.is_file():
         return None
-    if name is not None:
-        return read_table(path, name)
     return pd.read_csv(path, keep_default_na=False, na_values=[""],
                        dtype={"event_id": str, "quality": str, "time": str})
 
