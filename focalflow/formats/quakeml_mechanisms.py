@@ -18,6 +18,8 @@ is derived from the event id, so writing the same tables twice gives the same fi
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 from pathlib import Path
 
@@ -38,6 +40,7 @@ from hash_core.geometry import auxiliary_plane, axis_trend_plunge, pbt_axes, sdr
 NAMESPACE = "http://focalflow.org/xmlns/mechanism/1.0"
 KM_PER_DEGREE = 111.19
 METHOD_ID = "smi:local/focalflow/method/HASH"
+CATALOG_ID = "smi:local/focalflow/catalog"
 
 # Columns of mechanisms.csv stored as focalflow extra elements (exact text round trip).
 EXTRA_COLUMNS = ["quality", "fault_plane_uncertainty", "aux_plane_uncertainty", "num_sp_ratios",
@@ -58,7 +61,7 @@ def mechanisms_catalog(mechanisms: pd.DataFrame, events: pd.DataFrame | None = N
     polinfo_groups = ({str(k): g for k, g in polinfo.groupby(polinfo["event_id"].astype(str),
                                                                sort=False)}
                       if polinfo is not None and len(polinfo) else {})
-    catalog = Catalog(resource_id=ResourceIdentifier("smi:local/focalflow/catalog"))
+    catalog = Catalog(resource_id=ResourceIdentifier(CATALOG_ID))
     rows_by_event: dict[str, list[dict]] = {}
     for row in mechanisms.to_dict("records"):
         rows_by_event.setdefault(str(row["event_id"]), []).append(row)
@@ -73,10 +76,62 @@ def write_mechanisms_quakeml(path: Path | str, mechanisms: pd.DataFrame,
                              polinfo: pd.DataFrame | None = None,
                              picks: pd.DataFrame | None = None) -> Path:
     """Write ``mechanisms.xml`` atomically; :func:`read_mechanisms_quakeml` reads it back."""
-    catalog = mechanisms_catalog(mechanisms, events, polinfo, picks)
-    with atomic_path(path) as tmp:
-        catalog.write(str(tmp), format="QUAKEML", nsmap={"focalflow": NAMESPACE})
+    with QuakemlWriter(path) as writer:
+        writer.add(mechanisms, events, polinfo, picks)
     return Path(path)
+
+
+class QuakemlWriter:
+    """``mechanisms.xml`` written a chunk of events at a time (:meth:`add`), so a catalog of any
+    size is written in flat memory; the file is the one :func:`write_mechanisms_quakeml` writes
+    for the whole catalog. It replaces ``path`` atomically on :meth:`close`, and only when its
+    content changed."""
+
+    FOOTER = b"  </eventParameters>\n</q:quakeml>\n"
+
+    def __init__(self, path: Path | str):
+        self._stack = contextlib.ExitStack()
+        self._tmp = self._stack.enter_context(atomic_path(path, if_changed=True))
+        self._handle = self._stack.enter_context(open(self._tmp, "wb"))
+        self._started = False
+
+    def add(self, mechanisms: pd.DataFrame, events: pd.DataFrame | None = None,
+            polinfo: pd.DataFrame | None = None, picks: pd.DataFrame | None = None) -> None:
+        """The events of ``mechanisms`` (same arguments as :func:`mechanisms_catalog`)."""
+        if not len(mechanisms):
+            return
+        text = _serialise(mechanisms_catalog(mechanisms, events, polinfo, picks))
+        start = text.index(b"<eventParameters")
+        start = text.index(b"\n", start) + 1
+        end = text.rindex(self.FOOTER)
+        if not self._started:
+            self._handle.write(text[:start])
+            self._started = True
+        self._handle.write(text[start:end])
+
+    def close(self, commit: bool = True) -> None:
+        if commit:
+            if self._started:
+                self._handle.write(self.FOOTER)
+            else:
+                self._handle.write(_serialise(Catalog(resource_id=ResourceIdentifier(CATALOG_ID))))
+            self._handle.close()
+            self._stack.close()
+        else:
+            self._handle.close()
+            self._stack.__exit__(RuntimeError, RuntimeError("abandoned"), None)
+
+    def __enter__(self) -> "QuakemlWriter":
+        return self
+
+    def __exit__(self, kind, *rest) -> None:
+        self.close(commit=kind is None)
+
+
+def _serialise(catalog: Catalog) -> bytes:
+    buffer = io.BytesIO()
+    catalog.write(buffer, format="QUAKEML", nsmap={"focalflow": NAMESPACE})
+    return buffer.getvalue()
 
 
 def read_mechanisms_quakeml(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:

@@ -231,3 +231,24 @@ def read_sp_corrections(path: Path | str | None) -> pd.DataFrame | None:
     if not Path(path).is_file():
         raise InputError(path, "S/P station-correction file not found")
     return read_skhash_statcor(path)
+
+
+def measure_events_sp(executor, workdir, event_ids: list[str], settings: SpSettings,
+                      corrections: pd.DataFrame | None, events_per_task: int = 20):
+    """:func:`measure_event_sp` of many events through ``executor``
+    (:mod:`focalflow.parallel`); yields ``(event_id, table or None, problems)`` in order."""
+    tasks = [[(e, str(workdir.event_cut_dir(e))) for e in event_ids[i:i + events_per_task]]
+             for i in range(0, len(event_ids), events_per_task)]
+    for results in executor.map(_measure_task, tasks, settings, corrections):
+        yield from results
+
+
+def _measure_task(task: list[tuple[str, str]], settings: SpSettings,
+                  corrections: pd.DataFrame | None) -> list:
+    out = []
+    for event_id, folder in task:
+        if Path(folder).is_dir():
+            out.append((event_id, *measure_event_sp(folder, event_id, settings, corrections)))
+        else:
+            out.append((event_id, None, []))
+    return out

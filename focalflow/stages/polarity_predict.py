@@ -70,7 +70,7 @@ def run(ctx: StageContext) -> dict:
                           problems.get(event_id, []))
         for station, problem in ledger.failures(event_id):
             ctx.failures.add(event_id, station, problem)
-    gone = set() if ctx.events is not None else set(ledger.records) - set(order)
+    gone = set() if ctx.events is not None else set(ledger.items()) - set(order)
     for event_id in gone:  # no longer in picks.csv: its rows go
         ledger.forget(event_id)
     if rows is not None:
