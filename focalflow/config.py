@@ -247,7 +247,7 @@ class ParallelConfig(Section):
                          "hash.threads.")
     events_per_task: int = Field(100, ge=1, le=100_000, description="Events sent to a worker "
                                  "at a time (stage 4: their P windows fill whole batches).")
-    chunk_events: int = Field(2000, ge=1, le=1_000_000, description="Events held in memory "
+    chunk_events: int = Field(500, ge=1, le=1_000_000, description="Events held in memory "
                               "at once; results are written to disk after each chunk.")
 
 

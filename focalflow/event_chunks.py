@@ -21,7 +21,7 @@ import pickle
 import shutil
 import tempfile
 from pathlib import Path
-from typing import Iterable, Iterator, Sequence
+from typing import Iterable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -139,24 +139,39 @@ class MergedTable:
             return old + [c for c in columns if c not in old]
         return columns
 
-    def write(self, k: int, new: pd.DataFrame | None, replaced: Iterable[str]) -> pd.DataFrame:
+    def write(self, k: int, new: pd.DataFrame | None, replaced: Iterable[str],
+              rows_of: set[str] | None = None) -> pd.DataFrame:
         """Write chunk ``k``: its old rows but those of ``replaced`` events, and ``new`` rows;
         sorted by catalog order, each event's rows in their own order. Returns the chunk's
-        merged rows (every column as text)."""
+        merged rows (every column as text) of the events in ``rows_of`` (default: all)."""
         old = self.chunks.rows(self.name, k, self.columns)
         replaced = set(replaced)
         if replaced and len(old):
             old = old[~old["event_id"].isin(replaced)]
-        parts = [old.reindex(columns=self.columns, fill_value="")]
-        if new is not None and len(new):
-            parts.append(as_text(new).reindex(columns=self.columns, fill_value=""))
-        merged = pd.concat(parts, ignore_index=True) if len(parts) > 1 else parts[0]
-        if len(merged):
-            merged = merged.iloc[np.argsort(self.chunks.rank(merged["event_id"]),
-                                            kind="stable")].reset_index(drop=True)
+        frames = [frame.reindex(columns=self.columns) for frame in (old, new)
+                  if frame is not None and len(frame)]
+        if not frames:
+            return pd.DataFrame(columns=self.columns)
+        lines = [line for frame in frames
+                 for line in frame.to_csv(header=False, index=False).splitlines(keepends=True)]
+        ids = pd.concat([frame["event_id"].astype(str) for frame in frames], ignore_index=True)
+        if len(lines) != len(ids):  # a field holding a line break: sort whole rows instead
+            merged = pd.concat([as_text(f) for f in frames], ignore_index=True)
+            merged = merged.iloc[np.argsort(self.chunks.rank(merged["event_id"]), kind="stable")]
             merged.to_csv(self._handle, header=False, index=False)
             self.rows += len(merged)
-        return merged
+            return merged if rows_of is None else merged[merged["event_id"].isin(rows_of)]
+        order = np.argsort(self.chunks.rank(ids), kind="stable")
+        lines = [lines[i] for i in order]
+        self._handle.writelines(lines)
+        self.rows += len(lines)
+        if rows_of is not None:
+            ids = ids.iloc[order].to_numpy()
+            lines = [line for line, event_id in zip(lines, ids) if event_id in rows_of]
+        if not lines:
+            return pd.DataFrame(columns=self.columns)
+        return pd.read_csv(io.StringIO("".join(lines)), names=self.columns, header=None,
+                           dtype=str, keep_default_na=False)
 
     def close(self, commit: bool = True) -> None:
         """Finish the file: replace the table when its content changed (``commit``), or drop
@@ -177,11 +192,3 @@ def _csv_field(text: str) -> str:
     return f'"{text}"' if any(c in text for c in ',"\n') else text
 
 
-def events_in(frame: pd.DataFrame, event_ids: Iterable[str]) -> pd.DataFrame:
-    """The rows of ``frame`` whose event is in ``event_ids``."""
-    return frame[frame["event_id"].isin(set(event_ids))]
-
-
-def iterate_chunks(chunks: EventChunks) -> Iterator[int]:
-    """Every chunk index, the chunk of events outside the catalog last."""
-    return iter(range(chunks.count + 1))

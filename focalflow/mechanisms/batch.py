@@ -298,7 +298,7 @@ def _write_tables(ctx, chunks: EventChunks, plans: list[ChunkPlan], products) ->
             for name, writer in writers.items():
                 replaced = sp_redo.get(k, set()) if name == "sp_ratios" else redo.get(k, set())
                 new = chunks.rows(f"new_{name}", k, tables[name][1]) if replaced else None
-                merged[name] = writer.write(k, new, replaced)
+                merged[name] = writer.write(k, new, replaced, products.rows_wanted(name, merged))
             products.add(k, merged)
         committed = True
     finally:

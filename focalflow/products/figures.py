@@ -53,10 +53,14 @@ class EventFigures:
             return True
         return not self.only_named and (self.first is None or self.seen <= self.first)
 
-    def add(self, preferred: pd.DataFrame, tables: dict) -> None:
-        """The preferred solution rows (text) of a chunk's events with a mechanism, and the
-        chunk's tables: polinfo, acceptable, sp_ratios, polarities (or None)."""
-        chosen = [row for row in preferred.to_dict("records") if self._chosen(str(row["event_id"]))]
+    def choose(self, preferred: pd.DataFrame) -> list[dict]:
+        """Of a chunk's preferred solution rows (text), in catalog order, those to draw."""
+        return [row for row in preferred.to_dict("records")
+                if self._chosen(str(row["event_id"]))]
+
+    def add(self, chosen: list[dict], tables: dict) -> None:
+        """Draw the figures of the ``chosen`` rows (:meth:`choose`) whose inputs changed, from
+        the chunk's tables: polinfo, acceptable, sp_ratios, polarities, events (or None)."""
         if not chosen:
             return
         grouped = {name: _by_event(tables.get(name)) for name in
@@ -208,7 +212,7 @@ def draw_on_demand(ctx, event_ids: list[str]) -> int:
         tables = {name: chunks.rows(name, 0, COLUMNS.get(name)) for name in
                   ("polinfo", "acceptable", "sp_ratios", "polarities")}
         tables["events"] = events
-        figures.add(preferred, tables)
+        figures.add(figures.choose(preferred), tables)
         drawn = figures.finish()
     ledger.save()
     return drawn

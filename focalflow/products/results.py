@@ -128,15 +128,23 @@ class Products:
         path = self.wd.reversals_csv
         return read_table(path, "reversals") if path.is_file() else None
 
+    def rows_wanted(self, name: str, merged: dict) -> set[str] | None:
+        """Of the result table ``name``, the events whose rows this chunk's products need
+        (None: all), given the tables merged so far (mechanisms first)."""
+        if name == "mechanisms" or (name == "polinfo" and self._quakeml is not None):
+            return None
+        if "_figures" not in merged:
+            preferred = _preferred(merged["mechanisms"])
+            merged["_figures"] = [] if self._figures is None else self._figures.choose(preferred)
+        return {str(row["event_id"]) for row in merged["_figures"]}
+
     def add(self, k: int, merged: dict[str, pd.DataFrame]) -> None:
         """Chunk ``k``'s merged result tables (as text): mechanisms, acceptable, polinfo and,
-        when measured, sp_ratios."""
+        when measured, sp_ratios (the rows :meth:`rows_wanted` asked for)."""
         mechanisms = merged["mechanisms"]
         if not len(mechanisms):
             return
-        strike = pd.to_numeric(mechanisms["strike"], errors="coerce")
-        solved = mechanisms[np.isfinite(strike.to_numpy(float))]
-        preferred = solved.drop_duplicates("event_id", keep="first")
+        solved, preferred = _solved(mechanisms), _preferred(mechanisms)
         self._parts.append(_typed(preferred.reindex(columns=CATALOG_COLUMNS, fill_value="")))
         multiple = solved[solved["event_id"].duplicated(keep=False)]
         if len(multiple):
@@ -145,9 +153,12 @@ class Products:
         if self._quakeml is not None and len(solved):
             picks = self.chunks.rows("picks", k, COLUMNS["picks"])
             self._quakeml.add(solved, events, merged.get("polinfo"), picks)
-        if self._figures is not None and len(preferred):
-            self._figures.add(preferred, {**merged, "polarities": self._polarities(k),
-                                          "events": events})
+        chosen = merged.get("_figures")
+        if chosen is None and self._figures is not None:
+            chosen = self._figures.choose(preferred)
+        if chosen:
+            self._figures.add(chosen, {**merged, "polarities": self._polarities(k),
+                                       "events": events})
 
     def _chunk_events(self, event_ids: pd.Series) -> pd.DataFrame | None:
         if self._events is None:
@@ -212,6 +223,17 @@ class Products:
             rerun.record("")
             return True
         return False
+
+
+def _solved(mechanisms: pd.DataFrame) -> pd.DataFrame:
+    strike = pd.to_numeric(mechanisms["strike"], errors="coerce")
+    return mechanisms[np.isfinite(strike.to_numpy(float))]
+
+
+def _preferred(mechanisms: pd.DataFrame) -> pd.DataFrame:
+    """The preferred (first) solution of each solved event."""
+    return _solved(mechanisms).drop_duplicates("event_id", keep="first") if len(mechanisms) \
+        else mechanisms
 
 
 def _typed(frame: pd.DataFrame) -> pd.DataFrame:
