@@ -78,8 +78,11 @@ class WaveformsConfig(Section):
 
 
 class SacConfig(Section):
-    """Stage 2: miniSEED to SAC."""
+    """Stage 2: miniSEED to the waveform store (store/traces/), optionally SAC files too."""
 
+    write_files: bool = Field(False, description="Also write SAC files (sac/<event>/ in stage 2, "
+                              "cut/<event>/ in stage 3) to look at in SAC; the pipeline reads "
+                              "the HDF5 waveform store either way.")
     rotate_to_zne: bool = Field(True, description="Rotate 1/2 (or other azimuths) to Z, N, E.")
     gap_policy: Literal["merge", "reject"] = Field(
         "merge", description="merge: fill gaps up to max_gap_s; reject: drop any gappy trace.")

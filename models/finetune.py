@@ -9,7 +9,7 @@ Labelled picks come from one of:
   or U/D; 0/blank rows are dropped) and either a column ``file`` (a SAC file, or any file ObsPy
   reads together with a ``pick_time`` column; the pick is ``pick_time`` (ISO 8601 UTC) when
   given, else SAC header ``--pick-header``, ``a`` by default) or the columns ``event_id,
-  network, station, location`` naming stage 3's vertical P window ``cut/<event_id>/...P.sac``
+  network, station, location`` naming stage 3's vertical P window (``store/windows/<event_id>.h5``)
   of the working directory of ``--config``;
 * no ``--labels``: the analyst P polarities (U/D) of ``picks.csv`` in ``--config``'s working
   directory, with stage 3's windows.
@@ -43,7 +43,7 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import FocalflowError, InputError
-from focalflow.polarity.predict import SacWindow, analyst_polarity, read_sac
+from focalflow.polarity.predict import TraceWindow, analyst_polarity, read_sac
 
 log = logging.getLogger("focalflow.models.finetune")
 
@@ -97,8 +97,8 @@ def read_labels(path: Path | str) -> pd.DataFrame:
 
 
 def read_window(path: Path | str, pick_header: str = "a", pick_time: str | None = None
-                ) -> SacWindow:
-    """One labelled trace as a :class:`SacWindow` whose ``a`` is the pick: SAC read with NumPy
+                ) -> TraceWindow:
+    """One labelled trace as a :class:`TraceWindow` whose ``a`` is the pick: SAC read with NumPy
     (pick in header ``pick_header``), anything else through ObsPy with ``pick_time``."""
     path = Path(path)
     if not path.is_file():
@@ -125,17 +125,17 @@ def read_window(path: Path | str, pick_header: str = "a", pick_time: str | None 
             value = sac.get(pick_header)
             pick = np.nan if value is None else float(value)
             b = float(sac.get("b", 0.0))
-        window = SacWindow(data=trace.data.astype(np.float32), delta=trace.stats.delta, b=b, a=pick)
+        window = TraceWindow(data=trace.data.astype(np.float32), delta=trace.stats.delta, b=b, a=pick)
     if not np.isfinite(window.a):
         raise InputError(path, f"no pick: SAC header '{pick_header}' is unset")
     return window
 
 
 def labelled_windows(labels: pd.DataFrame, workdir=None, pick_header: str = "a"
-                     ) -> tuple[pd.DataFrame, list[SacWindow]]:
+                     ) -> tuple[pd.DataFrame, list[TraceWindow]]:
     """The decided (+1/-1) labelled picks whose trace can be read, and their windows; a row that
     cannot be read is logged and skipped."""
-    from focalflow.polarity.predict import vertical_windows
+    from focalflow.polarity.predict import read_p_windows
 
     rows, windows = [], []
     labels = labels[labels["polarity"] != 0]
@@ -148,11 +148,12 @@ def labelled_windows(labels: pd.DataFrame, workdir=None, pick_header: str = "a"
                 if workdir is None:
                     raise FocalflowError("labels without a 'file' column need --config "
                                          "(stage 3's P windows of its working directory)")
-                paths, reasons = vertical_windows(workdir.event_cut_dir(str(row["event_id"])),
-                                                  pd.DataFrame([row]))
-                if paths[0] is None:
-                    raise InputError(workdir.event_cut_dir(str(row["event_id"])), reasons[0])
-                window = read_window(paths[0])
+                frame, found = read_p_windows(workdir, pd.DataFrame([row]).assign(
+                    time=row.get("time", ""), polarity=row.get("polarity", "")))
+                if found[0] is None:
+                    raise InputError(workdir.event_windows_file(str(row["event_id"])),
+                                     frame["reason"].iloc[0])
+                window = found[0]
         except InputError as exc:
             log.warning("skipping label %s: %s", i, exc)
             continue
@@ -172,7 +173,7 @@ def picks_as_labels(workdir) -> pd.DataFrame:
 
 
 # ------------------------------------------------------------------ inputs
-def prepare_inputs(model, windows: list[SacWindow], shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
+def prepare_inputs(model, windows: list[TraceWindow], shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
     """Network inputs of windows of mixed rates and lengths (grouped by both) and a valid mask."""
     inputs = np.zeros((len(windows), model.window_samples, model.input_channels), np.float32)
     valid = np.zeros(len(windows), bool)
@@ -187,7 +188,7 @@ def prepare_inputs(model, windows: list[SacWindow], shift: int = 0) -> tuple[np.
     return inputs, valid
 
 
-def augmented(model, windows: list[SacWindow], polarity: np.ndarray, max_shift: int
+def augmented(model, windows: list[TraceWindow], polarity: np.ndarray, max_shift: int
               ) -> tuple[np.ndarray, np.ndarray]:
     """Inputs for every shift in ``-max_shift..max_shift`` (model samples) and each window's
     sign-flipped copy (label flipped); invalid windows left out."""
@@ -216,7 +217,7 @@ def split_by_station(stations: pd.Series, test_fraction: float, val_fraction: fl
 
 
 # ------------------------------------------------------------------ evaluation
-def evaluate(model, windows: list[SacWindow], labels: np.ndarray, min_confidence: float = 0.0
+def evaluate(model, windows: list[TraceWindow], labels: np.ndarray, min_confidence: float = 0.0
              ) -> pd.DataFrame:
     """Per-trace predictions (``polarity``, probabilities, ``snr``) next to ``label``."""
     from focalflow.polarity.predict import classify_windows
@@ -242,7 +243,7 @@ def scores(predicted: np.ndarray, labels: np.ndarray) -> dict:
 
 
 # ------------------------------------------------------------------ fine-tuning
-def finetune(base, windows: list[SacWindow], labels: pd.DataFrame, *, seed: int = 0,
+def finetune(base, windows: list[TraceWindow], labels: pd.DataFrame, *, seed: int = 0,
              test_fraction: float = 0.3, val_fraction: float = 0.2, epochs: int = 30,
              patience: int = 5, learning_rate: float = 3e-4, batch_size: int = 64,
              max_shift: int = 3, synthetic: int = 2000) -> dict:

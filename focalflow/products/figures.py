@@ -31,9 +31,8 @@ class EventFigures:
     """Chooses the events to draw, checks their ledger items and draws them (module
     docstring); :meth:`add` takes the merged tables of a chunk of events, in catalog order."""
 
-    def __init__(self, ctx, ledger: Ledger, reversals: pd.DataFrame | None,
-                 events: set[str] | None = None):
-        self.ctx, self.ledger, self.reversals = ctx, ledger, reversals
+    def __init__(self, ctx, ledger: Ledger, events: set[str] | None = None):
+        self.ctx, self.ledger = ctx, ledger
         self.wd, self.output = ctx.workdir, ctx.config.output
         wanted = ctx.config.figures.events
         self.first = None if wanted == "all" else int(wanted)
@@ -88,10 +87,9 @@ class EventFigures:
             accepted = tables.get("acceptable")
             if accepted is not None:
                 accepted = accepted[["strike", "dip", "rake"]].to_numpy(float)
-            windows, digest = p_window_arrays(self.wd, event_id, observations, self.reversals)
+            windows, digest = p_window_arrays(self.wd, event_id, observations)
             inputs = {"rows": content_digest([mechanism, observations.to_csv(index=False),
-                                              None if accepted is None else accepted.tolist(),
-                                              _text(self.reversals)]),
+                                              None if accepted is None else accepted.tolist()]),
                       "p_windows": digest}
             if not rerun.plan({event_id: (self.params, inputs)}):
                 return
@@ -153,10 +151,6 @@ def _by_event(frame: pd.DataFrame | None) -> dict[str, pd.DataFrame]:
     return {str(k): rows for k, rows in frame.groupby(frame["event_id"].astype(str), sort=False)}
 
 
-def _text(frame) -> str:
-    return "" if frame is None else frame.to_csv(index=False)
-
-
 def _quiet_worker() -> None:
     logging.getLogger().handlers.clear()
 
@@ -193,8 +187,7 @@ def draw_on_demand(ctx, event_ids: list[str]) -> int:
 
     wd = ctx.workdir
     ledger = Ledger(wd, STAGE)
-    reversals = read_table(wd.reversals_csv, "reversals") if wd.reversals_csv.is_file() else None
-    figures = EventFigures(ctx, ledger, reversals, events=set(event_ids))
+    figures = EventFigures(ctx, ledger, events=set(event_ids))
     events = read_table(wd.events_csv, "events") if wd.events_csv.is_file() else None
     with EventChunks(list(event_ids), len(event_ids), wd.ledger_dir / "scratch") as chunks:
         for name, path, table in (("mechanisms", wd.mechanisms_csv, None),

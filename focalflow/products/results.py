@@ -3,13 +3,13 @@
 :func:`write_products` runs at the end of stage 6 (``6_run_hash.py``) on the working
 directory. It reads ``mechanisms.csv`` (adding the Frohlich ``faulting_class`` column if the
 table lacks it), ``mechanisms_acceptable.csv``, ``polinfo.csv``, ``events.csv``,
-``polarities.csv``, ``sp_ratios.csv``, ``stations.csv``, ``picks.csv``, ``reversals.csv`` and
-the P windows ``cut/<event_id>/NET.STA.LOC.CHA.P.sac`` (each optional except the mechanisms)
-and writes:
+``polarities.csv``, ``sp_ratios.csv``, ``stations.csv``, ``picks.csv`` and the P windows of
+the waveform store (each optional except the mechanisms), a chunk of events at a time
+(:class:`Products`), and writes:
 
 - ``mechanisms.xml`` (QuakeML, :mod:`focalflow.formats.quakeml_mechanisms`);
-- ``figures/<event_id>/beachball.png`` and ``figures/<event_id>/waveforms.png`` for every event
-  with a mechanism;
+- ``figures/<event_id>/beachball.png`` and ``figures/<event_id>/waveforms.png`` for the events
+  ``figures.events`` and ``--events`` choose (:mod:`focalflow.products.figures`);
 - the catalog figures in ``figures/`` (:mod:`focalflow.products.plots.catalog`);
 - ``report/index.html`` (:mod:`focalflow.products.report`);
 
@@ -33,15 +33,16 @@ from focalflow.cli import StageContext
 from focalflow.event_chunks import EventChunks
 from focalflow.formats.common import parse_any_time
 from focalflow.formats.quakeml_mechanisms import QuakemlWriter, split_sta_code
-from focalflow.formats.reversals import is_reversed
 from focalflow.mechanisms.catalog import add_derived_columns
 from focalflow.mechanisms.classify import classify_mechanisms
-from focalflow.mechanisms.rerun import ItemRerun, folder_digest
+from focalflow.errors import InputError
+from focalflow.mechanisms.rerun import ItemRerun
 from focalflow.products.plots.catalog import CATALOG_FIGURES, draw_catalog_figures
 from focalflow.products.plots.event import PWindow
 from focalflow.products.report import write_report
 from focalflow.provenance import Ledger, config_params, content_digest
 from focalflow.tables import COLUMNS, read_table
+from focalflow.waveforms.store import read_sets, set_digest
 from focalflow.workdir import WorkDir, atomic_path
 
 log = logging.getLogger("focalflow.products.results")
@@ -120,13 +121,8 @@ class Products:
         self._events = (events.assign(event_id=events["event_id"].astype(str)).set_index(
             "event_id", drop=False) if events is not None else None)
         self._quakeml = QuakemlWriter(self.wd.mechanisms_xml) if self.output.quakeml else None
-        self._figures = EventFigures(ctx, ledger, self._reversals()) if self.output.figures \
-            else None
+        self._figures = EventFigures(ctx, ledger) if self.output.figures else None
         self._tables: dict = {}
-
-    def _reversals(self) -> pd.DataFrame | None:
-        path = self.wd.reversals_csv
-        return read_table(path, "reversals") if path.is_file() else None
 
     def rows_wanted(self, name: str, merged: dict) -> set[str] | None:
         """Of the result table ``name``, the events whose rows this chunk's products need
@@ -350,39 +346,42 @@ def _lookup(table: pd.DataFrame | None, event_id: str, columns: tuple) -> dict:
             for r in rows.to_dict("records")}
 
 
-def p_window_arrays(wd: WorkDir, event_id: str, observations: pd.DataFrame,
-                    reversals: pd.DataFrame | None) -> tuple[dict, str]:
-    """:func:`p_windows` and a digest of the event's P windows (for the figures' ledger item)."""
-    return (p_windows(wd, event_id, observations, reversals),
-            folder_digest(wd.event_cut_dir(event_id), "*.P.sac"))
+def p_window_arrays(wd: WorkDir, event_id: str, observations: pd.DataFrame) -> tuple[dict, str]:
+    """:func:`p_windows` and the digest of the event's P windows (the figures' ledger item)."""
+    path = wd.event_windows_file(event_id)
+    return p_windows(wd, event_id, observations), set_digest(path, "P")
 
 
-def p_windows(wd: WorkDir, event_id: str, observations: pd.DataFrame,
-              reversals: pd.DataFrame | None) -> dict:
-    """{label: PWindow} of the vertical P windows in ``cut/<event_id>/`` (pick = header ``a``)."""
-    from obspy import read
-
-    folder = wd.event_cut_dir(event_id)
-    if not folder.is_dir():
+def p_windows(wd: WorkDir, event_id: str, observations: pd.DataFrame) -> dict:
+    """{label: PWindow} of the vertical P windows of an event's windows file in the store, for
+    the ``observations`` (``label``, ``network``, ``station``; a blank network matches any);
+    shown as ground motion where the store says the station is reversed."""
+    path = wd.event_windows_file(event_id)
+    if not path.is_file():
         return {}
-    windows = {}
+    try:
+        windows = read_sets(path, ["P"]).get("P")
+    except InputError as exc:  # an unreadable file must not stop the figure
+        log.debug("event %s: %s", event_id, exc)
+        return {}
+    if windows is None:
+        return {}
+    verticals: dict[tuple[str, str], list[int]] = {}
+    for i in range(len(windows)):
+        network, station, _, channel = windows.codes(i)
+        if channel.endswith("Z"):
+            verticals.setdefault((network, station), []).append(i)
+            verticals.setdefault(("", station), []).append(i)
+    out = {}
     for row in observations.itertuples(index=False):
-        pattern = f"{row.network}.{row.station}.*.P.sac" if row.network else \
-            f"*.{row.station}.*.P.sac"
-        paths = sorted(p for p in folder.glob(pattern) if p.name.split(".")[3][-1:] in "Z")
-        if not paths:
+        rows = verticals.get((row.network or "", row.station))
+        if not rows:
             continue
-        try:
-            trace = read(str(paths[0]), format="SAC")[0]
-            header = trace.stats.sac
-            pick = trace.stats.starttime + (float(header.a) - float(header.b))
-        except Exception as exc:  # one unreadable window must not stop the figure
-            log.debug("event %s: P window %s unreadable: %s", event_id, paths[0].name, exc)
-            continue
-        network = row.network or trace.stats.network  # SKHASH codes may lack the network
-        windows[row.label] = PWindow(row.label, trace, pick,
-                                     reversed=is_reversed(reversals, network, row.station, pick))
-    return windows
+        record = windows.table[rows[0]]
+        out[row.label] = PWindow(row.label, windows.samples(rows[0]), float(record["rate_hz"]),
+                                 float(record["start_s"]), float(record["pick_s"]),
+                                 reversed=bool(record["reversed"]))
+    return out
 
 
 def _failures(wd: WorkDir, ctx: StageContext) -> pd.DataFrame:

@@ -1,6 +1,6 @@
 """Stage 4: first-motion polarity of every P pick with a CNN (polarity.model in the config).
 
-Reads picks.csv and the vertical P windows cut by stage 3 (cut/<event_id>/*.P.sac), classifies
+Reads picks.csv and the vertical P windows cut by stage 3 (store/windows/<event_id>.h5), classifies
 them in batches (:mod:`focalflow.polarity.predict`: GPU when present and polarity.device
 allows; a second thread reads the next windows while the network runs), and writes
 polarities.csv (:mod:`focalflow.polarity.policy`): p_polarity (+1 up / -1 down / 0 undecided,
@@ -12,7 +12,7 @@ polarities are kept (keep), ignored (replace) or compared (compare: CNN used, ag
 
 An event is classified again when a parameter that decides its rows changed (see
 :data:`focalflow.polarity.policy.PARAMS`), the weights file, the reversal table, its P picks or
-one of its P windows changed; otherwise its rows are kept. Only those events' rows of
+its P windows changed; otherwise its rows are kept. Only those events' rows of
 polarities.csv are replaced; the model is loaded only when an event needs it. ``--overwrite``
 redoes every selected event.
 """
@@ -27,8 +27,9 @@ from focalflow.cli import StageContext
 from focalflow.polarity.policy import (PARAMS, configured_reversals, load_configured_model,
                                        model_label, polarity_rows, reversals_path, weights_path)
 from focalflow.polarity.predict import classify_p_windows
-from focalflow.provenance import Ledger, RerunSummary, config_params, file_digest, file_digests
+from focalflow.provenance import Ledger, RerunSummary, config_params, file_digest
 from focalflow.tables import picks_digest, read_table, update_event_rows
+from focalflow.waveforms.store import set_digest
 
 log = logging.getLogger("focalflow.4_polarity_predict")
 STAGE = "4_polarity_predict"
@@ -49,9 +50,8 @@ def run(ctx: StageContext) -> dict:
     selected = {e: g for e, g in picks.groupby("event_id", sort=True) if ctx.selected(e)}
     redo: dict[str, dict] = {}
     for event_id, event_picks in selected.items():
-        windows = sorted(workdir.event_cut_dir(event_id).glob("*.P.sac"))
         inputs = {**shared_inputs, "picks": picks_digest(event_picks),
-                  **file_digests(workdir.root, windows)}
+                  "P windows": set_digest(workdir.event_windows_file(event_id), "P")}
         reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
         if reason is None:
             rerun.keep()

@@ -19,7 +19,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
-from obspy import Trace, UTCDateTime  # noqa: E402
 
 from focalflow.products.plots.beachball import draw_focal_sphere, project_takeoff  # noqa: E402
 from focalflow.products.plots.style import style  # noqa: E402
@@ -30,12 +29,17 @@ FILL_COLOR = "#bdbdbd"
 
 @dataclass
 class PWindow:
-    """The vertical P window of one station, for :func:`plot_event_waveforms`."""
+    """The vertical P window of one station, for :func:`plot_event_waveforms`: its samples
+    (the window's units, usually counts), sampling rate (Hz), the times of its first sample and
+    of the pick (seconds after any common reference, e.g. the origin), and whether the
+    station's recorded polarity is reversed (the reversal table)."""
 
     label: str
-    trace: Trace
-    pick_time: UTCDateTime
-    reversed: bool = False  # recorded polarity flipped by the station reversal table
+    data: np.ndarray
+    rate_hz: float
+    start_s: float
+    pick_s: float
+    reversed: bool = False
 
 
 def _number(mechanism: dict, key: str, fmt: str) -> str | None:
@@ -273,14 +277,12 @@ def _amplitude(value: float) -> str:
 def window_samples(window: PWindow, before_s: float, after_s: float):
     """Times (s from the pick), values scaled to ±1 and the peak absolute amplitude (the
     trace's units) of the demeaned window around the pick."""
-    trace = window.trace
-    delta = trace.stats.delta
-    start = (window.pick_time - trace.stats.starttime) - before_s
-    first = max(int(np.floor(start / delta)), 0)
-    last = min(int(np.ceil((window.pick_time - trace.stats.starttime + after_s) / delta)) + 1,
-               trace.stats.npts)
-    values = np.asarray(trace.data[first:last], dtype=float)
-    times = (first + np.arange(len(values))) * delta - (window.pick_time - trace.stats.starttime)
+    delta = 1.0 / window.rate_hz
+    pick = window.pick_s - window.start_s  # seconds from the first sample
+    first = max(int(np.floor((pick - before_s) / delta)), 0)
+    last = min(int(np.ceil((pick + after_s) / delta)) + 1, len(window.data))
+    values = np.asarray(window.data[first:last], dtype=float)
+    times = (first + np.arange(len(values))) * delta - pick
     if not len(values):
         return times, values, np.nan
     before = values[times < 0]
