@@ -145,19 +145,36 @@ def windows_path(store_dir: Path | str, event_id: str) -> Path:
 def write_sets(path: Path | str, sets: Iterable[WindowSet], attributes: dict,
                if_changed: bool = True) -> Path:
     """Write ``sets`` and the file ``attributes`` to ``path`` atomically (see the module
-    docstring); with ``if_changed`` identical content leaves the file untouched."""
+    docstring); with ``if_changed`` identical content leaves the file untouched. Files carry no
+    timestamps: the same content always gives the same bytes."""
     path = Path(path)
     with atomic_path(path, if_changed) as tmp:
-        with h5py.File(tmp, "w", track_order=True, libver=("earliest", "v110")) as handle:
+        with h5py.File(_create(tmp)) as handle:
             handle.attrs["format"] = FORMAT
             for key, value in attributes.items():
                 handle.attrs[key] = value
             for windows in sets:
-                group = handle.create_group(windows.name, track_order=True)
+                group = h5py.Group(h5py.h5g.create(handle.id, windows.name.encode(),
+                                                   gcpl=_untimed(h5py.h5p.GROUP_CREATE)))
                 group.create_dataset("table", data=windows.table, track_times=False)
                 group.create_dataset("data", data=windows.data, track_times=False)
                 handle.attrs[f"digest_{windows.name}"] = windows.digest()
     return path
+
+
+def _untimed(kind):
+    """A creation property list of ``kind`` for objects without modification times."""
+    plist = h5py.h5p.create(kind)
+    plist.set_obj_track_times(False)
+    return plist
+
+
+def _create(path: Path):
+    """A new HDF5 file without timestamps, readable by HDF5 1.8 and later."""
+    access = h5py.h5p.create(h5py.h5p.FILE_ACCESS)
+    access.set_libver_bounds(h5py.h5f.LIBVER_EARLIEST, h5py.h5f.LIBVER_V110)
+    return h5py.h5f.create(str(path).encode(), h5py.h5f.ACC_TRUNC,
+                           fcpl=_untimed(h5py.h5p.FILE_CREATE), fapl=access)
 
 
 def write_event_windows(store_dir: Path | str, event_id: str, sets: Iterable[WindowSet],

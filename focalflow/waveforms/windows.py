@@ -95,7 +95,7 @@ def cut_event(traces_file: Path, windows_file: Path, event: dict, picks: pd.Data
     try:
         traces = read_sets(traces_file, ["traces"]).get("traces")
     except InputError as exc:
-        result.failures.append(("", f"{exc} (has stage 2 run?)"))
+        result.failures.append(("", str(exc)))
         return result
     if traces is None:
         result.failures.append(("", f"{traces_file}: no traces in the store file"))
