@@ -8,7 +8,6 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from obspy import Trace, UTCDateTime  # noqa: E402
 
 from focalflow.mechanisms.catalog import add_derived_columns  # noqa: E402
 from focalflow.products.plots.beachball import PROJECTION_NOTE, project_trend_plunge  # noqa: E402
@@ -60,13 +59,11 @@ def test_event_beachball_names_its_projection_and_keeps_labels_off_the_axes():
 
 def test_waveform_rows_are_ordered_by_azimuth_with_distance_and_amplitude():
     obs = observations(6).sample(frac=1.0, random_state=1)  # any order in
-    pick = UTCDateTime(2024, 5, 6, 2, 52, 31)
     windows = {}
     for k, label in enumerate(obs["label"]):
         data = np.zeros(400)
         data[200:210] = (k + 1) * 100.0  # peak amplitude (k + 1) * 100
-        windows[label] = PWindow(label, Trace(data, header={"starttime": pick - 2.0,
-                                                            "delta": 0.01}), pick)
+        windows[label] = PWindow(label, data, rate_hz=100.0, start_s=-2.0, pick_s=0.0)
     fig = plot_event_waveforms(MECHANISM, obs, windows)
     ball, traces = fig.axes
     shown = [t.get_text() for t in texts(traces)]

@@ -2,8 +2,8 @@
 where they help.
 
 Stage 6 draws them for the first ``figures.events`` events with a mechanism (all of them with
-``figures.events: all``) and for every event named with ``--events``; any other event's are
-drawn on demand with ``python -m focalflow.figures EVENT [EVENT ...]``. Each event's figures
+``figures.events: all``), or, when run with ``--events``, for the events named; any other
+event's are drawn on demand with ``python -m focalflow.figures EVENT [EVENT ...]``. Each event's figures
 are an item of stage 6's ledger (the ``output.*`` settings, the rows they show and the P
 windows), so a rerun redraws only what changed. Many figures are drawn in a pool of worker
 processes, each reusing one figure (:class:`~focalflow.products.plots.event.EventSheet`).
@@ -37,7 +37,7 @@ class EventFigures:
         wanted = ctx.config.figures.events
         self.first = None if wanted == "all" else int(wanted)
         self.named = set(ctx.events or ()) | set(events or ())
-        self.only_named = events is not None
+        self.only_named = events is not None or ctx.events is not None
         self.seen = 0
         self.params = config_params(ctx.config, FIGURE_KEYS)
         self.workers = ctx.config.figures.workers
