@@ -41,6 +41,7 @@ from focalflow.mechanisms.solve import (SolveSettings, catalog_executor, catalog
 from focalflow.provenance import Ledger
 from focalflow.tables import COLUMNS, read_table
 from focalflow.workdir import locked
+from hash_core.compile import ensure_compiled
 from hash_core.grid import mechanism_grid
 from hash_core.rng import make_rng
 
@@ -136,6 +137,7 @@ def solve_chunks(ctx, chunks: EventChunks, events: pd.DataFrame, ledger: Ledger)
     models = model_digests(cfg.velocity_models)
     settings = SolveSettings(params, velocity_tables(cfg.velocity_models), policy.seed,
                              make_rng("hash") if policy.rng == "hash" else None)
+    ensure_compiled(log.info)
     mechanism_grid(params.dang_deg)
     selected = events[[ctx.selected(e) for e in events["event_id"]]]
     executor, settings.parallel = catalog_executor(policy, len(selected), ctx.config.parallel)
