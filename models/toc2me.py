@@ -24,7 +24,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from focalflow.polarity.predict import SacWindow
+from focalflow.polarity.predict import TraceWindow
 
 EVENT = "20161104064824.680"
 
@@ -63,8 +63,8 @@ def read_eqpolarity(toc2me_dir: Path, event: str) -> pd.DataFrame:
                          "file": [str(waveforms / f"5B.{s}.DHZ.SAC") for s in raw[0]]})
 
 
-def read_window(path: Path | str, pick_header: str = "t1") -> SacWindow | None:
-    """A SAC file as a :class:`SacWindow` whose pick ``a`` is header ``pick_header`` (None when
+def read_window(path: Path | str, pick_header: str = "t1") -> TraceWindow | None:
+    """A SAC file as a :class:`TraceWindow` whose pick ``a`` is header ``pick_header`` (None when
     the file is absent or the header is unset: no prediction without an analyst pick)."""
     import obspy
 
@@ -77,7 +77,7 @@ def read_window(path: Path | str, pick_header: str = "t1") -> SacWindow | None:
     pick = sac.get(pick_header)
     if pick is None or not np.isfinite(pick):
         return None
-    return SacWindow(data=trace.data.astype(np.float32), delta=trace.stats.delta,
+    return TraceWindow(data=trace.data.astype(np.float32), delta=trace.stats.delta,
                      b=float(sac.get("b", 0.0)), a=float(pick))
 
 

@@ -103,7 +103,7 @@ def test_shipped_model_on_the_demo_true_first_motions(shipped, demo_dir):
     from obspy.clients.filesystem.sds import Client
 
     from focalflow.formats.hypoinverse import read_hypoinverse
-    from focalflow.polarity.predict import SacWindow, classify_windows
+    from focalflow.polarity.predict import TraceWindow, classify_windows
 
     _, picks, _ = read_hypoinverse(demo_dir / "phases.arc")
     truth = pd.read_csv(demo_dir / "truth_picks.csv", dtype={"event_id": str})
@@ -113,7 +113,7 @@ def test_shipped_model_on_the_demo_true_first_motions(shipped, demo_dir):
     for row in p.itertuples():
         pick = obspy.UTCDateTime(row.time)
         trace = client.get_waveforms(row.network, row.station, "*", "HH[Z3]", pick - 2, pick + 2)[0]
-        windows.append(SacWindow(trace.data.astype(np.float32), trace.stats.delta, 0.0,
+        windows.append(TraceWindow(trace.data.astype(np.float32), trace.stats.delta, 0.0,
                                  pick - trace.stats.starttime))
     table = classify_windows(shipped, windows)
     call, true = table["polarity"].to_numpy(), p["first_motion_recorded"].to_numpy()

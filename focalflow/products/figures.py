@@ -165,17 +165,15 @@ def _capture(job) -> str | None:
 
 
 def draw_event_job(job) -> None:
-    """Draw one event's two figures (in a worker process or here)."""
-    from focalflow.products.plots.event import plot_event_beachball, plot_event_waveforms
-    from focalflow.products.plots.style import save_figure
+    """Draw one event's two figures (in a worker process or here) on a reused sheet."""
+    from focalflow.products.plots.event import draw_event
+    from focalflow.products.plots.style import write_png
 
     event_id, paths, mechanism, observations, accepted, windows, settings = job
-    save_figure(plot_event_beachball(mechanism, observations, accepted,
-                                     station_labels=settings["station_labels"]),
-                paths["beachball"], settings["dpi"])
-    save_figure(plot_event_waveforms(mechanism, observations, windows, accepted,
-                                     before_s=settings["before_s"], after_s=settings["after_s"]),
-                paths["waveforms"], settings["dpi"])
+    rgb, sheet = draw_event(mechanism, observations, windows, accepted, settings["dpi"],
+                            settings["before_s"], settings["after_s"], settings["station_labels"])
+    write_png(paths["waveforms"], rgb, settings["dpi"])
+    write_png(paths["beachball"], sheet.beachball(rgb), settings["dpi"])
 
 
 def draw_on_demand(ctx, event_ids: list[str]) -> int:
