@@ -24,7 +24,7 @@ log = logging.getLogger("focalflow.products.figures")
 EVENT_FIGURES = {"beachball": "beachball.png", "waveforms": "waveforms.png"}
 FIGURE_KEYS = ["output.figures", "output.dpi", "output.station_labels",
                "output.waveform_before_s", "output.waveform_after_s"]
-POOL_FROM = 8  # fewer figures than this are drawn in this process (a pool costs its start)
+POOL_FROM = 40  # fewer figures than this are drawn in this process (a pool costs its start)
 
 
 class EventFigures:

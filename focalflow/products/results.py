@@ -313,37 +313,46 @@ def event_observations(event_id: str, tables: dict) -> pd.DataFrame:
     rows = polinfo[polinfo["event_id"].astype(str) == str(event_id)]
     probabilities = _lookup(tables.get("polarities"), event_id, ("prob_up", "prob_down"))
     sp_values = _lookup(tables.get("sp_ratios"), event_id, ("sp_ratio",))
+    numbers = {c: _numbers(rows.get(c)) for c in ("p_polarity", "pol_agreement", "sr_dist_km",
+                                                   "takeoff", "azimuth")}
     out: dict[tuple, dict] = {}
-    for row in rows.to_dict("records"):
-        network, station, _, _ = split_sta_code(row["sta_code"])
+    for k, code in enumerate(rows["sta_code"].astype(str)):
+        network, station, _, _ = split_sta_code(code)
         key = (network, station)
-        p_polarity = pd.to_numeric(pd.Series([row.get("p_polarity")]), errors="coerce").iloc[0]
-        agreement = pd.to_numeric(pd.Series([row.get("pol_agreement")]), errors="coerce").iloc[0]
+        p_polarity, agreement = numbers["p_polarity"][k], numbers["pol_agreement"][k]
+        takeoff, azimuth = numbers["takeoff"][k], numbers["azimuth"][k]
         entry = out.setdefault(key, {
             "label": f"{network}.{station}" if network else station, "network": network,
-            "station": station, "takeoff": float(row["takeoff"]),
-            "azimuth": float(row["azimuth"]),
-            "distance_km": pd.to_numeric(row.get("sr_dist_km"), errors="coerce"),
-            "polarity": 0.0, "weight": 1.0, "misfit": False,
-            "sp_ratio": np.nan,
+            "station": station, "takeoff": takeoff, "azimuth": azimuth,
+            "distance_km": numbers["sr_dist_km"][k], "polarity": 0.0, "weight": 1.0,
+            "misfit": False, "sp_ratio": np.nan,
             "prob_up": probabilities.get(key, {}).get("prob_up", np.nan),
             "prob_down": probabilities.get(key, {}).get("prob_down", np.nan)})
-        if pd.notna(p_polarity):
+        if np.isfinite(p_polarity):
             entry.update(polarity=float(np.sign(p_polarity)), weight=abs(float(p_polarity)),
-                         takeoff=float(row["takeoff"]), azimuth=float(row["azimuth"]),
-                         misfit=bool(pd.notna(agreement) and agreement == 0))
+                         takeoff=takeoff, azimuth=azimuth,
+                         misfit=bool(np.isfinite(agreement) and agreement == 0))
         elif key in sp_values:
             entry["sp_ratio"] = sp_values[key]["sp_ratio"]
     return pd.DataFrame(list(out.values()), columns=columns)
+
+
+def _numbers(column: pd.Series | None) -> np.ndarray:
+    """A column as floats (NaN where blank or not a number)."""
+    if column is None:
+        return np.full(0, np.nan)
+    return pd.to_numeric(column, errors="coerce").to_numpy(float)
 
 
 def _lookup(table: pd.DataFrame | None, event_id: str, columns: tuple) -> dict:
     if table is None or not len(table):
         return {}
     rows = table[table["event_id"].astype(str) == str(event_id)]
-    return {(str(r["network"]), str(r["station"])):
-            {c: pd.to_numeric(pd.Series([r[c]]), errors="coerce").iloc[0] for c in columns}
-            for r in rows.to_dict("records")}
+    values = {c: _numbers(rows[c]) for c in columns}
+    found: dict = {}
+    for k, key in enumerate(zip(rows["network"].astype(str), rows["station"].astype(str))):
+        found.setdefault(key, {c: values[c][k] for c in columns})  # a station's first row
+    return found
 
 
 def p_window_arrays(wd: WorkDir, event_id: str, observations: pd.DataFrame) -> tuple[dict, str]:

@@ -28,16 +28,23 @@ def style() -> Iterator[None]:
 
 
 def save_figure(fig: plt.Figure, path: Path | str, dpi: int) -> Path:
-    """Write ``fig`` as PNG atomically (no timestamp metadata, so reruns give identical files)
-    and close it."""
-    path = Path(path)
+    """Write ``fig`` as PNG atomically and close it: drawn once at ``dpi``, cropped to what it
+    shows plus 0.1 inch (what ``bbox_inches="tight"`` gives, without drawing twice), written
+    by :func:`write_png` (no timestamp, so reruns give identical files)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
     try:
-        with atomic_path(path) as tmp:
-            fig.savefig(tmp, format="png", dpi=dpi, bbox_inches="tight",
-                        metadata={"Software": None})
+        fig.set_dpi(dpi)
+        canvas = FigureCanvasAgg(fig)
+        canvas.draw()
+        box = fig.get_tightbbox(canvas.get_renderer()).padded(0.1)
+        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
+        height, width = rgb.shape[:2]
+        x0, x1 = max(int(box.x0 * dpi), 0), min(int(np.ceil(box.x1 * dpi)), width)
+        y0, y1 = max(int(box.y0 * dpi), 0), min(int(np.ceil(box.y1 * dpi)), height)
+        return write_png(path, rgb[height - y1:height - y0, x0:x1], dpi)
     finally:
         plt.close(fig)
-    return path
 
 
 def write_png(path: Path | str, rgb: np.ndarray, dpi: float = 100.0) -> Path:
