@@ -253,6 +253,14 @@ class ParallelConfig(Section):
     chunk_events: int = Field(500, ge=1, le=1_000_000, description="Events held in memory "
                               "at once; results are written to disk after each chunk.")
 
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value != "local" and "://" not in value and ":" not in value:
+            raise ValueError("must be local or a scheduler address such as "
+                             "tcp://10.0.0.1:8786")
+        return value
+
 
 class Config(Section):
     """The whole configuration; ``config.yaml`` mirrors this layout."""

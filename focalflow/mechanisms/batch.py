@@ -38,7 +38,7 @@ from focalflow.mechanisms.rerun import (ItemRerun, mechanism_fingerprints, model
 from focalflow.mechanisms.result_tables import concat_tables
 from focalflow.mechanisms.solve import (SolveSettings, catalog_executor, catalog_tasks,
                                         solve_task, velocity_tables)
-from focalflow.provenance import Ledger
+from focalflow.provenance import Ledger, RerunSummary
 from focalflow.tables import COLUMNS, read_table
 from focalflow.workdir import locked
 from hash_core.compile import ensure_compiled
@@ -62,6 +62,8 @@ class ChunkPlan:
     tasks: object = 0
     problems: dict = field(default_factory=dict)
     rerun: object = None
+    summary: RerunSummary | None = None
+    sp_summary: RerunSummary | None = None
 
 
 def run_catalog(ctx) -> dict:
@@ -174,7 +176,21 @@ def solve_chunks(ctx, chunks: EventChunks, events: pd.DataFrame, ledger: Ledger)
             if len(done[k]) == plan.tasks:
                 _finish_chunk(ctx, chunks, plan, done.pop(k), ledger)
     progress.close()
+    if chunks.count > 1:
+        for what, key in (("S/P ratios", "sp_summary"), ("mechanisms", "summary")):
+            summaries = [getattr(plan, key) for plan in plans if getattr(plan, key) is not None]
+            if summaries:
+                log.info("%s: %s", what, _total(summaries))
     return plans
+
+
+def _total(summaries: list[RerunSummary]) -> RerunSummary:
+    """One summary of the chunks' summaries."""
+    total = RerunSummary(summaries[0].noun)
+    for summary in summaries:
+        total.kept += summary.kept
+        total.reasons.update(summary.reasons)
+    return total
 
 
 def _plan_chunk(ctx, chunks: EventChunks, k: int, selected: pd.DataFrame, ledger: Ledger,
@@ -200,6 +216,7 @@ def _plan_chunk(ctx, chunks: EventChunks, k: int, selected: pd.DataFrame, ledger
                            all_or_none="rng hash: one random stream for all events"
                            if cfg.rng == "hash" else "")
     _log_rerun("mechanisms", k, chunks, rerun)
+    plan.summary = rerun.summary
     for event_id, station, reason in rerun.kept_failures(plan.redo):
         ctx.failures.add(event_id, station or None, reason)
     plan.problems = {event_id: [] for event_id in plan.redo}
@@ -224,6 +241,7 @@ def _chunk_sp_ratios(ctx, chunks: EventChunks, plan: ChunkPlan, events: pd.DataF
     rerun = ItemRerun(ledger, "sp", [wd.sp_ratios_csv.name], ctx.overwrite)
     plan.sp_redo = rerun.plan(sp_fingerprints(ctx.config, wd, events["event_id"]))
     _log_rerun("S/P ratios", plan.k, chunks, rerun)
+    plan.sp_summary = rerun.summary
     for event_id, station, reason in rerun.kept_failures(plan.sp_redo):
         ctx.failures.add(event_id, station or None, reason)
     old = chunks.rows("sp_ratios", plan.k, COLUMNS["sp_ratios"])
@@ -251,7 +269,7 @@ def _chunk_sp_ratios(ctx, chunks: EventChunks, plan: ChunkPlan, events: pd.DataF
 def _log_rerun(what: str, k: int, chunks: EventChunks, rerun: ItemRerun) -> None:
     where = f" (events {k * chunks.size + 1}-{min((k + 1) * chunks.size, len(chunks.order))})" \
         if chunks.count > 1 else ""
-    log.info("%s%s: %s", what, where, rerun.summary)
+    (log.info if chunks.count == 1 else log.debug)("%s%s: %s", what, where, rerun.summary)
 
 
 def _finish_chunk(ctx, chunks: EventChunks, plan: ChunkPlan, task_results: list,
