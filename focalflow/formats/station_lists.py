@@ -244,14 +244,15 @@ def _guess_columns(path: Path, records: list, problems: list[ReadProblem]) -> li
                                         f"lines have {codes + numbers}"))
     kept = [fields for number, fields in records if layouts.get(number) == (codes, numbers)]
     names = ["station"] if codes == 1 else _code_columns(path, kept)
-    first, second = ([float(f[codes + k]) for f in kept] for k in (0, 1))
-    first_beyond = any(abs(v) > 90 for v in first)
-    second_beyond = any(abs(v) > 90 for v in second)
-    if first_beyond == second_beyond:
-        raise InputError(path, "cannot tell latitude from longitude (both columns "
-                         f"{'exceed' if first_beyond else 'stay within'} +-90 degrees); set "
-                         f"stations.columns, e.g. [{', '.join(names)}, latitude, longitude]")
-    names += ["longitude", "latitude"] if first_beyond else ["latitude", "longitude"]
+    pairs = [(abs(float(f[codes])), abs(float(f[codes + 1]))) for f in kept]
+    first_is_longitude = sum(a > 90 >= b for a, b in pairs)
+    second_is_longitude = sum(b > 90 >= a for a, b in pairs)
+    if first_is_longitude == second_is_longitude:
+        raise InputError(path, "cannot tell latitude from longitude (no value beyond +-90 degrees"
+                         " shows which is the longitude); set stations.columns, e.g. "
+                         f"[{', '.join(names)}, latitude, longitude]")
+    names += (["longitude", "latitude"] if first_is_longitude > second_is_longitude
+              else ["latitude", "longitude"])
     return names + ["elevation"] * (numbers == 3)
 
 
