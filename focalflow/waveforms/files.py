@@ -228,7 +228,8 @@ class FilesSource:
         by_station: dict[tuple[str, str], list[Channel]] = defaultdict(list)
         coordinates: dict[tuple[str, str], dict] = {}
         for row in self.index.channels_in(start, end).itertuples(index=False):
-            meta = self.metadata.channel(row.network, row.station, row.location, row.channel)
+            meta = self.metadata.channel(row.network, row.station, row.location, row.channel,
+                                         start)
             if meta is None:
                 continue
             distance_km = gps2dist_azimuth(latitude, longitude, meta["latitude"],
@@ -253,7 +254,8 @@ class FilesSource:
         """``NET.STA`` of stations with data in the window but no coordinates anywhere."""
         missing = set()
         for row in self.index.channels_in(start, end).itertuples(index=False):
-            if self.metadata.channel(row.network, row.station, row.location, row.channel) is None:
+            if self.metadata.channel(row.network, row.station, row.location, row.channel,
+                                     start) is None:
                 missing.add(f"{row.network}.{row.station}")
         return sorted(missing)
 
@@ -285,3 +287,23 @@ class FilesSource:
         if self.stationxml is None:
             return Inventory(networks=[])
         return self.stationxml.select(network=network, station=station)
+
+
+def make_files_source(config, index_path: Path | str):
+    """The files source of a config (``waveforms.files``; station metadata from its StationXML
+    folder, ``stations.station_files`` and the SAC headers): ``(source, index update,
+    problems of the station lists)``. The index at ``index_path`` is brought up to date."""
+    from focalflow.formats.stationxml import inventory_table, read_stationxml_dir
+    from focalflow.waveforms.metadata import StationMetadata, station_rows
+
+    files = config.waveforms.files
+    index, update = FileIndex.update(files.root, index_path)
+    stationxml, problems = None, []
+    if files.stationxml_dir is not None:
+        stationxml, problems = read_stationxml_dir(files.stationxml_dir)
+    stations = config.stations
+    rows, more = station_rows(stations.station_files, stations.columns,
+                              stations.nonlinloc_elevation_unit, index.header_stations())
+    if stationxml is not None and stationxml.networks:
+        rows = pd.concat([inventory_table(stationxml), rows], ignore_index=True)
+    return FilesSource(index, StationMetadata(rows), stationxml), update, problems + more
