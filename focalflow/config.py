@@ -52,6 +52,9 @@ class CatalogConfig(Section):
     picks_file: Optional[Path] = Field(
         None, description="For format csv: the picks table (events.csv columns go in "
         "phase_file); for format phasenet: the PhaseNet or GaMMA picks CSV.")
+    pick_window_s: float = Field(
+        120.0, gt=0, description="For format phasenet without an event column: a pick belongs to "
+        "the latest origin at most this long before it.")
     sac_headers: SacHeadersConfig = SacHeadersConfig()
 
 
