@@ -19,6 +19,7 @@ from __future__ import annotations
 import logging
 import math
 import os
+import warnings
 from collections import defaultdict
 from dataclasses import dataclass
 from pathlib import Path
@@ -173,7 +174,7 @@ def file_entries(path: Path) -> list[dict]:
     """Index entries (all :data:`INDEX_COLUMNS` but path, size, mtime) of one file: one per
     trace; a single entry of format ``""`` for a file that is not miniSEED or SAC."""
     try:
-        stream = read(str(path), headonly=True)
+        stream = read_quietly(path, headonly=True)
     except Exception as exc:  # not a waveform file (or a damaged one): noted, never fatal
         log.debug("%s: not read as a waveform file (%s)", path, exc)
         return [{"format": ""}]
@@ -191,6 +192,14 @@ def file_entries(path: Path) -> list[dict]:
             entry.update(_sac_station(stats.sac))
         entries.append(entry)
     return entries
+
+
+def read_quietly(path: Path | str, **options) -> Stream:
+    """``obspy.read`` without ObsPy's note that a SAC sample spacing was rounded to the
+    microsecond (true of every 500 Hz file; nothing the user must act on)."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message="Sample spacing read from SAC")
+        return read(str(path), **options)
 
 
 def _sac_station(sac) -> dict:
@@ -271,7 +280,7 @@ class FilesSource:
             start = min(r[4] for r in requests)
             end = max(r[5] for r in requests)
             try:
-                part = read(path, format=fmt, starttime=start, endtime=end)
+                part = read_quietly(path, format=fmt, starttime=start, endtime=end)
             except Exception as exc:
                 from focalflow.waveforms.download import DownloadError
 
