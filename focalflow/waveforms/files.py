@@ -227,6 +227,20 @@ class FilesSource:
         self.metadata = metadata
         self.stationxml = stationxml
 
+    @property
+    def provides_responses(self) -> bool:
+        """Whether :meth:`responses` can answer (the user gave StationXML); without, stage 1
+        keeps no StationXML and stage 2 reads the station lists."""
+        return self.stationxml is not None
+
+    def window_digest(self, start: UTCDateTime, end: UTCDateTime) -> str:
+        """A digest of the index rows with data in the window (which files, their sizes and
+        times): changes when a file an event is cut from is added, changed or removed."""
+        from focalflow.provenance import content_digest
+
+        rows = self.index.traces[self.index._overlapping(start, end)]
+        return content_digest(rows[["path", "size", "mtime_ns", "channel", "start", "end"]])
+
     def __repr__(self) -> str:
         return f"FilesSource({len(self.index.traces)} traces)"
 
@@ -303,16 +317,15 @@ def make_files_source(config, index_path: Path | str):
     folder, ``stations.station_files`` and the SAC headers): ``(source, index update,
     problems of the station lists)``. The index at ``index_path`` is brought up to date."""
     from focalflow.formats.stationxml import inventory_table, read_stationxml_dir
-    from focalflow.waveforms.metadata import StationMetadata, station_rows
+    from focalflow.waveforms.metadata import StationMetadata, configured_station_rows
 
     files = config.waveforms.files
     index, update = FileIndex.update(files.root, index_path)
     stationxml, problems = None, []
     if files.stationxml_dir is not None:
         stationxml, problems = read_stationxml_dir(files.stationxml_dir)
-    stations = config.stations
-    rows, more = station_rows(stations.station_files, stations.columns,
-                              stations.nonlinloc_elevation_unit, index.header_stations())
+    rows, more = configured_station_rows(config, index_path)
     if stationxml is not None and stationxml.networks:
         rows = pd.concat([inventory_table(stationxml), rows], ignore_index=True)
-    return FilesSource(index, StationMetadata(rows), stationxml), update, problems + more
+    source = FilesSource(index, StationMetadata(rows), stationxml)
+    return source, update, problems + more

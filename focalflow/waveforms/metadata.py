@@ -56,6 +56,21 @@ def station_rows(station_files: Sequence[Path], columns: Optional[Sequence[str]]
     return rows, problems
 
 
+def configured_station_rows(config, index_path: Path | str
+                            ) -> tuple[pd.DataFrame, list[ReadProblem]]:
+    """:func:`station_rows` of a config: its ``stations.station_files`` (read with
+    ``stations.columns`` and ``nonlinloc_elevation_unit``) and, with ``waveforms.source:
+    files``, the SAC-header coordinates of the files index at ``index_path``."""
+    from focalflow.waveforms.files import FileIndex
+
+    headers = None
+    if config.waveforms.source == "files" and Path(index_path).is_file():
+        headers = FileIndex.read(index_path).header_stations()
+    stations = config.stations
+    return station_rows(stations.station_files, stations.columns,
+                        stations.nonlinloc_elevation_unit, headers)
+
+
 def assumed_orientation(channel: str) -> tuple[float, float] | None:
     """(azimuth, dip) in degrees that the channel code implies, None for 1/2 and others."""
     return ASSUMED_ORIENTATION.get(channel[-1:].upper())
@@ -66,6 +81,9 @@ class StationMetadata:
     docstring); remembers which stations had orientations assumed or missing."""
 
     def __init__(self, rows: pd.DataFrame):
+        from focalflow.provenance import content_digest
+
+        self.digest = content_digest(rows)  # what stages 1 and 2 were made from
         self._by_station: dict[tuple[str, str], list[dict]] = defaultdict(list)
         for row in rows.to_dict("records") if len(rows) else []:
             if _finite(row.get("latitude")) and _finite(row.get("longitude")):
