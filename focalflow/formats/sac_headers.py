@@ -75,9 +75,9 @@ def read_sac_header(path: Path | str) -> dict:
         raise InputError(path, f"not a readable SAC file ({type(exc).__name__}: "
                          f"{' '.join(str(exc).split())[:200]})") from None
     reftime = sac.reftime
-    header = {name: getattr(sac, name) for name in (
-        "knetwk", "kstnm", "khole", "kcmpnm", "kevnm", "evla", "evlo", "evdp", "mag", "stla",
-        "stlo", "stel", "stdp", "cmpaz", "cmpinc", "delta", "o") + tuple(f"user{k}" for k in range(10))}
+    names = ("knetwk", "kstnm", "khole", "kcmpnm", "kevnm", "evla", "evlo", "evdp", "mag", "stla",
+             "stlo", "stel", "stdp", "cmpaz", "cmpinc", "delta", "o")
+    header = {name: getattr(sac, name) for name in names + tuple(f"user{k}" for k in range(10))}
     header = {k: (v.strip() or None) if isinstance(v, str) else _float32(v)
               for k, v in header.items()}
     header["path"] = path

@@ -232,8 +232,9 @@ def _guess_columns(path: Path, records: list, problems: list[ReadProblem]) -> li
         if codes in (1, 2) and numbers in (2, 3):
             layouts[number] = (codes, numbers)
         else:
-            problems.append(ReadProblem(str(path), number, "expected '[NET] STA LAT LON [ELEV]' "
-                                        f"(coordinates with a decimal point), got {' '.join(fields)!r}"))
+            problems.append(ReadProblem(str(path), number, "expected '[NET] STA LAT LON [ELEV]' (co"
+                                        "ordinates with a decimal point), got "
+                                        f"{' '.join(fields)!r}"))
     if not layouts:
         raise InputError(path, f"not a station list focalflow reads ({problems[0]}); "
                          "set stations.columns to name the fields")

@@ -10,8 +10,8 @@ one more line reversing every station) is copied to ``reversals.csv`` (empty whe
 configured). Unreadable files become failure rows; the rest goes on.
 
 Each table is made again when its ``stations.*`` settings or a file it is read from changed
-(StationXML files, station lists, the files index and picks.csv; the reversal file), else kept and its failures
-reported again; ``--overwrite`` makes both again. A table with unchanged content is not
+(StationXML files, station lists, the files index and picks.csv; the reversal file), else kept
+and its failures reported again; ``--overwrite`` makes both again. A table with unchanged content is not
 rewritten.
 """
 from __future__ import annotations

@@ -2,13 +2,14 @@
 
 Reads ``mseed/<event_id>/*.mseed`` and ``stations/NET.STA.xml`` (stage 1; where a station has
 none, its coordinates from ``stations.station_files`` and SAC headers, orientations assumed
-from the channel codes and said once) and the events and picks of the configured catalog; writes ``sac/<event_id>/NET.STA.LOC.CHA.sac`` (headers and
-the rules for bad traces, gaps and rotation: :mod:`focalflow.waveforms.assemble`). Every dropped
-trace or instrument is a row of the failures table.
+from the channel codes and said once) and the events and picks of the configured catalog;
+writes ``sac/<event_id>/NET.STA.LOC.CHA.sac`` (headers and the rules for bad traces, gaps and
+rotation: :mod:`focalflow.waveforms.assemble`). Every dropped trace or instrument is a row of
+the failures table.
 
 An event is redone when a ``sac.*`` setting, one of its miniSEED files, the StationXML file of
-one of its stations (or the station lists standing in for it), its catalog entry or its picks changed (or a SAC file it wrote is gone);
-otherwise it is kept and its failures are reported again; a redone event's SAC files that come
+one of its stations (or the station lists standing in for it), its catalog entry or its picks
+changed (or a SAC file it wrote is gone); otherwise it is kept and its failures are reported again; a redone event's SAC files that come
 out identical are left untouched (so stage 3 keeps their windows). ``--overwrite`` redoes and
 rewrites every selected event.
 """

@@ -100,7 +100,8 @@ class FileIndex:
                 update.kept += 1
                 continue
             entries = file_entries(Path(name))
-            rows += [{"path": name, "size": size, "mtime_ns": mtime_ns, **entry} for entry in entries]
+            rows += [{"path": name, "size": size, "mtime_ns": mtime_ns, **entry}
+                     for entry in entries]
             update.read += 1
         update.removed = len(set(known) - set(listing))
         table = pd.DataFrame(rows, columns=INDEX_COLUMNS)

@@ -56,8 +56,8 @@ class StationXmlCache:
                                                 [(loc, cha, None) for loc, cha in channels])
             if inventory is not None:
                 return inventory, ""
-            return None, (f"station without metadata (no {self.path(code).name} in "
-                          f"{self.folder}, and no station list or SAC header gives its coordinates)")
+            return None, (f"station without metadata (no {self.path(code).name} in {self.folder}, "
+                          "and no station list or SAC header gives its coordinates)")
         if code not in self._read:
             path = self.path(code)
             if not path.is_file():
