@@ -80,6 +80,36 @@ def test_toc2me_uses_analyst_picks_reversal_and_header_stations(toc2me):
     assert text.count("cannot be rotated to N/E") == 1
 
 
+def test_toc2me_rerun_follows_the_new_options(toc2me, repo_dir):
+    """Editing one of the new options and rerunning the stage it affects changes its output and
+    says why; a rerun with nothing changed reads no file again. (Runs last on this workdir.)"""
+    work, _ = toc2me
+    config = work.parent / "toc2me_sac.yaml"
+
+    def stage(name, text):
+        config.write_text(text)
+        done = subprocess.run([sys.executable, str(repo_dir / f"{name}.py"), "--config",
+                               str(config)], cwd=repo_dir, capture_output=True, text=True,
+                              timeout=600)
+        assert done.returncode == 0, done.stderr[-3000:]
+        return done.stderr
+
+    text = config.read_text()
+    assert "files index: 0 file(s) read, 622 unchanged" in stage("1_get_waveforms", text)
+    before = pd.read_csv(work / "polarities.csv", dtype={"station": str})
+    listed = text.replace("reversed: all", "reversed: listed")
+    assert "stations.reversed changed" in stage("4_polarity_predict", listed)
+    after = pd.read_csv(work / "polarities.csv", dtype={"station": str})
+    assert not after["reversed"].any()
+    assert (after["p_polarity"] == -before["p_polarity"]).all()
+    assert "reversals.csv: stations.reversed changed" in stage("5_convert_stations", listed)
+    assert pd.read_csv(work / "reversals.csv").empty
+    no_s = listed.replace("s_marker: t2", "s_marker: t9")
+    stage("3_convert_phases", no_s)
+    picks = pd.read_csv(work / "picks.csv", dtype=str)
+    assert set(picks["phase"]) == {"P"}
+
+
 @pytest.fixture(scope="module")
 def own_data(demo_dir, repo_dir, tmp_path_factory):
     from focalflow.demo.own_data import write_own_data
