@@ -11,7 +11,7 @@ precomputed angles) or, with velocity tables, from the catalog depth perturbed b
 uncertainty through the 1-D models (drivers 2 and 3); an observation whose unperturbed ray is
 unusable is reported and dropped. Where the catalog gives no depth uncertainty and the assumed
 one (``depth_uncert_km``) exceeds :data:`ASSUMED_DEPTH_SIGMA_FRACTION` of the event's median
-hypocentral distance -- shallow events recorded close by -- a problem row warns that the
+hypocentral distance -- shallow events recorded close by -- a logged warning says that the
 take-off angles will scatter widely. Problems go to ``on_problem(event_id, station, reason)``; an
 event that cannot be solved is graded F (too few polarities) or left out, never the run's end.
 """
@@ -98,7 +98,7 @@ def _solve(event: dict, obs: dict, params: HashParams, tables: list, rng,
     if npol < params.npolmin:
         on_problem(event_id, None, f"only {npol} polarities (npolmin {params.npolmin}); graded F")
     if tables:
-        _check_assumed_depth_sigma(event, obs, params, on_problem)
+        _check_assumed_depth_sigma(event, obs, params)
     takeoff, azimuth = _trial_angles(event, obs, params, tables, rng)
     # An unusable unperturbed ray (NaN given angle, distance beyond the table) drops the
     # observation; NaN in later trials only drops that trial (hash_core skips it).
@@ -115,8 +115,7 @@ def _solve(event: dict, obs: dict, params: HashParams, tables: list, rng,
     return event_tables(event, obs, takeoff, azimuth, solution)
 
 
-def _check_assumed_depth_sigma(event: dict, obs: dict, params: HashParams,
-                               on_problem: ProblemSink) -> None:
+def _check_assumed_depth_sigma(event: dict, obs: dict, params: HashParams) -> None:
     """Warn when the assumed depth sigma is large against the hypocentral distances."""
     try:
         catalog_sigma = float(event.get("vert_uncert_km"))
@@ -131,11 +130,11 @@ def _check_assumed_depth_sigma(event: dict, obs: dict, params: HashParams,
         return
     median = float(np.median(distances))
     if sigma > ASSUMED_DEPTH_SIGMA_FRACTION * median:
-        on_problem(str(event["event_id"]), None, (
-            f"warning: the assumed depth uncertainty ({sigma:g} km, hash.depth_uncert_km; the "
-            f"catalog gives none) is {100 * sigma / median:.0f}% of the median hypocentral "
-            f"distance ({median:.1f} km): take-off angles will scatter widely; give the event's "
-            "vertical uncertainty or lower hash.depth_uncert_km"))
+        log.warning("event %s: the assumed depth uncertainty (%g km, hash.depth_uncert_km; the "
+                    "catalog gives none) is %.0f%% of the median hypocentral distance (%.1f km): "
+                    "take-off angles will scatter widely; give the event's vertical uncertainty "
+                    "or lower hash.depth_uncert_km", event["event_id"], sigma,
+                    100 * sigma / median, median)
 
 
 def solve_event(event: dict, observations: pd.DataFrame, params: HashParams = HashParams(),
