@@ -167,3 +167,19 @@ def test_quakeml_as_users_have_it(tmp_path, caplog):
         "phase hint 'PmP' is not a first P or S arrival (P, Pg, Pn, Pb, P*, S, Sg ...)"]
     assert events["depth"].iloc[0] == pytest.approx(0.0061)
     assert pd.isna(events["mag"].iloc[0])
+
+
+def test_the_catalog_setting_reads_ml_picks_and_sac_folders(tmp_path):
+    from focalflow.catalog import read_event_catalog
+    from focalflow.config import CatalogConfig
+    from focalflow.errors import ConfigError
+
+    catalog = write(tmp_path, "catalog.csv", GAMMA_CATALOG)
+    picks = write(tmp_path, "picks.csv", GAMMA_PICKS)
+    events, table, problems = read_event_catalog(CatalogConfig(phase_file=catalog, picks_file=picks))
+    assert len(events) == 2 and len(table) == 3 and problems == []   # auto: a GaMMA catalog
+    with pytest.raises(ConfigError, match="catalog.format phasenet needs catalog.picks_file"):
+        read_event_catalog(CatalogConfig(phase_file=catalog))
+    (tmp_path / "sac").mkdir()
+    with pytest.raises(InputError, match="sac: no SAC file in this folder"):
+        read_event_catalog(CatalogConfig(phase_file=tmp_path / "sac"))   # auto: a folder
