@@ -125,3 +125,12 @@ def test_an_empty_or_missing_tree_is_a_clear_error(tmp_path):
     (tmp_path / "notes" / "a.txt").write_text("hello")
     with pytest.raises(FocalflowError, match="no miniSEED or SAC file under"):
         FileIndex.update(tmp_path / "notes", tmp_path / "index.csv")
+
+
+def test_a_working_directory_inside_the_tree_is_not_indexed(tree):
+    work = tree / "work"
+    (work / "mseed" / "ev1").mkdir(parents=True)
+    Stream([trace("ST09", "HHZ", DAY, 60)]).write(str(work / "mseed" / "ev1" / "x.mseed"),
+                                                   format="MSEED")
+    index, _ = FileIndex.update(tree, work / "files_index.csv")
+    assert "ST09" not in set(index.traces["station"])

@@ -158,13 +158,16 @@ def _matches(code: str, pattern: str) -> bool:
 
 
 def _listing(root: Path, index_path: Path) -> dict[str, tuple[int, int]]:
-    """Absolute path -> (size, mtime_ns) of every visible file under ``root``."""
+    """Absolute path -> (size, mtime_ns) of every visible file under ``root``, leaving out the
+    working directory (where the index lies) when it is inside the tree."""
     listing = {}
+    workdir = index_path.resolve().parent
     for folder, subfolders, names in os.walk(root):
-        subfolders[:] = sorted(d for d in subfolders if not d.startswith("."))
+        subfolders[:] = sorted(d for d in subfolders if not d.startswith(".")
+                               and (Path(folder) / d).resolve() != workdir)
         for name in sorted(names):
             path = Path(folder) / name
-            if name.startswith(".") or path == index_path:
+            if name.startswith(".") or path.resolve() == index_path.resolve():
                 continue
             stat = path.stat()
             listing[str(path.resolve())] = (stat.st_size, stat.st_mtime_ns)
