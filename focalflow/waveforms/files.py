@@ -22,6 +22,7 @@ import os
 import warnings
 from collections import defaultdict
 from dataclasses import dataclass
+from fnmatch import fnmatchcase
 from pathlib import Path
 from typing import Optional
 
@@ -118,23 +119,25 @@ class FileIndex:
                start: UTCDateTime, end: UTCDateTime) -> pd.DataFrame:
         """Index rows of one channel (``?``/``*`` wildcards allowed) overlapping the window."""
         traces = self.traces
-        mask = self._overlapping(start, end)
+        mask = self.overlapping(start, end)
         for column, value in (("network", network), ("station", station),
                               ("location", location), ("channel", channel)):
             if any(c in value for c in "*?"):
-                mask &= traces[column].map(lambda code, v=value: _matches(code, v)).to_numpy(bool)
+                mask &= traces[column].map(lambda code, v=value: fnmatchcase(code, v)) \
+                    .to_numpy(bool)
             else:
                 mask &= (traces[column] == value).to_numpy()
         return traces[mask]
 
-    def _overlapping(self, start: UTCDateTime, end: UTCDateTime) -> np.ndarray:
+    def overlapping(self, start: UTCDateTime, end: UTCDateTime) -> np.ndarray:
+        """Boolean mask over :attr:`traces`: the rows with data between ``start`` and ``end``."""
         return ((self._starts <= pd.Timestamp(end.datetime, tz="UTC"))
                 & (self._ends >= pd.Timestamp(start.datetime, tz="UTC"))).to_numpy(copy=True)
 
     def channels_in(self, start: UTCDateTime, end: UTCDateTime) -> pd.DataFrame:
         """One row per channel (network, station, location, channel) with data in the window."""
         keys = ["network", "station", "location", "channel"]
-        return self.traces[self._overlapping(start, end)].drop_duplicates(keys)
+        return self.traces[self.overlapping(start, end)].drop_duplicates(keys)
 
     def header_stations(self) -> pd.DataFrame:
         """Stations-table rows of the coordinates found in SAC headers (one per channel)."""
@@ -149,12 +152,6 @@ class FileIndex:
                  "start": "", "end": "", "has_metadata": True}
                 for r in known.itertuples(index=False)]
         return frame(rows, "stations")
-
-
-def _matches(code: str, pattern: str) -> bool:
-    import fnmatch
-
-    return fnmatch.fnmatchcase(code, pattern)
 
 
 def _listing(root: Path, index_path: Path) -> dict[str, tuple[int, int]]:
@@ -242,7 +239,7 @@ class FilesSource:
         times): changes when a file an event is cut from is added, changed or removed."""
         from focalflow.provenance import content_digest
 
-        rows = self.index.traces[self.index._overlapping(start, end)]
+        rows = self.index.traces[self.index.overlapping(start, end)]
         return content_digest(rows[["path", "size", "mtime_ns", "channel", "start", "end"]])
 
     def __repr__(self) -> str:
