@@ -7,6 +7,8 @@
   ``models/weights/`` or, for published weights, the file in the cache directory — downloaded
   from the entry's URL the first time and verified against its sha256 (a file whose checksum
   does not match is refused, never used);
+* ``eqpolarity`` has no weights of its own here: ``weights:`` must name a file (the published
+  ``best_weigths_Binary_*.h5`` of Chen et al. 2024, or one trained with ``models.train``);
 * ``weights:`` in the config overrides the file of a known name (same architecture);
 * a path to a weights file picks the architecture that loads it.
 
@@ -23,8 +25,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from focalflow.workdir import atomic_path
-from models.base import PolarityModel, WeightsError, select_device
+from models.base import PolarityModel, select_device
+from models.errors import WeightsError, atomic_path
 
 log = logging.getLogger("focalflow.models")
 
@@ -38,7 +40,7 @@ class ModelEntry:
 
     name: str
     model_class: str
-    filename: str
+    filename: str | None = None
     url: str | None = None
     sha256: str | None = None
     shipped: Path | None = None
@@ -65,6 +67,11 @@ REGISTRY: dict[str, ModelEntry] = {
         url="https://github.com/mingzhaochina/DiTing-FOCALFLOW/raw/main/models/DiTingMotionJul.hdf5",
         sha256="81204e86b9f07fed13d7dd796331883f07b13c4b6494b2b6e374a30fb0a0aee6",
         citation="Zhao et al. (2023), Front. Earth Sci. 11:1103914",
+    ),
+    "eqpolarity": ModelEntry(
+        name="eqpolarity",
+        model_class="models.eqpolarity:EQPolarity",
+        citation="Chen et al. (2024), IEEE TGRS 62:5917411",
     ),
 }
 
@@ -120,6 +127,12 @@ def download(url: str, destination: Path, sha256: str | None,
 
 def weights_file(entry: ModelEntry, cache_dir: Path | str) -> Path:
     """The verified local weights file of ``entry``: shipped, cached, or downloaded once."""
+    if entry.filename is None:
+        raise WeightsError(
+            f"{entry.name}: no weights file given and none is shipped: set polarity.weights to the "
+            f"path of a {entry.name} weights file (the published best_weigths_Binary_*.h5 of "
+            f"{entry.citation or 'its authors'}, or one trained with python -m models.train "
+            f"--model {entry.name})")
     if entry.shipped is not None:
         if not entry.shipped.is_file():
             raise WeightsError(f"{entry.shipped}: the shipped weights of {entry.name} are missing "

@@ -130,6 +130,97 @@ def plot_evaluation(table: pd.DataFrame, path: Path, title: str = "") -> Path:
     return path
 
 
+def roc_curve(positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Receiver operating characteristic: false and true positive rates when a row is called
+    positive at ``score >= threshold``, for every distinct score (descending), starting at
+    (0, 0); returns (fpr, tpr, thresholds) with ``thresholds[0] = inf``. Tied scores move both
+    rates at once (a diagonal step)."""
+    positive, scores = np.asarray(positive, bool), np.asarray(scores, float)
+    thresholds, tp, fp = _counts_at_thresholds(positive, scores)
+    n_pos, n_neg = max(int(positive.sum()), 1), max(int((~positive).sum()), 1)
+    return (np.concatenate([[0.0], fp / n_neg]), np.concatenate([[0.0], tp / n_pos]),
+            np.concatenate([[np.inf], thresholds]))
+
+
+def precision_recall_curve(positive: np.ndarray, scores: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision and recall when a row is called positive at ``score >= threshold``, for every
+    distinct score (descending), starting at recall 0 with precision 1; returns (precision,
+    recall, thresholds) with ``thresholds[0] = inf``."""
+    positive, scores = np.asarray(positive, bool), np.asarray(scores, float)
+    thresholds, tp, fp = _counts_at_thresholds(positive, scores)
+    precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 1.0)
+    recall = tp / max(int(positive.sum()), 1)
+    return (np.concatenate([[1.0], precision]), np.concatenate([[0.0], recall]),
+            np.concatenate([[np.inf], thresholds]))
+
+
+def _counts_at_thresholds(positive: np.ndarray, scores: np.ndarray):
+    """Distinct scores (descending) and the true/false positives at or above each."""
+    order = np.argsort(-scores, kind="stable")
+    scores, positive = scores[order], positive[order]
+    last = np.flatnonzero(np.r_[scores[1:] != scores[:-1], True])  # last row of each score
+    tp = np.cumsum(positive)[last].astype(float)
+    fp = np.cumsum(~positive)[last].astype(float)
+    return scores[last], tp, fp
+
+
+def area_under_roc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    """Area under the ROC curve (trapezoids; ties count half, as the Mann-Whitney U)."""
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+
+
+def average_precision(precision: np.ndarray, recall: np.ndarray) -> float:
+    """Area under the precision-recall curve as average precision: the sum of the precision at
+    each threshold times the recall gained there (no interpolation)."""
+    return float(np.sum(np.diff(recall) * precision[1:]))
+
+
+def rates_at(positive: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """Precision, recall (= true positive rate) and false positive rate of calling positive at
+    ``score >= threshold``: the operating point of a confidence threshold on the curves."""
+    positive, called = np.asarray(positive, bool), np.asarray(scores, float) >= threshold
+    tp, fp = int((called & positive).sum()), int((called & ~positive).sum())
+    return {"precision": tp / (tp + fp) if tp + fp else 1.0,
+            "recall": tp / max(int(positive.sum()), 1),
+            "fpr": fp / max(int((~positive).sum()), 1)}
+
+
+def plot_learning_curves(histories: dict[str, dict], path: Path) -> Path:
+    """Loss and polarity accuracy per epoch of training runs (Keras histories, as in a model
+    card's ``history``): training parts solid, validation parts dashed; one colour per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for colour, (name, history) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4,
+                                       histories.items()):
+        accuracy = next((k for k in history if k.endswith("accuracy")
+                         and not k.startswith("val_")), None)
+        for ax, key in ((axes[0], "loss"), (axes[1], accuracy)):
+            if key is None or key not in history:
+                continue
+            epochs = np.arange(1, len(history[key]) + 1)
+            ax.plot(epochs, history[key], "o-", color=colour, ms=3, label=f"{name}: training")
+            if f"val_{key}" in history:
+                ax.plot(epochs, history[f"val_{key}"], "s--", color=colour, ms=3,
+                        label=f"{name}: validation")
+    for ax, label in ((axes[0], "loss"), (axes[1], "polarity accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.suptitle("Learning curves")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return path
+
+
 def read_labels(path: Path | str, event: str | None = None) -> pd.DataFrame:
     """A labels CSV as (event_id, network, station, label +1/-1/0); see the module docstring."""
     path = Path(path)
