@@ -14,7 +14,8 @@ Every model classifies every labelled trace (:func:`focalflow.polarity.predict.c
 
 * ``model_comparison.csv`` — one row per model: labelled, right, wrong, undecided, accuracy
   where the model decides, right of all labelled, ROC AUC, average precision (area under the
-  PR curve) for up and for down, and the operating point at ``min_confidence``;
+  PR curve) for up and for down, and the operating point at ``min_confidence`` (a ``note`` says
+  why a model has no curves: it classified no trace of one of the labels);
 * ``model_comparison.png`` — accuracy where decided, right of all labelled and decided
   fraction of each model, side by side;
 * ``pr_curves.png`` — precision against recall of "up" (score ``prob_up``) and of "down"
@@ -113,22 +114,27 @@ def summary_table(calls: pd.DataFrame, min_confidence: float) -> pd.DataFrame:
         counts = score(part["polarity"].to_numpy(), part["label"].to_numpy())
         ok = part[part["valid"] & (part["label"] != 0)]
         up, down = ok["label"].to_numpy() > 0, ok["label"].to_numpy() < 0
-        fpr, tpr, _ = roc_curve(up, ok["prob_up"].to_numpy())
-        point = rates_at(up, ok["prob_up"].to_numpy(), min_confidence)
-        rows.append({"model": model, **{k: counts[k] for k in ("labelled", "right", "wrong",
-                                                               "undecided", "accuracy")},
-                     "right_of_labelled": counts["right"] / counts["labelled"]
-                     if counts["labelled"] else np.nan,
-                     "classified": len(ok),
-                     "roc_auc": area_under_roc(fpr, tpr),
-                     "average_precision_up": average_precision(
-                         *precision_recall_curve(up, ok["prob_up"].to_numpy())[:2]),
-                     "average_precision_down": average_precision(
-                         *precision_recall_curve(down, ok["prob_down"].to_numpy())[:2]),
-                     "min_confidence": min_confidence,
-                     "precision_up_at_min_confidence": point["precision"],
-                     "recall_up_at_min_confidence": point["recall"],
-                     "fpr_up_at_min_confidence": point["fpr"]})
+        row = {"model": model, **{k: counts[k] for k in ("labelled", "right", "wrong",
+                                                         "undecided", "accuracy")},
+               "right_of_labelled": counts["right"] / counts["labelled"]
+               if counts["labelled"] else np.nan, "classified": len(ok), "roc_auc": np.nan,
+               "average_precision_up": np.nan, "average_precision_down": np.nan,
+               "min_confidence": min_confidence, "precision_up_at_min_confidence": np.nan,
+               "recall_up_at_min_confidence": np.nan, "fpr_up_at_min_confidence": np.nan,
+               "note": ""}
+        if up.any() and down.any():
+            point = rates_at(up, ok["prob_up"].to_numpy(), min_confidence)
+            row.update(roc_auc=area_under_roc(*roc_curve(up, ok["prob_up"].to_numpy())[:2]),
+                       average_precision_up=average_precision(
+                           *precision_recall_curve(up, ok["prob_up"].to_numpy())[:2]),
+                       average_precision_down=average_precision(
+                           *precision_recall_curve(down, ok["prob_down"].to_numpy())[:2]),
+                       precision_up_at_min_confidence=point["precision"],
+                       recall_up_at_min_confidence=point["recall"],
+                       fpr_up_at_min_confidence=point["fpr"])
+        else:
+            row["note"] = "no curves: the model classified no trace of one of the two labels"
+        rows.append(row)
     return pd.DataFrame(rows)
 
 
@@ -175,6 +181,8 @@ def plot_curves(calls: pd.DataFrame, summary: pd.DataFrame, min_confidence: floa
     for colour, (model, part) in zip(colours, calls.groupby("model", sort=False)):
         row = summary.set_index("model").loc[model]
         ok = part[part["valid"] & (part["label"] != 0)]
+        if row["note"]:
+            continue
         for ax, sign, column, key in ((pr_axes[0], 1, "prob_up", "average_precision_up"),
                                       (pr_axes[1], -1, "prob_down", "average_precision_down")):
             positive = ok["label"].to_numpy() == sign

@@ -1,7 +1,11 @@
-"""How well do the CNN polarities agree with analyst labels? A table and a figure.
+"""How well do the CNN polarities agree with analyst labels? A table and a figure; the curves
+the model evaluations share (PR, ROC, learning curves).
 
     python -m focalflow.polarity.evaluate --config config.yaml                    # labels from picks.csv
     python -m focalflow.polarity.evaluate --config config.yaml --labels my.csv [--event ID]
+    python -m focalflow.polarity.evaluate --history tuned.json [other.json ...] --out DIR
+
+(several models on the same labelled traces: ``python -m focalflow.polarity.compare``).
 
 Compares stage 4's ``recorded_polarity`` (the network's call on the recorded trace) with analyst
 first motions on the recorded trace: picks.csv's U/D (stage 4 copies them into
@@ -17,6 +21,11 @@ Writes into ``<workdir>/evaluation/`` (or ``--out``):
   (``confusion``, analyst U/D x CNN U/D/x), accuracy and undecided rate vs the confidence
   threshold max(prob_up, prob_down) (``threshold``), and vs SNR bins (``snr``);
 * ``polarity_evaluation.png`` — the confusion matrix and both curves.
+
+With ``--history``, the machine-readable model cards (``<name>.json``) written by
+``models.train`` or ``focalflow.polarity.finetune`` give ``learning_curves.png`` (loss and
+accuracy per epoch of the training and validation parts) in ``--out`` (default: the current
+folder).
 """
 from __future__ import annotations
 
@@ -157,6 +166,8 @@ def precision_recall_curve(positive: np.ndarray, scores: np.ndarray
 
 def _counts_at_thresholds(positive: np.ndarray, scores: np.ndarray):
     """Distinct scores (descending) and the true/false positives at or above each."""
+    if not len(scores):
+        return np.zeros(0), np.zeros(0), np.zeros(0)
     order = np.argsort(-scores, kind="stable")
     scores, positive = scores[order], positive[order]
     last = np.flatnonzero(np.r_[scores[1:] != scores[:-1], True])  # last row of each score
@@ -294,8 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--event", default=None, help="event id for every row of --labels")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default <workdir>/evaluation)")
+    parser.add_argument("--history", type=Path, nargs="+",
+                        help="model cards (.json) whose training history to draw")
     args = parser.parse_args(argv)
     setup_logging("evaluate")
+    if args.history:
+        return draw_histories(args.history, args.out or Path("."))
     try:
         config = load_config(args.config)
         _, csv_path, png_path = evaluate_workdir(config.workdir, args.labels, args.event, args.out)
@@ -303,6 +318,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
     log.info("wrote %s and %s", csv_path, png_path)
+    return 0
+
+
+def draw_histories(cards: Sequence[Path], out_dir: Path) -> int:
+    """``learning_curves.png`` of the ``history`` of model cards; 2 when one is unusable."""
+    import json
+
+    histories = {}
+    for card in cards:
+        try:
+            history = json.loads(Path(card).read_text()).get("history")
+        except (OSError, ValueError) as exc:
+            log.error("%s: not a readable model card: %s", card, exc)
+            return 2
+        if not isinstance(history, dict) or "loss" not in history:
+            log.error("%s: the model card has no training history", card)
+            return 2
+        histories[Path(card).stem] = history
+    path = plot_learning_curves(histories, Path(out_dir) / "learning_curves.png")
+    log.info("wrote %s", path)
     return 0
 
 
