@@ -131,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", choices=sorted(ARCHITECTURES), default="focalflow-net",
                         help="architecture to train (default focalflow-net)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path,
+                        help="start from these weights (continue a training run on fresh "
+                             "synthetic traces: give another --seed)")
     parser.add_argument("--n-train", type=int, default=60000, help="synthetic training traces")
     parser.add_argument("--n-val", type=int, default=6000, help="synthetic validation traces")
     parser.add_argument("--n-test", type=int, default=10000, help="synthetic held-out test traces")
@@ -147,6 +150,8 @@ def main(argv: list[str] | None = None) -> int:
     configure_tensorflow(args.seed, args.threads)
     started = time.time()
     model = architecture(args.model).untrained(seed=args.seed, device="cpu")
+    if args.init is not None:
+        model.keras_model.load_weights(args.init)
     recipe = recipe_for(model, Recipe())
     train = make_dataset(model, args.n_train, seed=args.seed, recipe=recipe)
     val = make_dataset(model, args.n_val, seed=args.seed + 1, recipe=recipe)
