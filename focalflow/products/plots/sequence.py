@@ -228,7 +228,8 @@ def plot_activation_frame(events: pd.DataFrame, frame: pd.Series, wells: pd.Data
         if wells is not None:
             for well, colour in _well_colors(wells).items():
                 part = wells[wells["well"] == well]
-                ax.plot(part["lon"], part["lat"], "-", color=colour, lw=1, alpha=0.6, zorder=1)
+                ax.plot(part["lon"], part["lat"], "-s", color=colour, lw=1, ms=3, alpha=0.6,
+                        zorder=1)
                 active = part[(part["start"] <= frame["end"]) & (part["end"] >= frame["start"])]
                 ax.plot(active["lon"], active["lat"], "s", ms=8, color=colour, mec="black",
                         zorder=4, label=f"{well}: active stage" if len(active) else None)
