@@ -22,6 +22,7 @@ import importlib
 import logging
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -172,10 +173,19 @@ def load_model(model: str, weights: Path | str | None = None,
     problems = []
     for candidate in dict.fromkeys(e.model_class for e in REGISTRY.values()):
         cls = next(e for e in REGISTRY.values() if e.model_class == candidate).load_class()
-        try:
-            return _loaded(cls, path, device, input_rate_hz, reuse)
-        except WeightsError as exc:
-            problems.append(f"{cls.__name__}: {exc}")
+        # Keras warns while it tries a file on the wrong architecture: keep only the warnings of
+        # the architecture that loads it
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                model = _loaded(cls, path, device, input_rate_hz, reuse)
+            except WeightsError as exc:
+                problems.append(f"{cls.__name__}: {exc}")
+                continue
+        for warning in caught:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+        return model
     raise WeightsError(f"{path}: no known architecture loads this file:\n  "
                        + "\n  ".join(problems))
 
