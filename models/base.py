@@ -62,7 +62,6 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.signal import resample_poly
 
 from models.errors import ModelError, WeightsError, atomic_path
 
@@ -454,6 +453,8 @@ def hann_taper(npts: int, fraction: float = TAPER_FRACTION) -> np.ndarray:
 def resample(data: np.ndarray, up: int, down: int) -> np.ndarray:
     """Rows resampled by ``up/down`` with scipy's zero-phase polyphase FIR (``resample_poly``,
     Kaiser window beta 5, cut-off at the lower Nyquist frequency)."""
+    from scipy.signal import resample_poly  # imported when needed: it costs ~1 s to load
+
     return resample_poly(data, up, down, axis=1)
 
 

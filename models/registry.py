@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from models.base import PolarityModel, select_device
+from models import import_tensorflow
 from models.errors import WeightsError, atomic_path
 
 log = logging.getLogger("focalflow.models")
@@ -152,14 +153,16 @@ def weights_file(entry: ModelEntry, cache_dir: Path | str) -> Path:
 
 def load_model(model: str, weights: Path | str | None = None,
                cache_dir: Path | str = "~/.cache/focalflow", device: str = "auto",
-               input_rate_hz: float | None = None, reuse: bool = False) -> PolarityModel:
+               input_rate_hz: float | None = None, reuse: bool = False,
+               quiet: bool = True) -> PolarityModel:
     """A ready :class:`PolarityModel` for a config's ``model``/``weights``/``cache_dir``/``device``
     (and ``input_rate_hz``, see :class:`PolarityModel`).
 
     With ``reuse``, a network already loaded in this process from the same unchanged file is
     shared instead of loaded again (stage 4 and the benchmarks do this; never train a reused
-    model: its weights are shared).
+    model: its weights are shared). ``quiet``: hide TensorFlow's start-up messages.
     """
+    import_tensorflow(quiet)
     entry = REGISTRY.get(model)
     if entry is not None:
         path = Path(weights).expanduser() if weights is not None else weights_file(entry, cache_dir)
