@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from focalflow.errors import ConfigError, FocalflowError
 from focalflow.workdir import WorkDir
+from models.errors import ModelError
 from hash_core.params import MISFIT_WEIGHTS, RANDOM_STREAMS
 
 if TYPE_CHECKING:  # pydantic and pandas are imported only when a stage runs, so that
@@ -189,7 +190,7 @@ def exit_status(action: Callable[[], object]) -> int:
     """Run ``action``; a user error is logged as one line (status 2), never a traceback."""
     try:
         action()
-    except FocalflowError as exc:
+    except (FocalflowError, ModelError) as exc:
         log.error("%s", exc)
         return 2
     except KeyboardInterrupt:

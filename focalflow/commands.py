@@ -1,7 +1,7 @@
 """The ``focalflow`` command and the start of the six stage scripts.
 
     focalflow run [STAGE ...] [--config config.yaml] [--events ID[,ID...]] [--overwrite] [-v]
-    focalflow demo [--out demo_data] [--seed N]
+    focalflow demo [--out demo_data] [--seed N] [--own-data DIR]
     focalflow analyze CATALOG [options]       (python -m focalflow.products.analyze)
     focalflow review [--config config.yaml] [--port 8765] [--user NAME] [--open]
     focalflow evaluate [--config config.yaml] [options]   (python -m focalflow.polarity.evaluate)
@@ -21,13 +21,11 @@ import importlib.util
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
 STAGES = ("1_get_waveforms", "2_mseed2sac", "3_convert_phases", "4_polarity_predict",
           "5_convert_stations", "6_run_hash")
-MODEL_STAGE = "4_polarity_predict"
 CLASSIC_STAGE = "6_run_hash"  # also runs HASH/SKHASH control files without a config
 EXIT_USER_ERROR = 2
 
@@ -69,8 +67,6 @@ def stage_main(stage: str, argv: Sequence[str] | None = None) -> int:
 def _stage_run(stage: str) -> Callable:
     """The stage's ``run(ctx)``, imported only when the stage runs (after parsing)."""
     def run(ctx):
-        if stage == MODEL_STAGE and not getattr(ctx.args, "verbose", False):
-            import_tensorflow_quietly()
         return importlib.import_module(stage_module(stage)).run(ctx)
     return run
 
@@ -80,31 +76,6 @@ def _imported_late(module: str, name: str) -> Callable:
     def call(*args, **kwargs):
         return getattr(importlib.import_module(module), name)(*args, **kwargs)
     return call
-
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up messages (absl, oneDNN, CPU features) hidden.
-
-    TensorFlow writes them to file descriptor 2 while it loads, before any Python logging, and
-    TF_CPP_MIN_LOG_LEVEL no longer silences all of them; so standard error is pointed at a
-    scratch file for the import. If the import fails, what TensorFlow wrote is shown."""
-    if "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as scratch:
-        os.dup2(scratch.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        except BaseException:
-            os.dup2(saved, 2)
-            scratch.seek(0)
-            sys.stderr.write(scratch.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def parse_stages(words: Sequence[str]) -> list[str]:
@@ -167,10 +138,17 @@ def demo_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         out = generate(args.out, seed=args.seed)
+        if args.own_data is not None:
+            from focalflow.demo.own_data import write_own_data
+
+            write_own_data(out, args.own_data)
     except FocalflowError as exc:
         print(f"focalflow demo: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     print(f"demo written to {out} in {time.perf_counter() - started:.1f} s")
+    if args.own_data is not None:
+        print(f"the demo as one miniSEED file per event, QuakeML and a station list: "
+              f"{args.own_data} (examples/event_mseed_quakeml.yaml)")
     config = Path(args.config)
     if config.exists():
         print(f"{config} exists: left as it is")
@@ -264,6 +242,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", default="config.yaml", type=Path,
                       help="config file to write if absent (default: config.yaml)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--own-data", metavar="DIR", default=None, type=Path,
+                      help="also write the demo as a user's own files to DIR: one miniSEED file "
+                      "per event, QuakeML picks, a plain station list (e.g. demo_own_data)")
     demo.set_defaults(action=demo_command)
 
     review = commands.add_parser("review", help="review mechanisms in the browser",

@@ -7,7 +7,8 @@ headers SAC users expect.
   kept exactly (the snap moves ``b`` and the markers, not the samples);
 - ``stla``/``stlo`` (degrees), ``stel`` (m above sea level), ``stdp`` (sensor depth, m);
 - ``evla``/``evlo`` (degrees), ``evdp`` (km below sea level, the SAC >= v101 convention), ``mag``;
-- ``cmpaz`` (degrees clockwise from north) and ``cmpinc`` (degrees from vertical up);
+- ``cmpaz`` (degrees clockwise from north) and ``cmpinc`` (degrees from vertical up), unset
+  where a station list gave no orientation;
 - ``t1``/``kt1='P'`` and ``t2``/``kt2='S'``: the analyst's picks; windows also ``a``/``ka``
   (the window's pick and phase) and ``kuser0='predS'`` for an S window placed from the P time;
 - ``dist`` (km), ``az``, ``baz``, ``gcarc`` from the coordinates (``lcalda`` true).
@@ -51,7 +52,9 @@ def sac_trace(row, samples: np.ndarray, event: dict, phase: str | None = None) -
     sac.evdp = float(event["depth_km"])
     if math.isfinite(float(event.get("mag", math.nan))):
         sac.mag = float(event["mag"])
-    sac.cmpaz, sac.cmpinc = float(row["cmpaz"]), float(row["cmpinc"])
+    for header in ("cmpaz", "cmpinc"):  # unset where a station list gave no orientation
+        if math.isfinite(float(row[header])):
+            setattr(sac, header, float(row[header]))
     for number, (field, label) in enumerate((("p_s", "P"), ("s_s", "S")), start=1):
         if math.isfinite(float(row[field])):
             setattr(sac, f"t{number}", float(row[field]) + shift)

@@ -25,7 +25,7 @@ import pandas as pd
 from focalflow.catalog import read_event_catalog
 from focalflow.cli import StageContext
 from focalflow.parallel import make_executor
-from focalflow.polarity.policy import configured_reversals
+from focalflow.stations import configured_reversals
 from focalflow.provenance import (Ledger, RerunSummary, config_params, content_digest, file_digest,
                                   file_digests)
 from focalflow.tables import picks_digest, read_table, update_event_rows, write_table

@@ -1,18 +1,21 @@
 """Stage 2: miniSEED to the waveform store with station, event and pick metadata, rotated to
 Z/N/E.
 
-Reads ``mseed/<event_id>/*.mseed`` and ``stations/NET.STA.xml`` (stage 1) and the events and
-picks of the configured catalog; writes ``store/traces/<event_id>.h5`` (one HDF5 file per
-event, :mod:`focalflow.waveforms.store`) and, with ``sac.write_files``, SAC files
+Reads ``mseed/<event_id>/*.mseed`` and ``stations/NET.STA.xml`` (stage 1; where a station has
+none, its coordinates from ``stations.station_files`` and SAC headers, orientations assumed
+from the channel codes and said once) and the events and picks of the configured catalog;
+writes ``store/traces/<event_id>.h5`` (one HDF5 file per event,
+:mod:`focalflow.waveforms.store`) and, with ``sac.write_files``, SAC files
 ``sac/<event_id>/NET.STA.LOC.CHA.sac`` (headers and the rules for bad traces, gaps and
 rotation: :mod:`focalflow.waveforms.assemble`). Events are converted through the ``parallel``
 executor (``parallel.executor: processes`` spreads ObsPy's work over the cores). Every
 dropped trace or instrument is a row of the failures table.
 
 An event is redone when a ``sac.*`` setting, one of its miniSEED files, the StationXML file of
-one of its stations, its catalog entry or its picks changed (or a file it wrote is gone);
-otherwise it is kept and its failures are reported again; a redone event's store file that
-comes out identical is left untouched (so stage 3 keeps its windows). ``--overwrite`` redoes and
+one of its stations (or the station lists standing in for it), its catalog entry or its picks
+changed (or a file it wrote is gone); otherwise it is kept and its failures are reported again;
+a redone event's store file that comes out identical is left untouched (so stage 3 keeps its
+windows). ``--overwrite`` redoes and
 rewrites every selected event.
 """
 from __future__ import annotations
@@ -26,6 +29,7 @@ from focalflow.provenance import Ledger, RerunSummary, config_params, content_di
 from focalflow.tables import picks_digest
 from focalflow.waveforms.assemble import convert_event, instrument_files
 from focalflow.waveforms.inventory import StationXmlCache
+from focalflow.waveforms.metadata import StationMetadata, configured_station_rows
 
 log = logging.getLogger("focalflow.mseed2sac")
 STAGE = "2_mseed2sac"
@@ -36,7 +40,9 @@ def run(ctx: StageContext) -> dict:
     workdir = ctx.workdir
     events, picks, _problems = read_event_catalog(ctx.config.catalog)
     picks_by_event = {str(k): v for k, v in picks.groupby("event_id", sort=False)}
-    inventories = StationXmlCache(workdir.stationxml_dir)
+    station_lists, _problems = configured_station_rows(ctx.config, workdir.files_index_csv)
+    listed = StationMetadata(station_lists)  # stations without StationXML (stage 5 reports)
+    inventories = StationXmlCache(workdir.stationxml_dir, fallback=listed if len(listed) else None)
     ledger = Ledger(workdir, STAGE)
     params = config_params(ctx.config, PARAMS)
     rerun = RerunSummary()
@@ -83,6 +89,7 @@ def run(ctx: StageContext) -> dict:
             counts["events"] += 1
             counts["traces"] += traces
     ledger.save()
+    listed.say_assumptions()
     log.info("%s", rerun)
     return counts
 

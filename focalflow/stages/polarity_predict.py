@@ -24,10 +24,11 @@ import time
 import pandas as pd
 
 from focalflow.cli import StageContext
-from focalflow.polarity.policy import (PARAMS, configured_reversals, load_configured_model,
-                                       model_label, polarity_rows, reversals_path, weights_path)
+from focalflow.polarity.policy import (PARAMS, load_configured_model, model_label,
+                                       polarity_rows, weights_path)
 from focalflow.polarity.predict import classify_p_windows
 from focalflow.provenance import Ledger, RerunSummary, config_params, file_digest
+from focalflow.stations import configured_reversals, reversals_path
 from focalflow.tables import picks_digest, read_table, update_event_rows
 from focalflow.waveforms.store import set_digest
 
@@ -86,7 +87,7 @@ def classify(ctx: StageContext, picks: pd.DataFrame) -> tuple[pd.DataFrame, list
     """polarities.csv rows of ``picks``, the (event, station, reason) of unusable windows, and
     a summary of counts."""
     cfg = ctx.config.polarity
-    model = load_configured_model(cfg)
+    model = load_configured_model(cfg, quiet=not getattr(ctx.args, "verbose", False))
     started = time.perf_counter()
     calls = classify_p_windows(model, ctx.workdir, picks, cfg.batch_size, cfg.min_confidence,
                                tuple(cfg.shift_samples))
