@@ -250,3 +250,14 @@ def test_chunked_reading_gives_the_calls_of_one_batch_in_pick_order(tmp_path):
                                       whole.drop(columns="reason"))
         assert chunked["reason"].str.contains("no vertical component").tolist() == \
             [s == "S05" for s in STATIONS]
+
+
+def test_shards_on_worker_processes_give_the_calls_of_one_process(tmp_path):
+    workdir = make_workdir(tmp_path, {f"S{k:02d}": (1 if k % 3 else -1, "") for k in range(30)})
+    settings = {"workdir": str(workdir), "stations": {"reversals_file": None},
+                "polarity": {"model": "focalflow-default", "device": "cpu", "batch_size": 8}}
+    run_stage("4_polarity_predict", run, config_from_dict(settings))
+    one = (workdir / "polarities.csv").read_bytes()
+    run_stage("4_polarity_predict", run, config_from_dict(
+        {**settings, "parallel": {"executor": "processes", "workers": 2}}), overwrite=True)
+    assert (workdir / "polarities.csv").read_bytes() == one

@@ -265,3 +265,22 @@ def classify_p_windows(model, workdir, picks: pd.DataFrame, batch_size: int = 40
             calls["reason"] = np.where(frame["reason"] != "", frame["reason"], calls["reason"])
             parts.append(pd.concat([frame.drop(columns="reason"), calls], axis=1))
     return pd.concat(parts, ignore_index=True)
+
+
+def classify_shards(executor, polarity_config, workdir, picks: pd.DataFrame) -> pd.DataFrame:
+    """:func:`classify_p_windows` through ``executor`` (:mod:`focalflow.parallel`: processes or
+    a Dask cluster, whose workers read the store): the picks go in shards of whole batches
+    (at least :data:`CHUNK_PICKS` picks), each worker loads the model once; rows in pick order,
+    the same calls as in one process (a trace's output does not depend on its batch)."""
+    size = max(int(polarity_config.batch_size), CHUNK_PICKS)
+    shards = (picks.iloc[begin:begin + size] for begin in range(0, max(len(picks), 1), size))
+    return pd.concat(list(executor.map(_classify_shard, shards, polarity_config, workdir)),
+                     ignore_index=True)
+
+
+def _classify_shard(picks: pd.DataFrame, polarity_config, workdir) -> pd.DataFrame:
+    from focalflow.polarity.policy import load_configured_model
+
+    model = load_configured_model(polarity_config)  # loaded once per worker (the registry keeps it)
+    return classify_p_windows(model, workdir, picks, polarity_config.batch_size,
+                              polarity_config.min_confidence, tuple(polarity_config.shift_samples))

@@ -7,7 +7,9 @@ polarities.csv (:mod:`focalflow.polarity.policy`): p_polarity (+1 up / -1 down /
 true ground motion after the station reversal table stations.reversals_file), the
 probabilities, clarity (I/E/x) and the model name, plus recorded_polarity (the CNN call on the
 recorded trace), analyst_polarity (picks.csv U/D as recorded), reversed and snr.
-polarity.min_confidence turns weak calls into 0; polarity.analyst decides whether analyst
+polarity.min_confidence turns weak calls into 0; with ``parallel.scheduler`` (a Dask cluster) or
+``parallel.executor: processes`` the windows go to the workers in shards that fill whole
+batches, each worker loading the model once; polarity.analyst decides whether analyst
 polarities are kept (keep), ignored (replace) or compared (compare: CNN used, agreement logged).
 
 An event is classified again when a parameter that decides its rows changed (see
@@ -26,7 +28,8 @@ import pandas as pd
 from focalflow.cli import StageContext
 from focalflow.polarity.policy import (PARAMS, load_configured_model, model_label,
                                        polarity_rows, weights_path)
-from focalflow.polarity.predict import classify_p_windows
+from focalflow.parallel import make_executor
+from focalflow.polarity.predict import classify_p_windows, classify_shards
 from focalflow.provenance import Ledger, RerunSummary, config_params, file_digest
 from focalflow.stations import configured_reversals, reversals_path
 from focalflow.tables import picks_digest, read_table, update_event_rows
@@ -86,11 +89,16 @@ def run(ctx: StageContext) -> dict:
 def classify(ctx: StageContext, picks: pd.DataFrame) -> tuple[pd.DataFrame, list, dict]:
     """polarities.csv rows of ``picks``, the (event, station, reason) of unusable windows, and
     a summary of counts."""
-    cfg = ctx.config.polarity
-    model = load_configured_model(cfg, quiet=not getattr(ctx.args, "verbose", False))
+    cfg, parallel = ctx.config.polarity, ctx.config.parallel
     started = time.perf_counter()
-    calls = classify_p_windows(model, ctx.workdir, picks, cfg.batch_size, cfg.min_confidence,
-                               tuple(cfg.shift_samples))
+    if parallel.scheduler or parallel.executor == "processes":
+        with make_executor(parallel) as executor:
+            calls = classify_shards(executor, cfg, ctx.workdir, picks)
+        model = f"{cfg.model} on {executor}"
+    else:
+        model = load_configured_model(cfg, quiet=not getattr(ctx.args, "verbose", False))
+        calls = classify_p_windows(model, ctx.workdir, picks, cfg.batch_size, cfg.min_confidence,
+                                   tuple(cfg.shift_samples))
     elapsed = time.perf_counter() - started
     log.info("classified %d P windows in %.2f s (%.0f per second) with %s", len(calls), elapsed,
              len(calls) / elapsed if elapsed > 0 else float("nan"), model)
