@@ -153,28 +153,21 @@ class Ledger:
     def prefetch(self, items: Iterable[str]) -> None:
         """Look up the records of many ``items`` at once (a chunk of a catalog)."""
         wanted = [str(i) for i in items if str(i) not in self._changed and str(i) not in self._read]
+        self._read.update(self._stored(wanted))
+
+    def _stored(self, items: list[str]) -> dict[str, dict | None]:
+        """The saved records of ``items`` (None for those without one)."""
+        found: dict[str, dict | None] = dict.fromkeys(items)
         if not self.path.is_file():
-            self._read.update(dict.fromkeys(wanted))
-            return
-        for start in range(0, len(wanted), 500):
-            part = wanted[start:start + 500]
-            self._read.update(dict.fromkeys(part))
+            return found
+        for start in range(0, len(items), 500):
+            part = items[start:start + 500]
             rows = self._connect().execute(
                 "SELECT item, params, inputs, outputs, failures FROM items WHERE item IN "
                 f"({', '.join('?' * len(part))})", part)
             for item, params, inputs, outputs, failures in rows:
-                self._read[item] = _entry(params, inputs, outputs, failures)
-
-    def _import_json(self, legacy: Path) -> None:
-        try:
-            records = json.loads(legacy.read_text())
-        except (OSError, ValueError):
-            return  # a damaged ledger only means everything is redone
-        if isinstance(records, dict):
-            for item, entry in records.items():
-                self.record(item, entry.get("params", {}), entry.get("inputs", {}),
-                            entry.get("outputs", []), entry.get("failures", []))
-            self.save()
+                found[item] = _entry(params, inputs, outputs, failures)
+        return found
 
     def _row(self, item: str) -> dict | None:
         item = str(item)
@@ -268,13 +261,26 @@ class Ledger:
         self._params.update(params)
 
     def save(self) -> None:
-        """Write this run's records (one transaction; other runs' records are kept)."""
-        if not self._changed:
+        """Write this run's records (one transaction; other runs' records are kept). Records
+        equal to the stored ones are not written again, so a rerun that changes nothing leaves
+        the file untouched."""
+        stored = self._stored(list(self._changed))
+        changed = {item: e for item, e in self._changed.items() if e != stored[item]}
+        if not changed:
+            self._changed, self._params, self._read = {}, {}, {}
             return
         rows = [(item, e["params"], json.dumps(e["inputs"], sort_keys=True),
                  json.dumps(e["outputs"]), json.dumps(e["failures"]))
-                for item, e in self._changed.items() if e is not None]
-        gone = [(item,) for item, e in self._changed.items() if e is None]
+                for item, e in changed.items() if e is not None]
+        gone = [(item,) for item, e in changed.items() if e is None]
+        needed = sorted({e["params"] for e in changed.values() if e is not None})
+        known = set()
+        for start in range(0, len(needed), 500):
+            part = needed[start:start + 500]
+            known |= {row[0] for row in self._connect().execute(
+                f"SELECT digest FROM params WHERE digest IN ({', '.join('?' * len(part))})", part)}
+        self._params = {d: text for d, text in self._params.items()
+                        if d in set(needed) - known}
         connection = self._connect()
         with connection:
             connection.executemany("INSERT OR IGNORE INTO params VALUES (?, ?)",
