@@ -16,10 +16,12 @@ the waveform store (each optional except the mechanisms), a chunk of events at a
 and logs a short summary: events by quality letter, median uncertainty, failures. A figure that
 cannot be drawn is a failure row (stage 6), never the end of the run.
 
-Each product is an item of stage 6's ledger (:mod:`focalflow.mechanisms.rerun`) recording the
-``output.*`` keys and the table rows it was drawn from: a rerun redraws exactly the products
-whose inputs or settings changed (``output.dpi`` redraws figures and recomputes no mechanism;
-an unchanged event's figures are not touched); ``--overwrite`` redraws the selected events'.
+Figures and the report are items of stage 6's ledger (:mod:`focalflow.mechanisms.rerun`)
+recording the ``output.*`` keys and the table rows they were drawn from: a rerun redraws
+exactly those whose inputs or settings changed (``output.dpi`` redraws figures and recomputes
+no mechanism; an unchanged event's figures are not touched); ``--overwrite`` redraws the
+selected events'. ``mechanisms.xml`` is written from the tables on every run (about a
+millisecond per event) and left untouched when its content did not change.
 """
 from __future__ import annotations
 
