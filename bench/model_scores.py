@@ -32,14 +32,14 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO))
 
 from focalflow.polarity.compare import ModelSpec  # noqa: E402
-from focalflow.polarity.predict import SacWindow, classify_windows  # noqa: E402
+from focalflow.polarity.predict import TraceWindow, classify_windows  # noqa: E402
 from models.synthetic import Recipe, make_dataset  # noqa: E402
 from models.train import polarity_scores, synthetic_scores  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 
 
-def demo_windows(folder: Path) -> tuple[list[SacWindow], np.ndarray]:
+def demo_windows(folder: Path) -> tuple[list[TraceWindow], np.ndarray]:
     """The demo's P picks as windows cut from its SDS archive, and the true recorded motions."""
     import obspy
     from obspy.clients.filesystem.sds import Client
@@ -57,7 +57,7 @@ def demo_windows(folder: Path) -> tuple[list[SacWindow], np.ndarray]:
     for row in p.itertuples():
         pick = obspy.UTCDateTime(row.time)
         trace = client.get_waveforms(row.network, row.station, "*", "HH[Z3]", pick - 4, pick + 4)[0]
-        windows.append(SacWindow(trace.data.astype(np.float32), trace.stats.delta, 0.0,
+        windows.append(TraceWindow(trace.data.astype(np.float32), trace.stats.delta, 0.0,
                                  pick - trace.stats.starttime))
     return windows, p["first_motion_recorded"].to_numpy()
 

@@ -5,6 +5,7 @@
     focalflow analyze CATALOG [options]       (python -m focalflow.products.analyze)
     focalflow review [--config config.yaml] [--port 8765] [--user NAME] [--open]
     focalflow evaluate [--config config.yaml] [options]   (python -m focalflow.polarity.evaluate)
+    focalflow figures EVENT [EVENT ...] [--config config.yaml]   (python -m focalflow.figures)
 
 STAGE is a number (``4``), a range (``3-6``) or a name (``4_polarity_predict``,
 ``polarity_predict``); without one, all six run in order and the run stops at the first stage
@@ -205,6 +206,7 @@ def _delegate(module: str) -> Callable[[Sequence[str]], int]:
 
 DELEGATED = {"analyze": ("focalflow.products.analyze",
                          "redraw catalog figures of an existing mechanism catalog"),
+             "figures": ("focalflow.figures", "draw the per-event figures of events on demand"),
              "evaluate": ("focalflow.polarity.evaluate",
                           "compare CNN polarities with analyst labels")}
 

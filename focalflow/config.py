@@ -112,8 +112,11 @@ class WaveformsConfig(Section):
 
 
 class SacConfig(Section):
-    """Stage 2: miniSEED to SAC."""
+    """Stage 2: miniSEED to the waveform store (store/traces/), optionally SAC files too."""
 
+    write_files: bool = Field(False, description="Also write SAC files (sac/<event>/ in stage 2, "
+                              "cut/<event>/ in stage 3) to look at in SAC; the pipeline reads "
+                              "the HDF5 waveform store either way.")
     rotate_to_zne: bool = Field(True, description="Rotate 1/2 (or other azimuths) to Z, N, E.")
     gap_policy: Literal["merge", "reject"] = Field(
         "merge", description="merge: fill gaps up to max_gap_s; reject: drop any gappy trace.")
@@ -259,6 +262,49 @@ class OutputConfig(Section):
         "Seconds of the vertical P window shown after the pick in the waveform figure."))
 
 
+class FiguresConfig(Section):
+    """Per-event figures (figures/<event>/): which events stage 6 draws them for."""
+
+    events: int | Literal["all"] = Field(
+        20, description="Draw them for the first N events with a mechanism (and every event "
+        "named with --events), or all; draw any other on demand with "
+        "python -m focalflow.figures EVENT.")
+    workers: int = Field(0, ge=0, le=256, description="Processes drawing them (0: every core).")
+
+    @field_validator("events")
+    @classmethod
+    def _not_negative(cls, value):
+        if value != "all" and value < 0:
+            raise ValueError("must be a number of events (0 or more) or all")
+        return value
+
+
+class ParallelConfig(Section):
+    """How per-event work is spread: threads or processes here, or a Dask cluster."""
+
+    executor: Literal["threads", "processes"] = Field(
+        "threads", description="On this machine: threads, or processes for work that holds "
+        "Python's lock (stages 2 and 3).")
+    scheduler: Optional[str] = Field(
+        None, description="A dask.distributed cluster instead: local (a LocalCluster on this "
+        "machine) or a scheduler address such as tcp://10.0.0.1:8786; null: none.")
+    workers: int = Field(0, ge=0, le=4096, description="Workers (threads, processes or local "
+                         "cluster processes); 0: every core. Stage 6 on threads uses "
+                         "hash.threads.")
+    events_per_task: int = Field(100, ge=1, le=100_000, description="Events sent to a worker "
+                                 "at a time (stage 4: their P windows fill whole batches).")
+    chunk_events: int = Field(500, ge=1, le=1_000_000, description="Events held in memory "
+                              "at once; results are written to disk after each chunk.")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value != "local" and "://" not in value and ":" not in value:
+            raise ValueError("must be local or a scheduler address such as "
+                             "tcp://10.0.0.1:8786")
+        return value
+
+
 class Config(Section):
     """The whole configuration; ``config.yaml`` mirrors this layout."""
 
@@ -271,6 +317,8 @@ class Config(Section):
     stations: StationsConfig = StationsConfig()
     hash: HashConfig = HashConfig()
     output: OutputConfig = OutputConfig()
+    figures: FiguresConfig = FiguresConfig()
+    parallel: ParallelConfig = ParallelConfig()
 
     @field_validator("workdir")
     @classmethod

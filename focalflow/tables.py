@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
 
@@ -50,21 +50,36 @@ def read_table(path: Path | str, name: str | None = None) -> pd.DataFrame:
 
     Code columns (network, station, location, ...) are read as strings with blanks as "".
     """
+    return next(iter(read_table_chunks(path, name, rows=None)))
+
+
+def read_table_chunks(path: Path | str, name: str | None = None, rows: int | None = 200_000,
+                      as_text: bool = False) -> Iterator[pd.DataFrame]:
+    """:func:`read_table` ``rows`` rows at a time (None: the whole table in one piece), so
+    that tables larger than memory can be streamed. ``as_text``: every column as the text of
+    the file (blanks "")."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file not found (has the stage that writes it been run?)")
+    if as_text:
+        options = {"dtype": str, "keep_default_na": False}
+    else:
+        options = {"dtype": {c: str for c in STRING_COLUMNS}, "keep_default_na": False,
+                   "na_values": {c: [""] for c in _numeric_columns(name)} if name else None}
     try:
-        frame = pd.read_csv(path, dtype={c: str for c in STRING_COLUMNS}, keep_default_na=False,
-                            na_values={c: [""] for c in _numeric_columns(name)} if name else None)
+        reader = pd.read_csv(path, chunksize=rows, **options)
+        pieces = [reader] if rows is None else reader
+        for k, frame in enumerate(pieces):
+            if k == 0 and name is not None:
+                missing = [c for c in COLUMNS[name] if c not in frame.columns]
+                if missing:
+                    raise InputError(path, f"missing column(s) {', '.join(missing)} of the "
+                                           f"{name} table")
+            yield frame
     except pd.errors.EmptyDataError:
         raise InputError(path, "file is empty (expected a CSV header)") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not a readable CSV table: {exc}") from None
-    if name is not None:
-        missing = [c for c in COLUMNS[name] if c not in frame.columns]
-        if missing:
-            raise InputError(path, f"missing column(s) {', '.join(missing)} of the {name} table")
-    return frame
 
 
 def picks_digest(picks: pd.DataFrame) -> str:

@@ -69,6 +69,8 @@ class WorkDir:
     @property
     def cut_dir(self) -> Path: return self.root / "cut"
     @property
+    def store_dir(self) -> Path: return self.root / "store"
+    @property
     def logs_dir(self) -> Path: return self.root / "logs"
     @property
     def figures_dir(self) -> Path: return self.root / "figures"
@@ -87,6 +89,14 @@ class WorkDir:
 
     def event_cut_dir(self, event_id: str) -> Path:
         return self.cut_dir / safe_name(event_id)
+
+    def event_traces_file(self, event_id: str) -> Path:
+        """The event's traces in the waveform store (stage 2)."""
+        return self.store_dir / "traces" / f"{safe_name(event_id)}.h5"
+
+    def event_windows_file(self, event_id: str) -> Path:
+        """The event's P and S windows in the waveform store (stage 3)."""
+        return self.store_dir / "windows" / f"{safe_name(event_id)}.h5"
 
     def event_figures_dir(self, event_id: str) -> Path:
         return self.figures_dir / safe_name(event_id)

@@ -6,7 +6,7 @@ figures — is ``python -m focalflow.polarity.finetune``; this module never read
 
 A labelled trace is any object with ``data`` (1-D samples), ``sampling_rate_hz`` and
 ``pick_index`` (sample index of the pick, fractional allowed), e.g.
-``focalflow.polarity.predict.SacWindow``; labels are first motions **on the recorded trace**
+``focalflow.polarity.predict.TraceWindow``; labels are first motions **on the recorded trace**
 (+1 up / -1 down).
 
 Procedure (:func:`finetune`): the traces are split **by station** (no station in two parts,

@@ -130,21 +130,20 @@ def test_stage4_runs_eqpolarity_from_a_weights_path(tmp_path):
     from focalflow.config import config_from_dict
     from focalflow.stages.polarity_predict import run
     from focalflow.tables import read_table, write_table
+    from focalflow.waveforms.store import WindowSet, write_event_windows
 
     weights = EQPolarity.untrained(seed=5, device="cpu").save(tmp_path / "eqp.weights.h5")
     workdir = tmp_path / "work"
     origin = obspy.UTCDateTime("2020-01-01")
-    rows = []
+    rows, windows, samples = [], [], []
     for i, sign in enumerate([1, -1, 1, -1]):
-        trace = obspy.Trace(onsets([sign], seed=i)[0].astype(np.float32),
-                            header={"network": "XX", "station": f"S{i}", "channel": "HHZ",
-                                    "sampling_rate": 100.0, "starttime": origin})
-        trace.stats.sac = obspy.core.AttribDict({"a": 5.0, "ka": "P"})
-        (workdir / "cut" / "ev1").mkdir(parents=True, exist_ok=True)
-        trace.write(str(workdir / "cut" / "ev1" / f"XX.S{i}..HHZ.P.sac"), format="SAC")
+        windows.append({"network": "XX", "station": f"S{i}", "location": "", "channel": "HHZ",
+                        "rate_hz": 100.0, "start_s": 0.0, "pick_s": 5.0})
+        samples.append(onsets([sign], seed=i)[0].astype(np.float32))
         rows.append({"event_id": "ev1", "network": "XX", "station": f"S{i}", "location": "",
                      "channel": "HHZ", "phase": "P", "time": str(origin + 5.0), "onset": "i",
                      "polarity": "", "weight": 0, "source": f"test:{i}"})
+    write_event_windows(workdir / "store", "ev1", [WindowSet.from_rows("P", windows, samples)])
     write_table(pd.DataFrame(rows), workdir / "picks.csv", "picks")
     config = config_from_dict({"workdir": str(workdir), "stations": {"reversals_file": None},
                                "polarity": {"model": "eqpolarity", "weights": str(weights),

@@ -8,13 +8,10 @@ import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import pytest  # noqa: E402
-from obspy import Trace, UTCDateTime  # noqa: E402
 
 from focalflow.mechanisms.catalog import add_derived_columns  # noqa: E402
-from focalflow.products.plots.beachball import PROJECTION_NOTE, project_trend_plunge  # noqa: E402
 from focalflow.products.plots.catalog import plot_mechanism_map, plot_roses  # noqa: E402
-from focalflow.products.plots.event import (PWindow, plot_event_beachball,  # noqa: E402
-                                            plot_event_waveforms)
+from focalflow.products.plots.event import PWindow, draw_event  # noqa: E402
 
 MECHANISM = {"event_id": "e1", "time": "2024-05-06T02:52:30Z", "mag": 1.5, "strike": 134.0,
              "dip": 43.0, "rake": -94.0, "quality": "A", "polarity_misfit": 7.4,
@@ -35,49 +32,60 @@ def observations(count: int = 24) -> pd.DataFrame:
                          "prob_up": 0.9, "prob_down": 0.1})
 
 
-def texts(ax) -> list:
-    ax.figure.canvas.draw()
-    return list(ax.texts)
-
-
-def overlaps(a, b) -> bool:
-    return a.overlaps(b) and a.intersection(a, b).width * a.intersection(a, b).height > 4
-
-
-def test_event_beachball_names_its_projection_and_keeps_labels_off_the_axes():
-    fig = plot_event_beachball(MECHANISM, observations(), station_labels=True)
-    artists = texts(fig.axes[0])
-    renderer = fig.canvas.get_renderer()
-    assert len(fig.axes) == 1  # no S/P colour bar
-    assert PROJECTION_NOTE in [t.get_text() for t in artists]
-    assert "multiple solutions" in fig.axes[0].get_title()
-    markers = [t.get_window_extent(renderer) for t in artists if t.get_text() in ("P", "T")]
-    labels = [t.get_window_extent(renderer) for t in artists if t.get_text().startswith("XX.")]
-    assert len(markers) == 2 and len(labels) == 24
-    assert not [m for m in markers for lab in labels if overlaps(m, lab)]
-    plt.close(fig)
-
-
-def test_waveform_rows_are_ordered_by_azimuth_with_distance_and_amplitude():
-    obs = observations(6).sample(frac=1.0, random_state=1)  # any order in
-    pick = UTCDateTime(2024, 5, 6, 2, 52, 31)
+def windows_for(obs: pd.DataFrame) -> dict:
     windows = {}
     for k, label in enumerate(obs["label"]):
         data = np.zeros(400)
         data[200:210] = (k + 1) * 100.0  # peak amplitude (k + 1) * 100
-        windows[label] = PWindow(label, Trace(data, header={"starttime": pick - 2.0,
-                                                            "delta": 0.01}), pick)
-    fig = plot_event_waveforms(MECHANISM, obs, windows)
-    ball, traces = fig.axes
-    shown = [t.get_text() for t in texts(traces)]
-    assert [s for s in shown if s.startswith("XX.")] == [f"XX.S{k:02d}" for k in range(6)]
-    assert {"#", "station", "az.", "dist.", "peak", "CNN up/down", "log S/P"} <= set(shown)
+        windows[label] = PWindow(label, data, rate_hz=100.0, start_s=-2.0, pick_s=0.0)
+    return windows
+
+
+def overlaps(a, b) -> bool:
+    """Two pixel boxes (x0, y0, x1, y1) sharing more than a few pixels."""
+    width = min(a[2], b[2]) - max(a[0], b[0])
+    height = min(a[3], b[3]) - max(a[1], b[1])
+    return width > 0 and height > 0 and width * height > 4
+
+
+def test_station_labels_on_the_ball_keep_off_the_p_and_t_axes():
+    obs = observations()
+    rgb, sheet = draw_event(MECHANISM, obs, windows_for(obs), station_labels=True)
+    assert [text for text, _ in sheet.ball_labels] == list(obs["label"])
+    radius = 6
+    markers = [(x - radius, y - radius, x + radius, y + radius) for x, y in (
+        (px, sheet.fig.bbox.height - py) for px, py in
+        sheet.ball.transData.transform(sheet.markers))]
+    assert len(markers) == 2
+    assert not [m for m in markers for _, box in sheet.ball_labels if overlaps(m, box)]
+    ball = sheet.beachball(rgb)
+    assert ball.shape[0] < rgb.shape[0] and ball.shape[1] < rgb.shape[1]
+    assert (ball < 128).any(axis=-1).mean() > 0.01          # drawn, not blank
+
+
+def test_waveform_rows_are_ordered_by_azimuth_with_distance_and_amplitude():
+    obs = observations(6).sample(frac=1.0, random_state=1)  # any order in
+    rgb, sheet = draw_event(MECHANISM, obs, windows_for(obs))
+    assert [row["label"] for row in sheet.rows] == [f"XX.S{k:02d}" for k in range(6)]
     for row in obs.itertuples():
-        assert f"{row.azimuth:.0f}°" in shown and f"{row.distance_km:.1f} km" in shown
-    assert {f"{(k + 1) * 100}" for k in range(6)} <= set(shown)  # each trace's peak
-    numbers_on_ball = [t.get_text() for t in texts(ball) if t.get_text().isdigit()]
-    assert sorted(numbers_on_ball, key=int) == [str(k + 1) for k in range(6)]
-    plt.close(fig)
+        shown = next(r for r in sheet.rows if r["label"] == row.label)
+        assert shown["azimuth"] == f"{row.azimuth:.0f}°"
+        assert shown["distance"] == f"{row.distance_km:.1f} km"
+    peaks = {label: f"{(k + 1) * 100}" for k, label in enumerate(obs["label"])}  # each trace's
+    assert [row["peak"] for row in sheet.rows] == [peaks[row["label"]] for row in sheet.rows]
+    assert [row["flags"] for row in sheet.rows] == ["", "", "", "", "", "misfit"]
+    numbers = sorted((text for text, _ in sheet.ball_labels), key=int)
+    assert numbers == [str(k + 1) for k in range(6)]
+    again, _ = draw_event(MECHANISM, obs, windows_for(obs))   # the reused sheet: same image
+    np.testing.assert_array_equal(again, rgb)
+
+
+def test_an_event_with_many_stations_gets_a_taller_sheet():
+    few = observations(6)
+    many = observations(45)
+    small, _ = draw_event(MECHANISM, few, windows_for(few))
+    tall, sheet = draw_event(MECHANISM, many, windows_for(many))
+    assert tall.shape[0] > small.shape[0] and len(sheet.rows) == 45
 
 
 def catalog_frame(qualities: str) -> pd.DataFrame:

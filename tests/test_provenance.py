@@ -139,3 +139,24 @@ def test_failures_of_an_unchanged_rerun_keep_their_place(tmp_path):
     again.add(None, None, "3_convert_phases bad line")   # about no event: replaced, not doubled
     again.save()
     assert path.read_bytes() == before and path.stat().st_mtime_ns == 0
+
+
+def test_records_saved_again_unchanged_leave_the_ledger_file_untouched(tmp_path):
+    workdir = WorkDir(tmp_path).create()
+    ledger = Ledger(workdir, "3_convert_phases")
+    ledger.record("ev1", {"phases.p_before_s": 2.0}, {"picks": "abc"}, ["cut/ev1"],
+                  [("FF.A", "no trace")])
+    ledger.save()
+    os.utime(ledger.path, ns=(0, 0))
+    again = Ledger(workdir, "3_convert_phases")  # e.g. --overwrite redoes it the same way
+    again.record("ev1", {"phases.p_before_s": 2.0}, {"picks": "abc"}, ["cut/ev1"],
+                 [("FF.A", "no trace")])
+    again.save()
+    assert ledger.path.stat().st_mtime_ns == 0
+    assert again.failures("ev1") == [("FF.A", "no trace")]
+    again.record("ev1", {"phases.p_before_s": 1.0}, {"picks": "abc"}, ["cut/ev1"])
+    again.save()
+    assert ledger.path.stat().st_mtime_ns > 0
+    assert Ledger(workdir, "3_convert_phases").why_redo("ev1", {"phases.p_before_s": 2.0},
+                                                        {"picks": "abc"}) == \
+        "phases.p_before_s changed 1.0 -> 2.0"

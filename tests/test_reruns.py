@@ -15,7 +15,6 @@ import pandas as pd
 import pytest
 import yaml
 from obspy import read
-from obspy.io.sac import SACTrace
 
 from focalflow.cli import run_stage
 from focalflow.config import config_from_dict
@@ -23,6 +22,7 @@ from focalflow.errors import FocalflowError
 from focalflow.stages import (convert_phases, convert_stations, get_waveforms, mseed2sac,
                               polarity_predict)
 from focalflow.tables import read_table
+from focalflow.waveforms.store import read_attributes, read_sets, write_sets
 
 STAGES = [("1_get_waveforms", get_waveforms.run), ("2_mseed2sac", mseed2sac.run),
           ("3_convert_phases", convert_phases.run), ("4_polarity_predict", polarity_predict.run),
@@ -79,6 +79,22 @@ def rows_by_event(path) -> dict[str, list[str]]:
     return grouped
 
 
+def store_row(path, name: str, code: str):
+    """(table row, samples) of ``code`` (NET.STA.LOC.CHA) in set ``name`` of a store file."""
+    rows = read_sets(path)[name]
+    i = next(i for i in range(len(rows)) if ".".join(rows.codes(i)) == code)
+    return rows.table[i], rows.samples(i)
+
+
+def drop_station(path, station: str) -> None:
+    """Rewrite a store file without the rows of ``station``."""
+    sets = read_sets(path)
+    kept = [s.select([s.codes(i)[1] != station for i in range(len(s))]) for s in sets.values()]
+    attributes = {k: v for k, v in read_attributes(path).items()
+                  if k != "format" and not k.startswith("digest_")}
+    write_sets(path, kept, attributes, if_changed=False)
+
+
 def test_nothing_changed_touches_no_file(config, caplog):
     before = snapshot(config.workdir)
     for stage, _ in STAGES:
@@ -89,34 +105,34 @@ def test_nothing_changed_touches_no_file(config, caplog):
 
 
 def test_stage2_follows_the_sac_settings(config, caplog):
-    sac = config.workdir / "sac"
-    before = {p: p.read_bytes() for p in sorted(sac.rglob("*.sac"))}
+    store = config.workdir / "store" / "traces"
+    before = {p: p.read_bytes() for p in sorted(store.glob("*.h5"))}
     config.sac.min_duration_s = 200.0          # longer than the 120 s windows: no trace is kept
     summary = rerun(config, "2_mseed2sac")
     assert "10 events (re)computed (10: sac.min_duration_s changed 10.0 -> 200.0); " \
            "0 kept unchanged" in caplog.text
-    assert summary["sac_files"] == 0 and not list(sac.rglob("*.sac"))
+    assert summary["traces"] == 0 and all(len(read_sets(p)["traces"]) == 0 for p in before)
     failures = read_table(config.workdir / "logs" / "failures.csv", "failures")
     assert failures["reason"].str.contains("shorter than sac.min_duration_s = 200 s").sum() == 900
 
     config.sac.min_duration_s = 10.0
     rerun(config, "2_mseed2sac")
-    assert {p: p.read_bytes() for p in sorted(sac.rglob("*.sac"))} == before
+    assert {p: p.read_bytes() for p in sorted(store.glob("*.h5"))} == before
     assert read_table(config.workdir / "logs" / "failures.csv", "failures").empty
 
 
 def test_stage3_follows_the_window_lengths(config, caplog):
-    cut = config.workdir / "cut" / EVENT
-    s_windows = {p.name: p.read_bytes() for p in cut.glob("*.S.sac")}
-    assert SACTrace.read(str(cut / "FF.ST01..HHZ.P.sac")).npts == 401
+    path = config.workdir / "store" / "windows" / f"{EVENT}.h5"
+    s_windows = read_attributes(path)["digest_S"]
+    assert store_row(path, "P", "FF.ST01..HHZ")[0]["npts"] == 401
     config.phases.p_before_s = 1.0
     summary = rerun(config, "3_convert_phases")
     assert "10 events (re)computed (10: phases.p_before_s changed 2.0 -> 1.0); " \
            "0 kept unchanged" in caplog.text
     assert summary["kept_existing"] == 0
-    window = SACTrace.read(str(cut / "FF.ST01..HHZ.P.sac"))
-    assert window.npts == 301 and window.a - window.b == pytest.approx(1.0, abs=1e-4)
-    assert {p.name: p.read_bytes() for p in cut.glob("*.S.sac")} == s_windows
+    window, _ = store_row(path, "P", "FF.ST01..HHZ")
+    assert window["npts"] == 301 and window["pick_s"] - window["start_s"] == pytest.approx(1.0)
+    assert read_attributes(path)["digest_S"] == s_windows
 
 
 def test_stage4_follows_the_polarity_settings_but_not_the_runtime_knobs(config, caplog):
@@ -145,15 +161,15 @@ def test_a_changed_waveform_file_redoes_only_what_it_changes(config, caplog):
     polarities = read_table(config.workdir / "polarities.csv", "polarities")
     for stage in ("2_mseed2sac", "3_convert_phases", "4_polarity_predict"):
         rerun(config, stage)
-    for changed in (f"mseed/{EVENT}/FF.ST05..HHZ.mseed", f"sac/{EVENT}/FF.ST05..HHZ.sac",
-                    f"cut/{EVENT}/FF.ST05..HHZ.P.sac"):
+    for changed in (f"mseed/{EVENT}/FF.ST05..HHZ.mseed", f"store/traces/{EVENT}.h5",
+                    "P windows"):
         assert f"1 events (re)computed (1: input {changed} changed); 9 kept unchanged" \
             in caplog.text
     after = snapshot(config.workdir)
     assert sorted(k for k in after if after[k] != before.get(k)) == [
-        ".focalflow/2_mseed2sac.json", ".focalflow/3_convert_phases.json",
-        ".focalflow/4_polarity_predict.json", f"cut/{EVENT}/FF.ST05..HHZ.P.sac",
-        f"cut/{EVENT}/FF.ST05..HHZ.S.sac", "polarities.csv", f"sac/{EVENT}/FF.ST05..HHZ.sac"]
+        ".focalflow/2_mseed2sac.sqlite", ".focalflow/3_convert_phases.sqlite",
+        ".focalflow/4_polarity_predict.sqlite", "polarities.csv", f"store/traces/{EVENT}.h5",
+        f"store/windows/{EVENT}.h5"]
     flipped = read_table(config.workdir / "polarities.csv", "polarities")
     st05 = (flipped["event_id"] == EVENT) & (flipped["station"] == "ST05")
     assert flipped.loc[st05, "recorded_polarity"].tolist() == \
@@ -191,14 +207,13 @@ def test_an_edited_pick_redoes_only_its_event(config, tmp_path, caplog):
     caplog.clear()
     for stage in ("2_mseed2sac", "3_convert_phases", "4_polarity_predict"):
         rerun(config, stage)
-    # stage 2 rewrites the SAC files of ST05 (P marker) and ST07 (no S marker), stage 3 their
-    # windows, stage 4 classifies the event again: the windows' headers changed
+    # stage 2 rewrites the event's traces (the P pick of ST05, no S pick of ST07), stage 3 its
+    # windows, stage 4 classifies the event again: its P windows changed
     assert "1 events (re)computed (1: input picks changed); 9 kept unchanged" in caplog.text
-    assert f"1 events (re)computed (1: input picks, sac/{EVENT}/FF.ST05..HHE.sac, " \
-           f"sac/{EVENT}/FF.ST05..HHN.sac and 4 more changed); 9 kept unchanged" in caplog.text
-    assert f"1 events (re)computed (1: input cut/{EVENT}/FF.ST05..HHE.P.sac, " \
-           f"cut/{EVENT}/FF.ST05..HHN.P.sac, cut/{EVENT}/FF.ST05..HHZ.P.sac and 4 more changed); " \
+    assert f"1 events (re)computed (1: input picks, store/traces/{EVENT}.h5 changed); " \
            "9 kept unchanged" in caplog.text
+    assert "1 events (re)computed (1: input P windows, picks changed); 9 kept unchanged" \
+        in caplog.text
 
     picks_after = read_table(config.workdir / "picks.csv", "picks")
     later = [table.loc[table["event_id"] == "60000009", "source"].tolist()
@@ -214,15 +229,16 @@ def test_an_edited_pick_redoes_only_its_event(config, tmp_path, caplog):
     polarities_after = rows_by_event(config.workdir / "polarities.csv")
     assert {k: v for k, v in polarities_after.items() if k != EVENT} == \
         {k: v for k, v in polarities_before.items() if k != EVENT}
-    window = SACTrace.read(str(config.workdir / "cut" / EVENT / "FF.ST05..HHZ.P.sac"))
-    assert window.a == pytest.approx(SACTrace.read(str(
-        config.workdir / "sac" / EVENT / "FF.ST05..HHZ.sac")).t1, abs=1e-4)
+    window, _ = store_row(config.workdir / "store" / "windows" / f"{EVENT}.h5", "P",
+                          "FF.ST05..HHZ")
+    trace, _ = store_row(config.workdir / "store" / "traces" / f"{EVENT}.h5", "traces",
+                         "FF.ST05..HHZ")
+    assert window["pick_s"] == pytest.approx(trace["p_s"])
 
 
 def _give_failures(config, event_id: str, station: str) -> None:
-    """Make ``station`` of ``event_id`` fail in stages 3 and 4 (its SAC files are gone)."""
-    for path in (config.workdir / "sac" / event_id).glob(f"FF.{station}..*.sac"):
-        path.unlink()
+    """Make ``station`` of ``event_id`` fail in stages 3 and 4 (its traces are gone)."""
+    drop_station(config.workdir / "store" / "traces" / f"{event_id}.h5", station)
     rerun(config, "3_convert_phases")
     rerun(config, "4_polarity_predict")
 
@@ -245,11 +261,10 @@ def test_two_concurrent_runs_on_different_events_keep_both(config, repo_dir, tmp
     expected = before[before["event_id"].isin(events) & (before["station"] != station)]
     assert len(expected) == len(before[before["event_id"].isin(events)]) - 2
     for event_id in events:
-        for path in (config.workdir / "cut" / event_id).glob(f"FF.{station}..*.P.sac"):
-            path.unlink()
+        drop_station(config.workdir / "store" / "windows" / f"{event_id}.h5", station)
     (config.workdir / "polarities.csv").unlink()
     (config.workdir / "logs" / "failures.csv").unlink()
-    (config.workdir / ".focalflow" / "4_polarity_predict.json").unlink()
+    (config.workdir / ".focalflow" / "4_polarity_predict.sqlite").unlink()
     config_path = tmp_path / "config.yaml"
     config_path.write_text(yaml.safe_dump(config.model_dump(mode="json")))
     runs = [subprocess.Popen([sys.executable, str(repo_dir / "4_polarity_predict.py"), "--config",

@@ -10,7 +10,7 @@ Labelled picks come from one of:
   or U/D; 0/blank rows are dropped) and either a column ``file`` (a SAC file, or any file ObsPy
   reads together with a ``pick_time`` column; the pick is ``pick_time`` (ISO 8601 UTC) when
   given, else SAC header ``--pick-header``, ``a`` by default) or the columns ``event_id,
-  network, station, location`` naming stage 3's vertical P window ``cut/<event_id>/...P.sac``
+  network, station, location`` naming stage 3's vertical P window (``store/windows/<event_id>.h5``)
   of the working directory of ``--config``;
 * no ``--labels``: the analyst P polarities (U/D) of ``picks.csv`` in ``--config``'s working
   directory, with stage 3's windows.
@@ -41,7 +41,7 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import FocalflowError, InputError
-from focalflow.polarity.predict import SacWindow, analyst_polarity, read_sac, snr
+from focalflow.polarity.predict import TraceWindow, analyst_polarity, read_sac, snr
 from models.errors import ModelError
 
 log = logging.getLogger("focalflow.polarity.finetune")
@@ -96,8 +96,8 @@ def read_labels(path: Path | str) -> pd.DataFrame:
 
 
 def read_window(path: Path | str, pick_header: str = "a", pick_time: str | None = None
-                ) -> SacWindow:
-    """One labelled trace as a :class:`SacWindow` whose ``a`` is the pick: SAC read with NumPy
+                ) -> TraceWindow:
+    """One labelled trace as a :class:`TraceWindow` whose ``a`` is the pick: SAC read with NumPy
     (pick in header ``pick_header``), anything else through ObsPy with ``pick_time``."""
     path = Path(path)
     if not path.is_file():
@@ -124,17 +124,17 @@ def read_window(path: Path | str, pick_header: str = "a", pick_time: str | None 
             value = sac.get(pick_header)
             pick = np.nan if value is None else float(value)
             b = float(sac.get("b", 0.0))
-        window = SacWindow(data=trace.data.astype(np.float32), delta=trace.stats.delta, b=b, a=pick)
+        window = TraceWindow(data=trace.data.astype(np.float32), delta=trace.stats.delta, b=b, a=pick)
     if not np.isfinite(window.a):
         raise InputError(path, f"no pick: SAC header '{pick_header}' is unset")
     return window
 
 
 def labelled_windows(labels: pd.DataFrame, workdir=None, pick_header: str = "a"
-                     ) -> tuple[pd.DataFrame, list[SacWindow]]:
+                     ) -> tuple[pd.DataFrame, list[TraceWindow]]:
     """The decided (+1/-1) labelled picks whose trace can be read, and their windows; a row that
     cannot be read is logged and skipped."""
-    from focalflow.polarity.predict import vertical_windows
+    from focalflow.polarity.predict import read_p_windows
 
     rows, windows = [], []
     labels = labels[labels["polarity"] != 0]
@@ -146,12 +146,12 @@ def labelled_windows(labels: pd.DataFrame, workdir=None, pick_header: str = "a"
                 if workdir is None:
                     raise FocalflowError("labels without a 'file' column need --config "
                                          "(stage 3's P windows of its working directory)")
-                cut_dir = workdir.event_cut_dir(str(row["event_id"]))
-                key = (row["network"], row["station"], row["location"], row["channel"])
-                paths, reasons = vertical_windows(cut_dir, [key])
-                if paths[0] is None:
-                    raise InputError(cut_dir, reasons[0])
-                window = read_window(paths[0])
+                frame, found = read_p_windows(workdir, pd.DataFrame([row]).assign(
+                    time=row.get("time", ""), polarity=row.get("polarity", "")))
+                if found[0] is None:
+                    raise InputError(workdir.event_windows_file(str(row["event_id"])),
+                                     frame["reason"].iloc[0])
+                window = found[0]
         except InputError as exc:
             log.warning("skipping label %s: %s", i, exc)
             continue
@@ -170,7 +170,7 @@ def picks_as_labels(workdir) -> pd.DataFrame:
     return picks[["event_id", "network", "station", "location", "channel", "polarity"]]
 
 
-def window_snr(windows: list[SacWindow]) -> np.ndarray:
+def window_snr(windows: list[TraceWindow]) -> np.ndarray:
     """:func:`focalflow.polarity.predict.snr` of each window."""
     return np.array([snr(w.data[None, :], [w.pick_index], w.sampling_rate_hz)[0]
                      for w in windows])
@@ -265,7 +265,7 @@ def run(args, argv) -> int:
     return 0
 
 
-def write_evaluation(result: dict, labels: pd.DataFrame, windows: list[SacWindow],
+def write_evaluation(result: dict, labels: pd.DataFrame, windows: list[TraceWindow],
                      folder: Path, stem: str, base_name: str) -> None:
     """The held-out evaluation files and the learning curves: ``<stem>_held_out.csv`` (one row
     per held-out trace, base and fine-tuned calls), ``<stem>_evaluation.csv``

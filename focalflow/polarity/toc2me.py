@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import FocalflowError, InputError
-from focalflow.polarity.predict import SacWindow
+from focalflow.polarity.predict import TraceWindow
 from models.errors import ModelError
 
 EVENT = "20161104064824.680"
@@ -65,8 +65,8 @@ def read_eqpolarity(toc2me_dir: Path, event: str) -> pd.DataFrame:
                          "file": [str(waveforms / f"5B.{s}.DHZ.SAC") for s in raw[0]]})
 
 
-def read_window(path: Path | str, pick_header: str = "t1") -> SacWindow | None:
-    """A SAC file as a :class:`SacWindow` whose pick ``a`` is header ``pick_header`` (None when
+def read_window(path: Path | str, pick_header: str = "t1") -> TraceWindow | None:
+    """A SAC file as a :class:`TraceWindow` whose pick ``a`` is header ``pick_header`` (None when
     the file is absent or the header is unset: no prediction without an analyst pick)."""
     from focalflow.polarity.finetune import read_window as read_labelled
 

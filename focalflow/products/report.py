@@ -14,6 +14,7 @@ writes what it rendered into ``<body data-rows=… data-images-ok=… data-image
 from __future__ import annotations
 
 import html
+import math
 import os
 import shutil
 from pathlib import Path
@@ -107,6 +108,9 @@ window.addEventListener('load', () => {
 """
 
 
+PAGE_ROWS = 2000  # events per table page: a browser sorts 2,000 rows at once, not 100,000
+
+
 def write_report(wd: WorkDir, catalog: pd.DataFrame, events: pd.DataFrame | None = None,
                  failures: pd.DataFrame | None = None, title: str | None = None,
                  max_event_sections: int = 500,
@@ -114,20 +118,24 @@ def write_report(wd: WorkDir, catalog: pd.DataFrame, events: pd.DataFrame | None
     """Write ``report/index.html`` for the working directory ``wd``; returns its path.
 
     ``catalog`` has one row per event with a mechanism (derived columns included); events of
-    ``events`` without a mechanism get a table row with blanks; ``solutions`` (every row of
-    mechanisms.csv) lists HASH's other solutions of multiple-solution events. Per-event
-    figure sections are written for at most ``max_event_sections`` events. The figures are
-    copied into ``report/figures/``.
+    ``events`` without a mechanism get a table row with blanks; ``solutions`` (rows of
+    mechanisms.csv) lists HASH's other solutions of multiple-solution events. The events
+    table holds :data:`PAGE_ROWS` events a page: the first on ``index.html``, the next on
+    ``events-2.html``, ``events-3.html``... (each page stands alone, with links to the
+    others). Per-event figure sections are written for the events that have figures, at most
+    ``max_event_sections``. The figures are copied into ``report/figures/``.
     """
     path = wd.report_dir / "index.html"
     by_event = _solutions_by_event(solutions)
-    rows = _table_rows(catalog, events, by_event)
+    total = _row_count(catalog, events)
+    pages = max(1, -(-total // PAGE_ROWS))
     images = _ReportImages(wd)
+    heading = html.escape(title or "focalflow focal mechanisms")
+    rows = _table_rows(catalog, events, by_event)
+    first = [row for _, row in zip(range(PAGE_ROWS), rows)]
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title or 'focalflow report')}</title>",
-        f"<style>{STYLE}</style></head><body>",
-        f"<h1>{html.escape(title or 'focalflow focal mechanisms')}</h1>",
+        _head(title or "focalflow report"),
+        f"<h1>{heading}</h1>",
         f'<p class="muted">Working directory: {html.escape(str(wd.root.name))}</p>',
         "<h2>Summary</h2>", _summary_html(catalog, events, failures),
     ]
@@ -142,20 +150,70 @@ def write_report(wd: WorkDir, catalog: pd.DataFrame, events: pd.DataFrame | None
                          f"<figcaption>{html.escape(CATALOG_CAPTIONS[key])}</figcaption>"
                          "</figure>")
         parts.append("</div>")
-    parts += ['<h2 id="events">Events</h2>',
-              f'<p class="muted">{len(rows)} events; click a column header to sort. '
-              "Beachballs: lower hemisphere, equal area, compressional quadrants filled.</p>",
-              _events_table(rows)]
-    sections = [_event_section(row, wd, images, by_event.get(str(row["event_id"])))
-                for row in rows if row.get("has_mechanism")][:max_event_sections]
-    sections = [s for s in sections if s]
+    parts += ['<h2 id="events">Events</h2>', _table_note(total, 1, len(first), pages),
+              _events_table(first)]
+    sections = []
+    for row in _figure_rows(wd, catalog):
+        if len(sections) >= max_event_sections:
+            break
+        section = _event_section(row, wd, images, by_event.get(str(row["event_id"])))
+        sections += [section] if section else []
     if sections:
         parts += ["<h2>Event figures</h2>", *sections]
     if failures is not None and len(failures):
         parts += ["<h2>Skipped items</h2>", _failures_html(failures)]
     parts += [f"<script>{SCRIPT}</script>", "</body></html>"]
-    write_text_atomic(path, "\n".join(parts) + "\n")
+    write_text_atomic(path, "\n".join(parts) + "\n", if_changed=True)
+    for page in range(2, pages + 1):
+        chunk = [row for _, row in zip(range(PAGE_ROWS), rows)]
+        start = (page - 1) * PAGE_ROWS + 1
+        write_text_atomic(wd.report_dir / f"events-{page}.html", "\n".join([
+            _head(f"{title or 'focalflow report'}: events {start}-{start + len(chunk) - 1}"),
+            f"<h1>{heading}</h1>", f'<p><a href="index.html">Summary and figures</a></p>',
+            _table_note(total, page, len(chunk), pages), _events_table(chunk),
+            f"<script>{SCRIPT}</script>", "</body></html>"]) + "\n", if_changed=True)
+    for stale in wd.report_dir.glob("events-*.html"):
+        if not stale.stem[7:].isdigit() or int(stale.stem[7:]) > pages:
+            stale.unlink()
     return path
+
+
+def _head(title: str) -> str:
+    return ("<!DOCTYPE html>\n" '<html lang="en"><head><meta charset="utf-8">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style></head><body>")
+
+
+def _page_name(page: int) -> str:
+    return "index.html#events" if page == 1 else f"events-{page}.html"
+
+
+def _table_note(total: int, page: int, count: int, pages: int) -> str:
+    start = (page - 1) * PAGE_ROWS + 1
+    text = (f'<p class="muted">{total} events; click a column header to sort. Beachballs: '
+            "lower hemisphere, equal area, compressional quadrants filled.")
+    if pages > 1:
+        links = " ".join(f"<b>{k}</b>" if k == page else
+                         f'<a href="{_page_name(k)}">{k}</a>' for k in range(1, pages + 1))
+        text += (f" This page: events {start}-{start + count - 1} (sorting sorts this page)."
+                 f"</p><p>Pages: {links}")
+    return text + "</p>"
+
+
+def _row_count(catalog: pd.DataFrame, events: pd.DataFrame | None) -> int:
+    if events is None:
+        return len(catalog)
+    have = set(catalog["event_id"].astype(str))
+    return len(catalog) + int((~events["event_id"].astype(str).isin(have)).sum())
+
+
+def _figure_rows(wd: WorkDir, catalog: pd.DataFrame):
+    """Catalog rows of the events with figures, in catalog order."""
+    if not wd.figures_dir.is_dir():
+        return
+    drawn = {p.name for p in wd.figures_dir.iterdir() if p.is_dir()}
+    for row in _records(catalog):
+        if safe_name(str(row["event_id"])) in drawn:
+            yield {**row, "has_mechanism": True}
 
 
 class _ReportImages:
@@ -224,21 +282,27 @@ def _event_section(row: dict, wd: WorkDir, images: _ReportImages,
     return "".join(parts)
 
 
+def _records(frame: pd.DataFrame, size: int = 1000):
+    """The rows of ``frame`` as dicts, a few at a time (a list of all would not fit)."""
+    for start in range(0, len(frame), size):
+        yield from frame.iloc[start:start + size].to_dict("records")
+
+
 def _table_rows(catalog: pd.DataFrame, events: pd.DataFrame | None,
-                solutions: dict[str, list[dict]]) -> list[dict]:
-    rows = [{**r, "has_mechanism": True,
-             "solutions": len(solutions.get(str(r["event_id"]), [])) or 1}
-            for r in catalog.to_dict("records")]
-    have = {str(r["event_id"]) for r in rows}
+                solutions: dict[str, list[dict]]):
+    """The table's rows, one at a time: events with a mechanism, then the others."""
+    for row in _records(catalog):
+        yield {**row, "has_mechanism": True,
+               "solutions": len(solutions.get(str(row["event_id"]), [])) or 1}
     if events is not None:
-        for event in events.to_dict("records"):
+        have = set(catalog["event_id"].astype(str))
+        for event in _records(events):
             if str(event["event_id"]) not in have:
-                rows.append({"event_id": str(event["event_id"]), "time": event.get("time", ""),
-                             "origin_lat": event.get("latitude"),
-                             "origin_lon": event.get("longitude"),
-                             "origin_depth_km": event.get("depth"), "mag": event.get("mag"),
-                             "has_mechanism": False})
-    return rows
+                yield {"event_id": str(event["event_id"]), "time": event.get("time", ""),
+                       "origin_lat": event.get("latitude"),
+                       "origin_lon": event.get("longitude"),
+                       "origin_depth_km": event.get("depth"), "mag": event.get("mag"),
+                       "has_mechanism": False}
 
 
 def _cell(value, fmt: str) -> tuple[str, str]:
@@ -246,10 +310,13 @@ def _cell(value, fmt: str) -> tuple[str, str]:
     if fmt in ("text", "time"):
         text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
         return (text.replace("T", " ").rstrip("Z")[:22] if fmt == "time" else text), text
-    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
-    if pd.isna(number):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
         return "", ""
-    return format(float(number), fmt), repr(float(number))
+    if not math.isfinite(number):
+        return "", ""
+    return format(number, fmt), repr(number)
 
 
 def _events_table(rows: list[dict]) -> str:

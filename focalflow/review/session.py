@@ -51,7 +51,6 @@ class ReviewSession:
         self.mechanisms = _mechanisms_table(wd.mechanisms_csv)
         self.polarities = self.solver.tables["polarities"]
         self.picks = self.solver.tables["picks"]
-        self.reversals = self.solver.tables["reversals"]
         self.live: dict[str, dict] = {}
         self._waveforms: dict[str, dict] = {}
         self._balls: dict[tuple, str] = {}
@@ -234,7 +233,7 @@ class ReviewSession:
         names = pd.DataFrame([
             {"label": key, "network": network, "station": station}
             for key, network, station in self._station_codes(event_id)])
-        windows = p_windows(self.ctx.workdir, event_id, names, self.reversals) \
+        windows = p_windows(self.ctx.workdir, event_id, names) \
             if len(names) else {}
         traces = {}
         for key, window in windows.items():

@@ -1,16 +1,21 @@
-"""Stage 2: miniSEED to SAC with station, event and pick headers, rotated to Z/N/E.
+"""Stage 2: miniSEED to the waveform store with station, event and pick metadata, rotated to
+Z/N/E.
 
 Reads ``mseed/<event_id>/*.mseed`` and ``stations/NET.STA.xml`` (stage 1; where a station has
 none, its coordinates from ``stations.station_files`` and SAC headers, orientations assumed
 from the channel codes and said once) and the events and picks of the configured catalog;
-writes ``sac/<event_id>/NET.STA.LOC.CHA.sac`` (headers and the rules for bad traces, gaps and
-rotation: :mod:`focalflow.waveforms.assemble`). Every dropped trace or instrument is a row of
-the failures table.
+writes ``store/traces/<event_id>.h5`` (one HDF5 file per event,
+:mod:`focalflow.waveforms.store`) and, with ``sac.write_files``, SAC files
+``sac/<event_id>/NET.STA.LOC.CHA.sac`` (headers and the rules for bad traces, gaps and
+rotation: :mod:`focalflow.waveforms.assemble`). Events are converted through the ``parallel``
+executor (``parallel.executor: processes`` spreads ObsPy's work over the cores). Every
+dropped trace or instrument is a row of the failures table.
 
 An event is redone when a ``sac.*`` setting, one of its miniSEED files, the StationXML file of
 one of its stations (or the station lists standing in for it), its catalog entry or its picks
-changed (or a SAC file it wrote is gone); otherwise it is kept and its failures are reported again; a redone event's SAC files that come
-out identical are left untouched (so stage 3 keeps their windows). ``--overwrite`` redoes and
+changed (or a file it wrote is gone); otherwise it is kept and its failures are reported again;
+a redone event's store file that comes out identical is left untouched (so stage 3 keeps its
+windows). ``--overwrite`` redoes and
 rewrites every selected event.
 """
 from __future__ import annotations
@@ -19,6 +24,7 @@ import logging
 
 from focalflow.catalog import read_event_catalog
 from focalflow.cli import StageContext
+from focalflow.parallel import make_executor
 from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest, file_digests
 from focalflow.tables import picks_digest
 from focalflow.waveforms.assemble import convert_event, instrument_files
@@ -40,7 +46,8 @@ def run(ctx: StageContext) -> dict:
     ledger = Ledger(workdir, STAGE)
     params = config_params(ctx.config, PARAMS)
     rerun = RerunSummary()
-    counts = {"events": 0, "events_skipped": 0, "events_without_waveforms": 0, "sac_files": 0}
+    counts = {"events": 0, "events_skipped": 0, "events_without_waveforms": 0, "traces": 0}
+    todo = []
     for event in events.to_dict("records"):
         event_id = str(event["event_id"])
         if not ctx.selected(event_id):
@@ -62,23 +69,38 @@ def run(ctx: StageContext) -> dict:
             rerun.keep()
             counts["events_skipped"] += 1
             continue
-        out_dir = workdir.event_sac_dir(event_id)
-        try:
-            written, failures = convert_event(files, out_dir, event, event_picks.to_dict("records"),
-                                              inventories, ctx.config.sac, if_changed=not ctx.overwrite)
-        except Exception as exc:  # one bad event never stops the batch
-            log.debug("event %s", event_id, exc_info=True)
-            ctx.failures.add(event_id, None, f"unexpected error: {type(exc).__name__}: {exc}")
-            ledger.forget(event_id)
-            continue
-        for station, problem in failures:
-            ctx.failures.add(event_id, station, problem)
-        outputs = [(out_dir / name).relative_to(workdir.root) for name in written]
-        ledger.record(event_id, params, inputs, outputs, failures)
-        rerun.redo(reason)
-        counts["events"] += 1
-        counts["sac_files"] += len(written)
+        todo.append((event, files, event_picks.to_dict("records"), inputs, reason))
+    tasks = [(event, files, picks, workdir.event_traces_file(str(event["event_id"])),
+              workdir.event_sac_dir(str(event["event_id"])) if ctx.config.sac.write_files
+              else None) for event, files, picks, _, _ in todo]
+    with make_executor(ctx.config.parallel) as executor:
+        results = executor.map(convert_task, tasks, inventories, ctx.config.sac, not ctx.overwrite)
+        for (event, _, _, inputs, reason), (written, failures, traces, error) in zip(todo, results):
+            event_id = str(event["event_id"])
+            if error:
+                ctx.failures.add(event_id, None, error)
+                ledger.forget(event_id)
+                continue
+            for station, problem in failures:
+                ctx.failures.add(event_id, station, problem)
+            ledger.record(event_id, params, inputs,
+                          [path.relative_to(workdir.root) for path in written], failures)
+            rerun.redo(reason)
+            counts["events"] += 1
+            counts["traces"] += traces
     ledger.save()
     listed.say_assumptions()
     log.info("%s", rerun)
     return counts
+
+
+def convert_task(task, inventories: StationXmlCache, sac_config, if_changed: bool):
+    """One event's :func:`~focalflow.waveforms.assemble.convert_event` (in any worker):
+    (files written, failures, number of traces, "" or the error that stopped the event)."""
+    event, files, picks, store_file, sac_dir = task
+    try:
+        return (*convert_event(files, store_file, event, picks, inventories, sac_config, sac_dir,
+                               if_changed), "")
+    except Exception as exc:  # one bad event never stops the batch
+        log.debug("event %s", event["event_id"], exc_info=True)
+        return [], [], 0, f"unexpected error: {type(exc).__name__}: {exc}"

@@ -1,18 +1,20 @@
 """Stage 4: first-motion polarity of every P pick with a CNN (polarity.model in the config).
 
-Reads picks.csv and the vertical P windows cut by stage 3 (cut/<event_id>/*.P.sac), classifies
+Reads picks.csv and the vertical P windows cut by stage 3 (store/windows/<event_id>.h5), classifies
 them in batches (:mod:`focalflow.polarity.predict`: GPU when present and polarity.device
 allows; a second thread reads the next windows while the network runs), and writes
 polarities.csv (:mod:`focalflow.polarity.policy`): p_polarity (+1 up / -1 down / 0 undecided,
 true ground motion after the station reversal table stations.reversals_file), the
 probabilities, clarity (I/E/x) and the model name, plus recorded_polarity (the CNN call on the
 recorded trace), analyst_polarity (picks.csv U/D as recorded), reversed and snr.
-polarity.min_confidence turns weak calls into 0; polarity.analyst decides whether analyst
+polarity.min_confidence turns weak calls into 0; with ``parallel.scheduler`` (a Dask cluster) or
+``parallel.executor: processes`` the windows go to the workers in shards that fill whole
+batches, each worker loading the model once; polarity.analyst decides whether analyst
 polarities are kept (keep), ignored (replace) or compared (compare: CNN used, agreement logged).
 
 An event is classified again when a parameter that decides its rows changed (see
 :data:`focalflow.polarity.policy.PARAMS`), the weights file, the reversal table, its P picks or
-one of its P windows changed; otherwise its rows are kept. Only those events' rows of
+its P windows changed; otherwise its rows are kept. Only those events' rows of
 polarities.csv are replaced; the model is loaded only when an event needs it. ``--overwrite``
 redoes every selected event.
 """
@@ -26,10 +28,12 @@ import pandas as pd
 from focalflow.cli import StageContext
 from focalflow.polarity.policy import (PARAMS, load_configured_model, model_label,
                                        polarity_rows, weights_path)
-from focalflow.polarity.predict import classify_p_windows
-from focalflow.provenance import Ledger, RerunSummary, config_params, file_digest, file_digests
+from focalflow.parallel import make_executor
+from focalflow.polarity.predict import classify_p_windows, classify_shards
+from focalflow.provenance import Ledger, RerunSummary, config_params, file_digest
 from focalflow.stations import configured_reversals, reversals_path
 from focalflow.tables import picks_digest, read_table, update_event_rows
+from focalflow.waveforms.store import set_digest
 
 log = logging.getLogger("focalflow.4_polarity_predict")
 STAGE = "4_polarity_predict"
@@ -50,9 +54,8 @@ def run(ctx: StageContext) -> dict:
     selected = {e: g for e, g in picks.groupby("event_id", sort=True) if ctx.selected(e)}
     redo: dict[str, dict] = {}
     for event_id, event_picks in selected.items():
-        windows = sorted(workdir.event_cut_dir(event_id).glob("*.P.sac"))
         inputs = {**shared_inputs, "picks": picks_digest(event_picks),
-                  **file_digests(workdir.root, windows)}
+                  "P windows": set_digest(workdir.event_windows_file(event_id), "P")}
         reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
         if reason is None:
             rerun.keep()
@@ -71,7 +74,7 @@ def run(ctx: StageContext) -> dict:
                           problems.get(event_id, []))
         for station, problem in ledger.failures(event_id):
             ctx.failures.add(event_id, station, problem)
-    gone = set() if ctx.events is not None else set(ledger.records) - set(order)
+    gone = set() if ctx.events is not None else set(ledger.items()) - set(order)
     for event_id in gone:  # no longer in picks.csv: its rows go
         ledger.forget(event_id)
     if rows is not None:
@@ -86,11 +89,16 @@ def run(ctx: StageContext) -> dict:
 def classify(ctx: StageContext, picks: pd.DataFrame) -> tuple[pd.DataFrame, list, dict]:
     """polarities.csv rows of ``picks``, the (event, station, reason) of unusable windows, and
     a summary of counts."""
-    cfg = ctx.config.polarity
-    model = load_configured_model(cfg, quiet=not getattr(ctx.args, "verbose", False))
+    cfg, parallel = ctx.config.polarity, ctx.config.parallel
     started = time.perf_counter()
-    calls = classify_p_windows(model, ctx.workdir, picks, cfg.batch_size, cfg.min_confidence,
-                               tuple(cfg.shift_samples))
+    if parallel.scheduler or parallel.executor == "processes":
+        with make_executor(parallel) as executor:
+            calls = classify_shards(executor, cfg, ctx.workdir, picks)
+        model = f"{cfg.model} on {executor}"
+    else:
+        model = load_configured_model(cfg, quiet=not getattr(ctx.args, "verbose", False))
+        calls = classify_p_windows(model, ctx.workdir, picks, cfg.batch_size, cfg.min_confidence,
+                                   tuple(cfg.shift_samples))
     elapsed = time.perf_counter() - started
     log.info("classified %d P windows in %.2f s (%.0f per second) with %s", len(calls), elapsed,
              len(calls) / elapsed if elapsed > 0 else float("nan"), model)

@@ -1,6 +1,10 @@
-"""miniSEED to SAC: reading with clear errors, gap rules, rotation to ZNE, SAC headers.
+"""miniSEED to the waveform store: reading with clear errors, gap rules, rotation to ZNE;
+SAC files as an export.
 
-Conventions of the SAC files focalflow writes (``sac/<event_id>/NET.STA.LOC.CHA.sac``):
+:func:`convert_event` writes an event's traces into ``store/traces/<event_id>.h5``
+(:mod:`focalflow.waveforms.store`: samples, times in seconds after the origin, station
+coordinates, orientation, analyst P and S picks) and, with ``sac.write_files``, SAC files
+``sac/<event_id>/NET.STA.LOC.CHA.sac`` with these headers:
 
 - reference time = the event origin time (snapped to the millisecond SAC can hold), ``iztype``
   ``io``, origin ``o`` ~ 0 s; ``b``/``e`` are seconds after the origin;
@@ -13,8 +17,7 @@ Conventions of the SAC files focalflow writes (``sac/<event_id>/NET.STA.LOC.CHA.
 
 Data are raw counts (no response removed); traces hold float32 in SAC.
 
-:func:`convert_event` turns one event's miniSEED folder into its SAC folder, instrument by
-instrument (network, station, location, band): unreadable, empty or truncated files, gaps refused
+:func:`convert_event` converts one event's miniSEED folder instrument by instrument (network, station, location, band): unreadable, empty or truncated files, gaps refused
 by the gap rule, traces too short and channels without metadata are dropped and reported; with
 rotation the three components become Z/N/E, and when the horizontals are not all usable the
 vertical is written alone (and reported); without a vertical the instrument is skipped. An
@@ -27,18 +30,21 @@ import io
 import logging
 import warnings
 from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional
 
 import numpy as np
+import pandas as pd
 from obspy import Inventory, Stream, UTCDateTime, read
 from obspy.io.mseed.util import get_record_information
 from obspy.io.sac import SACTrace
 
 from focalflow.errors import FocalflowError
 from focalflow.formats.common import parse_time
+from focalflow.formats.sac import sac_trace, write_sac_folder
 from focalflow.waveforms.inventory import StationXmlCache
-from focalflow.workdir import atomic_path
+from focalflow.waveforms.store import WindowSet, concatenate_sets, write_sets
 
 log = logging.getLogger("focalflow.waveforms.assemble")
 
@@ -206,39 +212,16 @@ def orientation(channel: str, metadata: dict | None) -> tuple[float | None, floa
 
 def to_sac(trace, origin: UTCDateTime, event: dict, station: dict, cmpaz: float, cmpinc: float,
            p_time: Optional[UTCDateTime] = None, s_time: Optional[UTCDateTime] = None) -> SACTrace:
-    """A SACTrace of ``trace`` with the headers of the module docstring.
+    """A SACTrace of ``trace`` with the headers of :mod:`focalflow.formats.sac`.
 
     ``event`` has latitude, longitude, depth (km), mag; ``station`` has latitude, longitude,
     elevation (m), local_depth (m).
     """
-    sac = SACTrace.from_obspy_trace(trace, keep_sac_header=False)
-    sac.data = np.require(sac.data, dtype=np.float32)
-    sac.reftime = origin
-    sac.o = float(origin - sac.reftime)
-    sac.iztype = "io"
-    sac.stla, sac.stlo = float(station["latitude"]), float(station["longitude"])
-    sac.stel = float(station.get("elevation") or 0.0)
-    sac.stdp = float(station.get("local_depth") or 0.0)
-    sac.evla, sac.evlo = float(event["latitude"]), float(event["longitude"])
-    sac.evdp = float(event["depth"])
-    if event.get("mag") is not None and np.isfinite(float(event["mag"])):
-        sac.mag = float(event["mag"])
-    sac.cmpaz, sac.cmpinc = cmpaz, cmpinc
-    sac.kcmpnm = trace.stats.channel
-    sac.khole = trace.stats.location or None
-    if p_time is not None:
-        sac.t1, sac.kt1 = float(p_time - sac.reftime), "P"
-    if s_time is not None:
-        sac.t2, sac.kt2 = float(s_time - sac.reftime), "S"
-    sac.lcalda = True  # computes dist, az, baz, gcarc from the coordinates
-    return sac
-
-
-def write_sac(sac: SACTrace, path: Path, if_changed: bool = False) -> None:
-    """Write ``sac`` to ``path`` atomically (with ``if_changed``, an identical file is left
-    untouched)."""
-    with atomic_path(path, if_changed) as tmp:
-        sac.write(str(tmp), byteorder="little")
+    item = ConvertedTrace(trace, station, cmpaz, cmpinc)
+    picks = {k: v for k, v in (("P", p_time), ("S", s_time)) if v is not None}
+    traces = store_rows([item], origin, picks)
+    return sac_trace(traces.table[0], traces.data,
+                     event_attributes({**event, "event_id": "", "time": str(origin)}))
 
 
 def instrument_files(paths: Iterable[Path]) -> tuple[dict[tuple[str, str, str, str], list[Path]],
@@ -273,11 +256,54 @@ def pick_times(picks: list[dict], band: str) -> dict[str, UTCDateTime]:
     return found
 
 
-def convert_event(files: Iterable[Path], out_dir: Path, event: dict, picks: list[dict],
-                  inventories: StationXmlCache, sac_config,
-                  if_changed: bool = False) -> tuple[list[str], list[tuple[str, str]]]:
-    """Write the SAC files of one event into ``out_dir`` (and delete SAC files left there by an
-    earlier run); return (names written, (station, reason) of everything dropped).
+@dataclass
+class ConvertedTrace:
+    """One trace ready for the store (and the SAC export): the ObsPy trace (Z/N/E after
+    rotation), its station's coordinates (latitude, longitude, elevation and local_depth in m)
+    and its orientation in SAC's convention."""
+
+    trace: object
+    station: dict
+    cmpaz: float | None
+    cmpinc: float | None
+
+
+def store_rows(traces: list[ConvertedTrace], origin: UTCDateTime,
+               picks: dict[str, UTCDateTime]) -> WindowSet:
+    """The store's ``traces`` set of converted traces (times in seconds after ``origin``)."""
+    rows, samples = [], []
+    for item in traces:
+        stats = item.trace.stats
+        rows.append({"network": stats.network, "station": stats.station,
+                     "location": stats.location, "channel": stats.channel,
+                     "rate_hz": float(stats.sampling_rate),
+                     "start_s": float(stats.starttime - origin),
+                     "p_s": float(picks["P"] - origin) if "P" in picks else np.nan,
+                     "s_s": float(picks["S"] - origin) if "S" in picks else np.nan,
+                     "station_lat": float(item.station["latitude"]),
+                     "station_lon": float(item.station["longitude"]),
+                     "station_elev_m": float(item.station.get("elevation") or 0.0),
+                     "station_depth_m": float(item.station.get("local_depth") or 0.0),
+                     "cmpaz": np.nan if item.cmpaz is None else item.cmpaz,
+                     "cmpinc": np.nan if item.cmpinc is None else item.cmpinc})
+        samples.append(np.require(item.trace.data, dtype=np.float32))
+    return WindowSet.from_rows("traces", rows, samples)
+
+
+def event_attributes(event: dict) -> dict:
+    """The store file attributes of an events.csv row."""
+    mag = pd.to_numeric(pd.Series([event.get("mag")]), errors="coerce").iloc[0]
+    return {"event_id": str(event["event_id"]), "origin": str(event["time"]),
+            "latitude": float(event["latitude"]), "longitude": float(event["longitude"]),
+            "depth_km": float(event["depth"]), "mag": float(mag)}
+
+
+def convert_event(files: Iterable[Path], store_file: Path, event: dict, picks: list[dict],
+                  inventories: StationXmlCache, sac_config, sac_dir: Optional[Path] = None,
+                  if_changed: bool = False) -> tuple[list[Path], list[tuple[str, str]], int]:
+    """Write one event's traces file of the store (and, with ``sac_dir``, its SAC files,
+    deleting SAC files left there by an earlier run); return (files written, (station,
+    reason) of everything dropped, number of traces).
 
     ``event`` is an events.csv row (time, latitude, longitude, depth in km, mag), ``picks`` the
     event's picks.csv rows, ``sac_config`` the ``sac`` config section. With ``if_changed`` a
@@ -289,8 +315,7 @@ def convert_event(files: Iterable[Path], out_dir: Path, event: dict, picks: list
     picks_by_station = defaultdict(list)
     for pick in picks:
         picks_by_station[(pick["network"], pick["station"])].append(pick)
-    written: list[str] = []
-    out_dir.mkdir(parents=True, exist_ok=True)
+    sets = []
     for (net, sta, loc, band), paths in sorted(groups.items()):
         code = f"{net}.{sta}"
 
@@ -303,27 +328,27 @@ def convert_event(files: Iterable[Path], out_dir: Path, event: dict, picks: list
             report(problem)
             continue
         try:
-            traces = convert_instrument(paths, inventory, sac_config, origin, event,
-                                        pick_times(picks_by_station[(net, sta)], band), report)
-            for name, sac in traces:
-                write_sac(sac, out_dir / name, if_changed)
-                written.append(name)
+            traces = convert_instrument(paths, inventory, sac_config, report)
+            sets.append(store_rows(traces, origin, pick_times(picks_by_station[(net, sta)], band)))
         except FocalflowError as exc:
             report(str(exc))
         except Exception as exc:  # one bad trace never stops the event
-            log.debug("%s %s", out_dir, code, exc_info=True)
+            log.debug("%s %s", store_file, code, exc_info=True)
             report(f"unexpected error: {type(exc).__name__}: {exc}")
-    for stale in out_dir.glob("*.sac"):
-        if stale.name not in written:
-            stale.unlink()
-    return sorted(written), failures
+    traces = concatenate_sets("traces", sets)
+    attributes = event_attributes(event)
+    written = [write_sets(store_file, [traces], attributes, if_changed)]
+    if sac_dir is not None:
+        written += write_sac_folder(sac_dir, [
+            (".".join(traces.codes(i)) + ".sac", sac_trace(traces.table[i], traces.samples(i),
+                                                           attributes))
+            for i in range(len(traces))], if_changed)
+    return written, failures, len(traces)
 
 
-def convert_instrument(files: list[Path], inventory: Inventory, sac_config, origin: UTCDateTime,
-                       event: dict, picks: dict[str, UTCDateTime],
-                       report: Callable[[str], None]) -> list[tuple[str, SACTrace]]:
-    """The SAC traces (file name, trace) of one instrument's files; ``report(reason)`` records
-    what was dropped."""
+def convert_instrument(files: list[Path], inventory: Inventory, sac_config,
+                       report: Callable[[str], None]) -> list[ConvertedTrace]:
+    """The traces of one instrument's files; ``report(reason)`` records what was dropped."""
     components: dict[str, object] = {}
     for path in files:
         try:
@@ -383,6 +408,5 @@ def convert_instrument(files: list[Path], inventory: Inventory, sac_config, orig
     for trace in traces:
         meta = None if rotate else channel_metadata(inventory, trace.id, trace.stats.starttime)
         cmpaz, cmpinc = orientation(trace.stats.channel, meta)
-        converted.append((f"{trace.id}.sac", to_sac(trace, origin, event, station, cmpaz, cmpinc,
-                                                     picks.get("P"), picks.get("S"))))
+        converted.append(ConvertedTrace(trace, station, cmpaz, cmpinc))
     return converted

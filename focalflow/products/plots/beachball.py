@@ -48,10 +48,17 @@ def _plane_vectors(strike_deg, dip_deg) -> tuple[np.ndarray, np.ndarray]:
 
 def nodal_curve(strike_deg: float, dip_deg: float, n: int = 91) -> np.ndarray:
     """Points (n, 2) of a plane's lower-hemisphere great circle, from strike to strike + 180°."""
-    along, down = _plane_vectors(strike_deg, dip_deg)
-    theta = np.linspace(0.0, np.pi, n)
-    return np.column_stack(project_vectors(np.outer(np.cos(theta), along)
-                                           + np.outer(np.sin(theta), down)))
+    return nodal_curves([strike_deg], [dip_deg], n)[0]
+
+
+def nodal_curves(strike_deg, dip_deg, n: int = 91) -> np.ndarray:
+    """Points (m, n, 2) of the lower-hemisphere great circles of m planes (:func:`nodal_curve`
+    of each, at once)."""
+    along, down = _plane_vectors(np.asarray(strike_deg, dtype=float).reshape(-1),
+                                 np.asarray(dip_deg, dtype=float).reshape(-1))
+    theta = np.linspace(0.0, np.pi, n)[None, :, None]
+    x, y = project_vectors(np.cos(theta) * along[:, None, :] + np.sin(theta) * down[:, None, :])
+    return np.stack([x, y], axis=-1)
 
 
 def _mechanism_geometry(strike_deg, dip_deg, rake_deg) -> dict[str, np.ndarray]:
@@ -172,8 +179,8 @@ def draw_focal_sphere(ax, strike: float, dip: float, rake: float, color="#c8553d
     if acceptable is not None and len(acceptable):
         acceptable = np.asarray(acceptable, dtype=float)
         aux = np.column_stack([np.atleast_1d(a) for a in auxiliary_plane(*acceptable.T)])
-        lines = [nodal_curve(s, d, 61) for s, d in
-                 np.vstack([acceptable[:, :2], aux[:, :2]])]
+        planes = np.vstack([acceptable[:, :2], aux[:, :2]])
+        lines = nodal_curves(planes[:, 0], planes[:, 1], 61)
         alpha = float(np.clip(8.0 / len(acceptable), 0.05, 0.5))
         ax.add_collection(LineCollection(lines, colors="0.45", linewidths=0.5, alpha=alpha,
                                          zorder=2))

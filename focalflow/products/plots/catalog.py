@@ -167,10 +167,24 @@ def _quality_handles(catalog: pd.DataFrame) -> list:
                                                         "quality E–F"))]
 
 
+MAX_BALLS = 3000  # beyond this many events a map shows the largest as balls, the rest as dots
+
+
 def _draw_mechanisms(ax, sub: pd.DataFrame, span: float, aspect: float,
                      size: float = 1.0) -> None:
     """Beachballs of ``sub`` on a map ``span`` degrees (latitude) across; size by magnitude
-    (times ``size``), colour by class, paler for lower quality."""
+    (times ``size``), colour by class, paler for lower quality. Of a catalog larger than
+    :data:`MAX_BALLS` events, the largest (then best-graded) are balls, the others dots of
+    their class colour beneath them."""
+    if len(sub) > MAX_BALLS:
+        rank = sub.assign(_mag=pd.to_numeric(sub["mag"], errors="coerce").fillna(-99.0),
+                          _quality=sub["quality"].astype(str))
+        rank = rank.sort_values(["_mag", "_quality"], ascending=[False, True], kind="stable")
+        rest = sub.loc[rank.index[MAX_BALLS:]]
+        colors = [CLASS_COLORS.get(c, "#555555") for c in rest["faulting_class"]]
+        ax.scatter(rest["origin_lon"].to_numpy(float), rest["origin_lat"].to_numpy(float),
+                   s=2, c=colors, linewidths=0, alpha=0.5, zorder=1, rasterized=True)
+        sub = sub.loc[rank.index[:MAX_BALLS]]
     mags = sub["mag"].to_numpy(float)
     # balls shrink with the number of events sharing the epicentral area
     spread = max(np.ptp(sub["origin_lat"]), np.ptp(sub["origin_lon"]) / aspect, 0.02 * span) \
