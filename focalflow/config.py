@@ -41,7 +41,17 @@ class FdsnConfig(Section):
 
     providers: list[str] = Field(["SCEDC"], min_length=1,
                                  description="ObsPy provider names (SCEDC, IRIS, ...) or base URLs.")
-    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    timeout_s: float = Field(60.0, gt=0, description="Longest wait for a connection or for the "
+                             "next bytes of an answer.")
+    request_deadline_s: float = Field(300.0, gt=0, description="Longest time one request may take "
+                                      "in all (connection, headers, body); then it is abandoned and retried.")
+    min_rate_bytes_s: float = Field(1000.0, ge=0, description="An answer arriving slower than this "
+                                    "(over any stretch of min(timeout_s, 10) s) is abandoned and retried.")
+    max_answer_mb: float = Field(256.0, gt=0, description="Largest answer accepted, after "
+                                 "decompression (MiB); a larger one fails that request.")
+    event_deadline_s: float = Field(900.0, gt=0, description="Longest time spent on one event, "
+                                    "retries included; its unfinished stations are failed and "
+                                    "fetched on the next run.")
     retries: int = Field(3, ge=0, le=20, description="Retries of a failed request.")
     backoff_s: float = Field(2.0, ge=0, description="First wait between retries; doubles each retry.")
     networks: str = Field("*", description="Network codes, comma separated, wildcards allowed.")

@@ -29,7 +29,8 @@ from obspy import Inventory, Stream, UTCDateTime, read_inventory
 from obspy.geodetics import gps2dist_azimuth, kilometer2degrees
 
 from focalflow.config import FdsnConfig, SdsConfig
-from focalflow.errors import FocalflowError
+from focalflow.errors import ConfigError, FocalflowError, StageFailed
+from focalflow.waveforms.fdsn_http import AnswerTooLarge, GuardedClient, GuardedHandler, HttpLimits
 
 log = logging.getLogger("focalflow.waveforms.download")
 
@@ -39,6 +40,24 @@ Bulk = list[tuple[str, str, str, str, UTCDateTime, UTCDateTime]]
 
 class DownloadError(FocalflowError):
     """A request failed on every try (server errors, timeouts, truncated answers)."""
+
+
+class ProviderUnreachable(DownloadError):
+    """An FDSN provider could not be reached at all (DNS, refused connection, no services).
+
+    The source remembers it and answers every later request with it at once."""
+
+
+class NetworkGone(StageFailed):
+    """Every configured FDSN provider is unreachable: stage 1 stops (exit status 1) rather than
+    failing each event the same way."""
+
+
+def require_reachable(sources: list) -> None:
+    """Raise :class:`NetworkGone` when every source is an unreachable FDSN provider."""
+    unreachable = [getattr(source, "unreachable", None) for source in sources]
+    if sources and all(unreachable):
+        raise NetworkGone("; ".join(str(u) for u in unreachable))
 
 
 @dataclass(frozen=True)
@@ -64,28 +83,44 @@ class Instrument:
 
 def with_retries(call: Callable[[], T], retries: int, backoff_s: float, what: str,
                  no_data: Iterable[type[BaseException]] = (),
-                 fatal: Iterable[type[BaseException]] = ()) -> Optional[T]:
+                 fatal: Iterable[type[BaseException]] = (),
+                 passthrough: Iterable[type[BaseException]] = (),
+                 deadline: Optional[float] = None) -> Optional[T]:
     """Call ``call()`` up to ``retries + 1`` times, waiting ``backoff_s``, 2x, 4x ... between tries.
 
-    Returns None at once when it raises one of ``no_data``; re-raises ``fatal`` errors at once;
-    raises :class:`DownloadError` naming ``what`` and the last error when every try failed.
+    Returns None at once when it raises one of ``no_data``; re-raises ``passthrough`` errors as
+    they are and ``fatal`` ones as :class:`DownloadError` at once; raises :class:`DownloadError`
+    naming ``what`` and the last error when every try failed. No try starts after ``deadline``
+    (a ``time.monotonic()`` value), nor a wait that would end after it.
     """
-    no_data, fatal = tuple(no_data), tuple(fatal)
+    no_data, fatal, passthrough = tuple(no_data), tuple(fatal), tuple(passthrough)
     last: BaseException | None = None
+    tries = 0
     for attempt in range(retries + 1):
         if attempt:
             wait = backoff_s * 2 ** (attempt - 1)
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                break
             log.debug("retry %d/%d of %s in %.2f s after: %s", attempt, retries, what, wait, last)
             time.sleep(wait)
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        tries += 1
         try:
             return call()
         except no_data:
             return None
+        except passthrough:
+            raise
         except fatal as exc:
             raise DownloadError(f"{what}: {_one_line(exc)}") from None
         except Exception as exc:  # network, HTTP and parsing errors alike are worth a retry
             last = exc
-    raise DownloadError(f"{what}: failed {retries + 1} time(s); last error: {_one_line(last)}")
+    else:
+        raise DownloadError(f"{what}: failed {retries + 1} time(s); last error: {_one_line(last)}")
+    done = f"after {tries} tr{'y' if tries == 1 else 'ies'}; last error: {_one_line(last)}" \
+        if tries else "before it was sent"
+    raise DownloadError(f"{what}: the event's deadline (waveforms.fdsn.event_deadline_s) passed {done}")
 
 
 def _one_line(exc: BaseException | None) -> str:
@@ -171,39 +206,77 @@ class FdsnSource:
     """One FDSN data centre (an ObsPy provider name like ``SCEDC`` or a base URL).
 
     The ObsPy client (which first downloads the service descriptions) is made on first use, so
-    a run with nothing to fetch sends no request at all.
+    a run with nothing to fetch sends no request at all. Every request runs under the limits of
+    :mod:`focalflow.waveforms.fdsn_http` and, after :meth:`start_event`, within the event's
+    deadline. A provider that cannot be reached at all raises :class:`ProviderUnreachable`.
     """
 
     def __init__(self, provider: str, config: FdsnConfig):
         self.provider = provider
         self.config = config
         self._client = None
+        self._event_deadline: Optional[float] = None
+        self.unreachable: Optional[ProviderUnreachable] = None
 
     def __repr__(self) -> str:
         return f"FdsnSource({self.provider!r})"
 
-    @property
-    def client(self):
-        from obspy.clients.fdsn import Client
-        from obspy.clients.fdsn.header import FDSNBadRequestException
+    def start_event(self) -> None:
+        """Start the clock of one event: its requests end by ``event_deadline_s`` from now."""
+        self._event_deadline = time.monotonic() + self.config.event_deadline_s
 
+    def _limits(self) -> HttpLimits:
+        deadline_s = self.config.request_deadline_s
+        if self._event_deadline is not None:
+            deadline_s = max(0.001, min(deadline_s, self._event_deadline - time.monotonic()))
+        return HttpLimits(timeout_s=min(self.config.timeout_s, deadline_s), deadline_s=deadline_s,
+                          min_rate_bytes_s=self.config.min_rate_bytes_s,
+                          max_body_bytes=int(self.config.max_answer_mb * 2 ** 20))
+
+    @property
+    def client(self) -> GuardedClient:
+        if self.unreachable is not None:
+            raise self.unreachable
         if self._client is None:
-            self._client = with_retries(
-                lambda: Client(self.provider, timeout=self.config.timeout_s),
-                self.config.retries, self.config.backoff_s,
-                f"connecting to FDSN provider {self.provider}",
-                fatal=(ValueError, FDSNBadRequestException))
+            try:
+                self._client = with_retries(
+                    lambda: GuardedClient(self.provider, GuardedHandler(self._limits())),
+                    self.config.retries, self.config.backoff_s,
+                    f"connecting to FDSN provider {self.provider}", passthrough=(ValueError,),
+                    deadline=self._event_deadline)
+            except ValueError as exc:  # an unknown provider name or a malformed URL
+                raise ConfigError(f"waveforms.fdsn.providers: {exc}") from None
+            except DownloadError as exc:
+                reason = str(exc).split(": ", 1)[-1].replace("; last error: ", ", last error ")
+                self.unreachable = ProviderUnreachable(
+                    f"cannot reach FDSN provider {self.provider}: {reason}; check the network or "
+                    "use waveforms.source: sds/files")
+                raise self.unreachable from None
         return self._client
 
-    def _call(self, what: str, call: Callable[[object], T]) -> Optional[T]:
+    def _call(self, what: str, call: Callable[[object], T],
+              passthrough: Iterable[type[BaseException]] = ()) -> Optional[T]:
         from obspy.clients.fdsn.header import (FDSNBadRequestException, FDSNForbiddenException,
                                                FDSNNoDataException, FDSNUnauthorizedException)
 
         client = self.client
-        return with_retries(lambda: call(client), self.config.retries, self.config.backoff_s,
+
+        def attempt():
+            client.guard.limits = self._limits()
+            client.take_failure()
+            try:
+                return call(client)
+            except Exception:
+                failure = client.take_failure()  # the limit behind ObsPy's generic error
+                if failure is not None:
+                    raise failure from None
+                raise
+
+        return with_retries(attempt, self.config.retries, self.config.backoff_s,
                             f"{what} from {self.provider}", no_data=(FDSNNoDataException,),
                             fatal=(FDSNBadRequestException, FDSNUnauthorizedException,
-                                   FDSNForbiddenException, TypeError))
+                                   FDSNForbiddenException, TypeError, AnswerTooLarge),
+                            passthrough=passthrough, deadline=self._event_deadline)
 
     def stations(self, latitude: float, longitude: float, radius_km: float,
                  start: UTCDateTime, end: UTCDateTime, channels: str) -> Inventory:
@@ -217,9 +290,26 @@ class FdsnSource:
         return inventory if inventory is not None else Inventory(networks=[])
 
     def waveforms(self, bulk: Bulk) -> Stream:
-        """Waveforms of a bulk request (empty Stream when the data centre has none)."""
-        stream = self._call(f"waveforms of {len(bulk)} channel(s)",
-                            lambda c: c.get_waveforms_bulk(bulk))
+        """Waveforms of a bulk request (empty Stream when the data centre has none).
+
+        A request the data centre refuses as too large (HTTP 413) is split in two and each half
+        asked for, down to single channels.
+        """
+        from obspy.clients.fdsn.header import FDSNRequestTooLargeException
+
+        try:
+            stream = self._call(f"waveforms of {len(bulk)} channel(s)",
+                                lambda c: c.get_waveforms_bulk(bulk),
+                                passthrough=(FDSNRequestTooLargeException,))
+        except FDSNRequestTooLargeException as exc:
+            if len(bulk) == 1:
+                raise DownloadError(f"waveforms of {'.'.join(bulk[0][:4])} from {self.provider}: "
+                                    f"refused as too large (HTTP 413) even alone: "
+                                    f"{_one_line(exc)}") from None
+            half = len(bulk) // 2
+            log.debug("%s: request of %d channels too large (HTTP 413); splitting it",
+                      self.provider, len(bulk))
+            return self.waveforms(bulk[:half]) + self.waveforms(bulk[half:])
         return stream if stream is not None else Stream()
 
     def responses(self, network: str, station: str) -> Inventory:

@@ -1,0 +1,145 @@
+"""The FDSN client against hostile servers: each ends within its configured limits, named.
+
+Each fault of the loopback server (``tests/fdsn_server.py``) is served on every request, and
+the test bounds the wall time by the limits in the config (never by a speed it measured).
+"""
+from __future__ import annotations
+
+import socket
+import time
+
+import pytest
+
+from fdsn_server import Fault, FdsnTestServer
+from focalflow.config import FdsnConfig
+from focalflow.waveforms.download import DownloadError, FdsnSource, NetworkGone, require_reachable
+from focalflow.waveforms.fdsn_http import NotFdsnAnswer, check_fdsn_body
+from waveform_case import EPICENTRE, ORIGINS, build_inventory, build_stream
+
+T0, T1 = ORIGINS["ev1"] - 5, ORIGINS["ev1"] + 5
+CHANNELS = "HH?,BH?,EH?"
+
+
+@pytest.fixture(scope="module")
+def network():
+    return build_stream(), build_inventory()
+
+
+def ask_stations(source: FdsnSource):
+    return source.stations(*EPICENTRE, 150.0, T0, T1, CHANNELS)
+
+
+def timed(call):
+    started = time.monotonic()
+    try:
+        return call(), time.monotonic() - started
+    except DownloadError as exc:
+        return exc, time.monotonic() - started
+
+
+def test_a_trickling_answer_is_abandoned_below_the_minimum_rate(network):
+    config = FdsnConfig(timeout_s=1.0, retries=1, backoff_s=0.01)  # rate checked every 1 s
+    with FdsnTestServer(*network, faults=[Fault("trickle", "station", times=None)]) as server:
+        error, elapsed = timed(lambda: ask_stations(FdsnSource(server.url, config)))
+    assert isinstance(error, DownloadError)
+    assert "failed 2 time(s)" in str(error) and "bytes/s, below the minimum of 1000" in str(error)
+    assert elapsed < 2 * (1.0 + 1.0) + 1.0  # two tries, each at most a rate window and a byte
+
+
+def test_a_body_that_keeps_coming_is_cut_at_the_request_deadline(network):
+    config = FdsnConfig(timeout_s=1.0, retries=1, backoff_s=0.01, min_rate_bytes_s=0,
+                        request_deadline_s=1.5)
+    with FdsnTestServer(*network, faults=[Fault("trickle", "station", times=None)],
+                        trickle_bytes_s=50) as server:
+        error, elapsed = timed(lambda: ask_stations(FdsnSource(server.url, config)))
+    assert "no complete answer within 1.5 s" in str(error)
+    assert elapsed < 2 * 1.5 + 1.0
+
+
+def test_the_event_deadline_ends_retries_and_waits(network):
+    config = FdsnConfig(timeout_s=0.5, retries=10, backoff_s=0.2, event_deadline_s=1.0)
+    with FdsnTestServer(*network, faults=[Fault("stall", "station", times=None)]) as server:
+        source = FdsnSource(server.url, config)
+        source.start_event()
+        error, elapsed = timed(lambda: ask_stations(source))
+    assert "the event's deadline (waveforms.fdsn.event_deadline_s) passed after" in str(error)
+    assert elapsed < 1.0 + 0.5 + 0.5
+
+
+def test_a_gzip_bomb_is_refused_after_the_size_limit_without_retrying(network):
+    config = FdsnConfig(timeout_s=5.0, retries=3, backoff_s=0.01, max_answer_mb=32)
+    with FdsnTestServer(*network, faults=[Fault("bomb", "station", times=None)]) as server:
+        error, elapsed = timed(lambda: ask_stations(FdsnSource(server.url, config)))
+        assert len(server.queries("station")) == 1, "a refused size is not asked again"
+    assert "the answer inflates to more than 32 MiB (waveforms.fdsn.max_answer_mb)" in str(error)
+    assert elapsed < 10.0  # never the 3 GiB: inflated 64 KiB at a time up to the limit
+
+
+def test_an_html_page_is_named_as_such(network):
+    config = FdsnConfig(timeout_s=1.0, retries=1, backoff_s=0.01)
+    with FdsnTestServer(*network, faults=[Fault("html", times=None)]) as server:
+        source = FdsnSource(server.url, config)
+        error, _ = timed(lambda: ask_stations(source))
+        assert "HTML page titled 'Scheduled maintenance' (status 200), not FDSN data" in str(error)
+        error, _ = timed(lambda: source.waveforms([("XX", "NEAR", "", "HHZ", T0, T1)]))
+        assert "NotFdsnAnswer" in str(error) and "HTML page" in str(error)
+
+
+def test_text_where_data_was_asked_for_is_named():
+    with pytest.raises(NotFdsnAnswer, match="dataselect query is not miniSEED.*'Service paused"):
+        check_fdsn_body("http://x/fdsnws/dataselect/1/query", b"Service paused, retry later", "")
+    with pytest.raises(NotFdsnAnswer, match="neither StationXML nor FDSN text"):
+        check_fdsn_body("http://x/fdsnws/station/1/query", b"{\"error\": 1}", "application/json")
+    check_fdsn_body("http://x/fdsnws/station/1/query", b"<?xml version='1.0'?>", "application/xml")
+    check_fdsn_body("http://x/fdsnws/station/1/version", b"1.1.0", "text/plain")
+
+
+def test_no_data_then_data_is_asked_again(network):
+    config = FdsnConfig(timeout_s=1.0, retries=3, backoff_s=0.01)
+    with FdsnTestServer(*network, faults=[Fault("nodata", "station", times=1)]) as server:
+        source = FdsnSource(server.url, config)
+        assert not ask_stations(source).networks, "204 is an answer: no data, no retry"
+        assert {s.code for net in ask_stations(source) for s in net} == {"NEAR", "TILT", "MIXD", "VERT"}
+        assert [r.status for r in server.queries("station")] == [204, 200]
+
+
+def test_a_request_too_large_is_split_until_it_fits(network):
+    config = FdsnConfig(timeout_s=1.0, retries=1, backoff_s=0.01)
+    bulk = [("XX", sta, loc, cha, T0, T1) for sta, loc, cha in
+            [("NEAR", "", "HHZ"), ("NEAR", "", "HHN"), ("NEAR", "", "HHE"), ("TILT", "", "HHZ"),
+             ("TILT", "", "HH1"), ("MIXD", "00", "BHZ"), ("VERT", "", "EHZ")]]
+    with FdsnTestServer(*network, max_bulk_lines=2) as server:
+        stream = FdsnSource(server.url, config).waveforms(bulk)
+        statuses = [r.status for r in server.queries("dataselect")]
+    assert sorted(tr.id for tr in stream) == sorted(".".join(b[:4]) for b in bulk)
+    assert statuses.count(413) == 3 and statuses.count(200) == 4  # 7 -> 3 + 4 -> 1 + 2 + 2 + 2
+
+
+def closed_port_url() -> str:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{probe.getsockname()[1]}"
+
+
+def test_an_unreachable_provider_is_named_once_and_then_answers_at_once():
+    url = closed_port_url()
+    source = FdsnSource(url, FdsnConfig(timeout_s=0.5, retries=1, backoff_s=0.01))
+    error, _ = timed(lambda: ask_stations(source))
+    assert str(error) == (f"cannot reach FDSN provider {url}: failed 2 time(s), last error "
+                          "ConnectionError: [Errno 111] Connection refused; check the network "
+                          "or use waveforms.source: sds/files")
+    again, elapsed = timed(lambda: source.waveforms([("XX", "A", "", "HHZ", T0, T1)]))
+    assert str(again) == str(source.unreachable) and elapsed < 0.1
+    with pytest.raises(NetworkGone, match=f"cannot reach FDSN provider {url}") as stop:
+        require_reachable([source])
+    assert stop.value.exit_status == 1
+
+
+def test_one_reachable_provider_is_enough_to_go_on(network):
+    dead = FdsnSource(closed_port_url(), FdsnConfig(timeout_s=0.5, retries=0))
+    with FdsnTestServer(*network) as server:
+        alive = FdsnSource(server.url, FdsnConfig(timeout_s=0.5, retries=0))
+        assert ask_stations(alive).networks
+        with pytest.raises(DownloadError, match="cannot reach"):
+            ask_stations(dead)
+        require_reachable([alive, dead])
