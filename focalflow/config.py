@@ -372,8 +372,10 @@ def load_config(path: Path | str = "config.yaml") -> Config:
         where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = " ".join(p for p in (exc.context, exc.problem) if p)
         raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {' '.join(str(exc).split())}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (e.g. NUL)
+        line = text[:exc.position].count("\n") + 1
+        raise ConfigError(f"{path}, line {line}: not valid YAML: character "
+                          f"{exc.character!r} is not allowed in YAML text") from None
     return config_from_dict(data, base_dir=path.parent, source=str(path), lines=lines)
 
 

@@ -13,7 +13,8 @@ Faults make chosen requests fail, as hostile or broken servers do:
 - ``truncate`` announces the full Content-Length, sends half the body and closes;
 - ``trickle`` answers 200 and sends the body one byte every ``1 / trickle_bytes_s`` seconds;
 - ``bomb`` answers 200 with a gzip body (gzip members of zeros) inflating to ``bomb_bytes``;
-- ``html`` answers 200 with an HTML maintenance page instead of data.
+- ``html`` answers 200 with an HTML maintenance page instead of data;
+- ``body`` answers 200 with the fault's own ``body`` (``content_type``, ``encoding``).
 
 ``max_bulk_lines`` makes the dataselect service refuse larger bulk requests with HTTP 413
 (request too large), as data centres do. Every request is logged so a test can count what the
@@ -92,6 +93,9 @@ class Fault:
     service: Optional[str] = None
     station: Optional[str] = None
     times: Optional[int] = 1
+    body: bytes = b""
+    content_type: str = "application/xml"
+    encoding: Optional[str] = None
 
     def matches(self, service: str, text: str) -> bool:
         if self.times == 0 or (self.service and self.service != service):
@@ -223,6 +227,9 @@ class _Handler(BaseHTTPRequestHandler):
             return self._send(204, b"", None)
         if fault == "html":
             return self._send(200, MAINTENANCE_PAGE, "text/html; charset=utf-8")
+        if fault == "body":
+            return self._send(200, self._fault.body, self._fault.content_type,
+                              encoding=self._fault.encoding)
         if fault == "bomb":
             return self._send(200, gzip_bomb(self.state.bomb_bytes), "application/xml",
                               encoding="gzip")
@@ -248,6 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault.matches(service, text):
                     if fault.times is not None:
                         fault.times -= 1
+                    self._fault = fault
                     return fault.mode
         return None
 
