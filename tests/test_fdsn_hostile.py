@@ -143,3 +143,124 @@ def test_one_reachable_provider_is_enough_to_go_on(network):
         with pytest.raises(DownloadError, match="cannot reach"):
             ask_stations(dead)
         require_reachable([alive, dead])
+
+
+# ---- stage 1 end to end: every hostile server ends within the configured deadlines ----
+
+def stage1(config, **kwargs) -> dict:
+    from focalflow.cli import run_stage
+    from focalflow.stages import get_waveforms
+
+    return run_stage("1_get_waveforms", get_waveforms.run, config, **kwargs)
+
+
+def stage1_failures(config):
+    from focalflow.tables import read_table
+
+    table = read_table(config.workdir / "logs" / "failures.csv", "failures")
+    return table[table["stage"] == "1_get_waveforms"]
+
+
+def hostile_config(tmp_path, url, **fdsn):
+    from focalflow.config import config_from_dict
+    from waveform_case import case_config
+
+    return config_from_dict(case_config(tmp_path, url=url, fdsn=fdsn))
+
+
+def test_stage1_against_a_trickling_server_ends_within_its_deadlines(tmp_path, network):
+    """Issue 13, case 1: timeout_s 5, retries 1 against one byte per second was still running
+    after 150 s. Now each try is abandoned after one rate window (5 s)."""
+    faults = [Fault("trickle", "station", times=None)]
+    with FdsnTestServer(*network, faults=faults) as server:
+        config = hostile_config(tmp_path, server.url, timeout_s=5, retries=1)
+        started = time.monotonic()
+        summary = stage1(config, events={"ev1"})
+        elapsed = time.monotonic() - started
+    assert elapsed < 2 * (5 + 1) + 2, elapsed
+    assert summary["events_failed"] == 1
+    (reason,) = stage1_failures(config)["reason"]
+    assert "station list from" in reason and "below the minimum of 1000 bytes/s" in reason
+
+
+def test_stage1_event_deadline_bounds_each_event_and_a_rerun_fetches_it(tmp_path, network):
+    stall = Fault("stall", "dataselect", times=None)
+    with FdsnTestServer(*network, faults=[stall], stall_s=30) as server:
+        config = hostile_config(tmp_path, server.url, timeout_s=1, retries=10, backoff_s=0.5,
+                                event_deadline_s=3)
+        started = time.monotonic()
+        summary = stage1(config)
+        elapsed = time.monotonic() - started
+        assert elapsed < 2 * (3 + 1) + 2, elapsed
+        assert summary["stations_ok"] == 0 and summary["stations_failed"] == 8
+        rows = stage1_failures(config)
+        assert rows["reason"].str.contains("event's deadline").all()
+        stall.times = 0  # the server recovers
+        assert stage1(config)["stations_ok"] == 8
+
+
+def test_stage1_against_a_gzip_bomb_fails_those_stations_quickly(tmp_path, network):
+    with FdsnTestServer(*network, faults=[Fault("bomb", "dataselect", times=None)]) as server:
+        config = hostile_config(tmp_path, server.url, max_answer_mb=16)
+        started = time.monotonic()
+        summary = stage1(config, events={"ev1"})
+        assert time.monotonic() - started < 20
+    assert summary["stations_failed"] == 4
+    assert stage1_failures(config)["reason"].str.contains("inflates to more than 16 MiB").all()
+
+
+def test_stage1_names_an_html_page(tmp_path, network):
+    with FdsnTestServer(*network, faults=[Fault("html", "station", times=None)]) as server:
+        config = hostile_config(tmp_path, server.url, retries=1)
+        stage1(config)
+    reasons = stage1_failures(config)["reason"]
+    assert len(reasons) == 2 and reasons.str.contains("HTML page titled 'Scheduled maintenance'").all()
+
+
+def test_stage1_asks_again_after_the_station_service_had_no_data(tmp_path, network):
+    """Issue 13, case 6: a 204 from the station service was cached forever."""
+    with FdsnTestServer(*network, faults=[Fault("nodata", "station", times=2)]) as server:
+        config = hostile_config(tmp_path, server.url)
+        first = stage1(config)
+        assert first["stations_ok"] == 0
+        assert stage1_failures(config)["reason"].str.contains("no station").all()
+        second = stage1(config)
+    assert second["stations_ok"] == 8 and stage1_failures(config).empty
+
+
+def test_stage1_splits_requests_the_data_centre_finds_too_large(tmp_path, network):
+    with FdsnTestServer(*network, max_bulk_lines=4) as server:
+        config = hostile_config(tmp_path, server.url, stations_per_request=4)
+        summary = stage1(config)
+        statuses = [r.status for r in server.queries("dataselect")]
+    assert summary["stations_ok"] == 8 and 413 in statuses
+
+
+def test_stage1_stops_after_the_first_event_when_the_provider_is_unreachable(tmp_path, repo_dir):
+    """Issue 9: offline, stage 1 tried every event for ~18 s and exited 0; now it stops after
+    the first, within 30 s with the default retries, exit status 1 and one line."""
+    import subprocess
+    import sys
+
+    import yaml
+    from waveform_case import case_config
+
+    url = closed_port_url()
+    settings = case_config(tmp_path, url=url)
+    settings["waveforms"]["fdsn"] = {"providers": [url]}  # default timeout, retries, back-off
+    config = tmp_path / "config.yaml"
+    config.write_text(yaml.safe_dump(settings))
+    started = time.monotonic()
+    done = subprocess.run(["bash", str(repo_dir / "run_pipeline.sh"), str(config)],
+                          capture_output=True, text=True, timeout=120,
+                          env={**__import__("os").environ, "PYTHON": sys.executable})
+    elapsed = time.monotonic() - started
+    assert done.returncode == 1 and elapsed < 30, (elapsed, done.stderr[-2000:])
+    errors = [line for line in done.stderr.splitlines() if line.startswith("ERROR")]
+    assert errors == [f"ERROR cannot reach FDSN provider {url}: failed 4 time(s), last error "
+                      "ConnectionError: [Errno 111] Connection refused; check the network or use "
+                      "waveforms.source: sds/files"]
+    assert "stage 1_get_waveforms failed; later stages not run" in done.stderr
+    assert "=== 2_mseed2sac ===" not in done.stdout
+    failures = (tmp_path / "work" / "logs" / "failures.csv").read_text().splitlines()
+    assert len(failures) == 2 and ",ev1," in failures[1], "stopped after the first event"
