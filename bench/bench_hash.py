@@ -5,7 +5,7 @@ Prints, at HASH's settings (dang 5, nmc 30):
   * JIT: the first call in a process with an empty numba cache (compile) and with the cache
     (load), apart from warm times;
   * warm events/s and the grid-search share on HASH example 1 and example 3, one thread;
-  * a synthetic catalog (default 1,000 events) on 1 and 2 cores (``RunOptions.threads``: with
+  * a synthetic catalog (default 1,000 events) on 1 and 2 cores (``RunPolicy.threads``: with
     the default numpy stream, events are solved concurrently, one per core), and the speed-up;
   * a whole ``6_run_hash.py --hash-inp example3.inp --driver 3`` run in a fresh process
     (start-up included, wall time) and its peak memory (ru_maxrss);
@@ -38,6 +38,7 @@ JIT_PROBE = """
 import time, numpy as np
 t = time.perf_counter()
 from hash_core import focal
+from hash_core.params import HashParams
 from hash_core.rng import make_rng
 t_import = time.perf_counter() - t
 rng = make_rng("numpy", 0)
@@ -53,8 +54,8 @@ pol_sp[:4] = 0
 times = []
 for with_sp in (False, True, False, True):
     t = time.perf_counter()
-    focal.focal_mechanism(takeoff, azimuth, pol_sp if with_sp else pol, None, sp,
-                          focal.HashSettings(with_sp=with_sp, dang_deg=10), rng)
+    focal.focal_mechanism(takeoff, azimuth, pol_sp if with_sp else pol, None,
+                          sp if with_sp else None, HashParams(dang_deg=10), rng)
     times.append(time.perf_counter() - t)
 print(t_import, times[0] + times[1], times[2] + times[3])
 """
@@ -74,14 +75,14 @@ def jit_times() -> dict:
 
 def example_inputs(shared: Path, name: str, driver: int):
     from focalflow.formats import hash_v12
-    from focalflow.stages.run_hash import _Problems, load_hash_inputs
+    from focalflow.mechanisms.classic import _Problems, load_hash_inputs
 
     folder = shared / "data" / "hash_examples"
     control = hash_v12.read_hash_inp(folder / name, driver, base_dir=folder)
-    return load_hash_inputs(control, _Problems())
+    return (*load_hash_inputs(control, _Problems()), control.params)
 
 
-def timed_catalog(events, obs, options, tables, repeats: int = 1) -> tuple[float, float]:
+def timed_catalog(events, obs, params, policy, tables, repeats: int = 1) -> tuple[float, float]:
     """(total seconds, seconds inside the grid search, summed over threads) of the best of
     ``repeats`` warm runs."""
     from hash_core import focal
@@ -105,7 +106,7 @@ def timed_catalog(events, obs, options, tables, repeats: int = 1) -> tuple[float
         for _ in range(repeats):
             spent[0] = 0.0
             t = time.perf_counter()
-            solve_catalog(events, obs, options, tables, lambda *a: None)
+            solve_catalog(events, obs, params, policy, tables, lambda *a: None)
             best = min(best, (time.perf_counter() - t, spent[0]))
         return best
     finally:
@@ -117,7 +118,7 @@ def synthetic_catalog(n_events: int, seed: int = 0):
     style: take-off sigma 5 deg, azimuth sigma 2 deg)."""
     import pandas as pd
     from hash_core.geometry import ray_vectors, sdr_to_vectors
-    from focalflow.mechanisms.solve import make_observations
+    from focalflow.mechanisms.observations import make_observations
 
     g = np.random.default_rng(seed)
     events, rows = [], []
@@ -203,7 +204,7 @@ def main() -> None:
     if not (args.shared / "data" / "hash_examples").is_dir():
         raise SystemExit(f"HASH examples not found under {args.shared} (use --shared)")
 
-    from hash_core.search import set_threads
+    from hash_core.params import HashParams, RunPolicy
 
     rows = []   # (what, focalflow figure, reference, ratio text)
     jit = jit_times()
@@ -213,12 +214,11 @@ def main() -> None:
     rows.append(("JIT compile (empty cache), s", jit["cold"][1] - jit["cold"][2], None, ""))
     rows.append(("first call with numba cache, s", jit["cached"][1] - jit["cached"][2], None, ""))
 
-    set_threads(1)
     for name, driver, reference in (("example1.inp", 1, HASH_EX1_S), ("example3.inp", 3, HASH_EX3_S)):
-        events, obs, tables, options = example_inputs(args.shared, name, driver)
-        options.rng = "hash"
-        timed_catalog(events, obs, options, tables)                     # warm-up
-        total, search = timed_catalog(events, obs, options, tables, repeats=2)
+        events, obs, tables, params = example_inputs(args.shared, name, driver)
+        policy = RunPolicy(rng="hash", threads=1)
+        timed_catalog(events, obs, params, policy, tables)                     # warm-up
+        total, search = timed_catalog(events, obs, params, policy, tables, repeats=2)
         n = len(events)
         print(f"{name}: {n} events warm on 1 thread: {total:.2f} s ({n / total:.1f} events/s), "
               f"grid search {search:.2f} s")
@@ -229,13 +229,11 @@ def main() -> None:
 
     if not args.skip_catalog:
         events, obs = synthetic_catalog(args.events)
-        from focalflow.mechanisms.solve import RunOptions
-        options = RunOptions(max_agap_deg=360, max_pgap_deg=90)
-        timed_catalog(events.iloc[:5], obs, options, None)
+        params = HashParams(max_agap_deg=360, max_pgap_deg=90)
+        timed_catalog(events.iloc[:5], obs, params, RunPolicy(), None)
         speeds = {}
         for threads in (1, 2):
-            options.threads = threads
-            total, search = timed_catalog(events, obs, options, None)
+            total, search = timed_catalog(events, obs, params, RunPolicy(threads=threads), None)
             speeds[threads] = len(events) / total
             print(f"synthetic catalog, {len(events)} events, {threads} core(s): {total:.1f} s "
                   f"({speeds[threads]:.1f} events/s), grid search {search:.1f} s (summed over "

@@ -4,6 +4,11 @@ Every stage takes ``--config PATH`` (default ``config.yaml``), ``--events ID[,ID
 ``--overwrite`` and ``-v/--verbose``. A stage module provides ``run(ctx) -> dict`` (a summary of
 counts); errors the user can fix (:class:`FocalflowError`) end the run with one clear line and
 exit status 2, never a traceback.
+
+Flags that set a parameter (:data:`STAGE_FLAGS`, e.g. stage 6's ``--seed`` = ``hash.seed``) are
+merged into the validated config once, before the stage runs, so a flag means the same as its
+config key in every mode. Stage 6 also runs HASH and SKHASH control files without a config
+(``--hash-inp``/``--skhash-control``, :func:`add_classic_arguments`), with the same flags.
 """
 from __future__ import annotations
 
@@ -12,11 +17,12 @@ import logging
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Callable, Optional, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
-from focalflow.errors import FocalflowError
+from focalflow.errors import ConfigError, FocalflowError
 from focalflow.log import FailureLog, setup_logging
 from focalflow.workdir import WorkDir
+from hash_core.params import MISFIT_WEIGHTS, RANDOM_STREAMS
 
 if TYPE_CHECKING:  # pydantic is imported only when a config is loaded (6_run_hash.py's
     from focalflow.config import Config  # classic modes start without it)
@@ -86,20 +92,89 @@ def run_stage(stage: str, run: Callable[[StageContext], dict], config: Config,
     return summary
 
 
+@dataclass(frozen=True)
+class ConfigFlag:
+    """A command-line flag that sets one config key (dotted, e.g. ``hash.seed``)."""
+
+    flag: str
+    key: str
+    help: str
+    type: Callable[[str], Any] = str
+    choices: Optional[tuple] = None
+
+
+STAGE_FLAGS: dict[str, tuple[ConfigFlag, ...]] = {
+    "6_run_hash": (
+        ConfigFlag("--rng", "hash.rng", "random stream: numpy (seeded, one per event) or hash "
+                   "(HASH v1.2's one stream, events in order)", choices=RANDOM_STREAMS),
+        ConfigFlag("--seed", "hash.seed", "seed of the numpy stream", type=int),
+        ConfigFlag("--threads", "hash.threads", "cores to use (0: all): events solved "
+                   "concurrently with the numpy stream, else each grid search spread over them",
+                   type=int),
+        ConfigFlag("--misfit-weights", "hash.misfit_weights", "how misfits and station "
+                   "distribution ratios are weighted (HASH control files: hash_v12)",
+                   choices=MISFIT_WEIGHTS),
+    ),
+}
+
+
+def flag_values(args: argparse.Namespace, flags: Sequence[ConfigFlag]) -> dict[str, Any]:
+    """``{config key: value}`` of the flags given on the command line."""
+    values = {flag.key: getattr(args, flag.key.split(".")[-1]) for flag in flags}
+    return {key: value for key, value in values.items() if value is not None}
+
+
+def merge_flags(config: Config, values: dict[str, Any]) -> Config:
+    """Set the config keys of :func:`flag_values` (each checked like its config.yaml key)."""
+    from pydantic import ValidationError
+
+    for key, value in values.items():
+        section, name = key.split(".")
+        try:
+            setattr(getattr(config, section), name, value)
+        except ValidationError as exc:
+            raise ConfigError(f"{key} = {value!r} (command line): "
+                              f"{exc.errors()[0]['msg']}") from None
+    return config
+
+
+def add_classic_arguments(parser: argparse.ArgumentParser) -> None:
+    """Stage 6's HASH/SKHASH inputs, run without config.yaml."""
+    group = parser.add_argument_group("HASH / SKHASH inputs (no config.yaml needed)")
+    group.add_argument("--hash-inp", type=Path, help="HASH v1.2 control file (exampleN.inp)")
+    group.add_argument("--driver", type=int, choices=(1, 2, 3),
+                       help="HASH driver whose control file and formats --hash-inp uses")
+    group.add_argument("--skhash-control", type=Path, help="SKHASH control file")
+    group.add_argument("--out", type=Path, help="mechanisms CSV written by the classic modes")
+
+
 def main(stage: str, description: str, run: Callable[[StageContext], dict],
          argv: Sequence[str] | None = None,
-         add_arguments: Callable[[argparse.ArgumentParser], None] | None = None) -> int:
-    """Entry point of a stage script; returns the process exit status."""
-    from focalflow.config import load_config
+         classic: Callable[[argparse.Namespace, dict], object] | None = None) -> int:
+    """Entry point of a stage script; returns the process exit status.
 
+    ``classic(args, flags)``, when given, runs ``--hash-inp``/``--skhash-control`` without a
+    config; ``flags`` are the given parameter flags as ``{config key: value}``."""
+    flags = STAGE_FLAGS.get(stage, ())
     parser = build_parser(stage, description)
-    if add_arguments is not None:
-        add_arguments(parser)
+    for flag in flags:
+        parser.add_argument(flag.flag, dest=flag.key.split(".")[-1], type=flag.type,
+                            choices=flag.choices, default=None,
+                            help=f"{flag.help} (sets {flag.key})")
+    if classic is not None:
+        add_classic_arguments(parser)
     args = parser.parse_args(argv)
     setup_logging(stage, verbose=args.verbose)
+    given = flag_values(args, flags)
+    if classic is not None and (args.hash_inp or args.skhash_control):
+        if args.hash_inp and args.skhash_control:
+            parser.error("give --hash-inp or --skhash-control, not both")
+        return exit_status(lambda: classic(args, given))
 
     def load_and_run() -> None:
-        config = load_config(args.config)
+        from focalflow.config import load_config
+
+        config = merge_flags(load_config(args.config), given)
         setup_logging(stage, WorkDir(config.workdir).logs_dir, verbose=args.verbose)
         run_stage(stage, run, config, parse_events(args.events), args.overwrite, args)
 

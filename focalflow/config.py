@@ -10,6 +10,7 @@ Units are in the names: ``_s`` seconds, ``_km`` kilometres, ``_deg`` degrees, ``
 from __future__ import annotations
 
 import difflib
+from dataclasses import fields
 from pathlib import Path
 from typing import Any, Literal, Optional, get_args
 
@@ -18,6 +19,8 @@ from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationI
                       field_validator)
 
 from focalflow.errors import ConfigError
+from focalflow.mechanisms.sp_settings import SpSettings
+from hash_core.params import HashParams, RunPolicy, describe
 
 
 class Section(BaseModel):
@@ -169,6 +172,19 @@ class StationsConfig(Section):
         "null for none.")
 
 
+def _hash(name: str):
+    """The config field of HASH parameter ``name``: default, range and description are
+    :class:`hash_core.params.HashParams`' (or :class:`~hash_core.params.RunPolicy`'s)."""
+    owner = HashParams if name in {f.name for f in fields(HashParams)} else RunPolicy
+    return Field(**describe(owner, name))
+
+
+def _sp(name: str):
+    """The config field ``sp_<name>``: default, range and description are
+    :class:`~focalflow.mechanisms.sp_settings.SpSettings`'."""
+    return Field(**describe(SpSettings, name))
+
+
 class HashConfig(Section):
     """Stage 6: the HASH grid search (names and defaults follow HASH v1.2)."""
 
@@ -177,44 +193,45 @@ class HashConfig(Section):
         "combined: analyst where given, else CNN.")
     velocity_models: list[Path] = Field([Path("velocity/demo.txt")], min_length=1,
                                         description="1-D P velocity models used in the Monte Carlo.")
-    npolmin: int = Field(8, ge=1, description="Minimum number of polarities (fewer: quality F).")
-    max_agap_deg: float = Field(90.0, gt=0, le=360, description="Maximum azimuthal gap.")
-    max_pgap_deg: float = Field(60.0, gt=0, le=90, description="Maximum take-off angle gap.")
-    dang_deg: float = Field(5.0, ge=1, le=30, description="Grid angle of the mechanism search.")
-    nmc: int = Field(30, ge=1, le=1000, description="Monte Carlo trials (depth/model perturbations).")
-    maxout: int = Field(500, ge=1, description="Most acceptable mechanisms kept per event.")
-    badfrac: float = Field(0.1, ge=0, lt=1, description="Assumed fraction of wrong polarities.")
-    delmax_km: float = Field(120.0, gt=0, description="Largest source-station distance used.")
-    cangle_deg: float = Field(45.0, gt=0, le=90, description="Angle for computing probabilities.")
-    prob_max: float = Field(0.1, ge=0, le=1, description="Probability threshold for multiple solutions.")
+    npolmin: int = _hash("npolmin")
+    max_agap_deg: float = _hash("max_agap_deg")
+    max_pgap_deg: float = _hash("max_pgap_deg")
+    dang_deg: float = _hash("dang_deg")
+    nmc: int = _hash("nmc")
+    maxout: int = _hash("maxout")
+    max_accepted: int = _hash("max_accepted")
+    badfrac: float = _hash("badfrac")
+    badmin: float = _hash("badmin")
+    delmax_km: float = _hash("delmax_km")
+    cangle_deg: float = _hash("cangle_deg")
+    prob_max: float = _hash("prob_max")
+    max_solutions: int = _hash("max_solutions")
     use_sp_ratios: bool = Field(True, description="Use S/P amplitude ratios measured from the windows.")
-    ratmin: float = Field(3.0, gt=0, description="Minimum signal-to-noise ratio of P and S amplitudes.")
-    qbadfac: float = Field(0.3, ge=0, description="Assumed noise in log10 S/P ratios.")
-    sp_freqmin_hz: float = Field(1.0, gt=0, description="S/P amplitudes: low corner of the causal "
-                                 "4-pole Butterworth band-pass applied before measuring.")
-    sp_freqmax_hz: float = Field(40.0, gt=0, description="S/P amplitudes: high corner of the band-pass "
-                                 "(capped at 0.45 x the sampling rate).")
-    sp_p_window_s: float = Field(1.0, gt=0, description="S/P amplitudes: P peak searched from 0.05 s "
-                                 "before the P pick to this long after it (and before the S pick).")
-    sp_s_window_s: float = Field(2.0, gt=0, description="S/P amplitudes: S peak searched from 0.05 s "
-                                 "before the S pick to this long after it.")
-    sp_noise_window_s: float = Field(1.5, gt=0, description="S/P amplitudes: noise peak over this "
-                                     "long, ending 0.1 s before each pick.")
+    ratmin: float = _hash("ratmin")
+    qbadfac: float = _hash("qbadfac")
+    qbadmin: float = _hash("qbadmin")
+    sp_freqmin_hz: float = _sp("freqmin_hz")
+    sp_freqmax_hz: float = _sp("freqmax_hz")
+    sp_p_window_s: float = _sp("p_window_s")
+    sp_s_window_s: float = _sp("s_window_s")
+    sp_noise_window_s: float = _sp("noise_window_s")
     sp_corrections_file: Optional[Path] = Field(
         None, description="log10 S/P station corrections (HASH statcor or SKHASH corfile CSV); "
         "null for none.")
-    depth_uncert_km: float = Field(1.0, gt=0,
-                                   description="Depth sigma where the catalog gives none.")
-    rng: Literal["numpy", "hash"] = Field("numpy",
-                                          description="numpy: seeded generator; hash: HASH v1.2's stream.")
-    seed: int = Field(0, ge=0, description="Seed of the numpy random stream.")
-    misfit_weights: Literal["radiation", "hash_v12"] = Field(
-        "radiation", description="Weights of polarity misfit and station distribution ratio: "
-        "radiation (the mechanism's P radiation) or hash_v12 (as HASH v1.2 computes them, "
-        "reproducing its quality letters).")
-    threads: int = Field(0, ge=0, le=256,
-                         description="Cores for stage 6 (0: all): events solved concurrently "
-                         "with the numpy stream, else each grid search spread over them.")
+    depth_uncert_km: float = _hash("depth_uncert_km")
+    misfit_weights: Literal["radiation", "hash_v12"] = _hash("misfit_weights")
+    rng: Literal["numpy", "hash"] = _hash("rng")
+    seed: int = _hash("seed")
+    threads: int = _hash("threads")
+
+    def params(self) -> HashParams:
+        """The HASH parameters of this section (every HashParams field of the same name)."""
+        return HashParams(**{f.name: getattr(self, f.name) for f in fields(HashParams)
+                             if f.name in type(self).model_fields})
+
+    def policy(self) -> RunPolicy:
+        """The run policy of this section (random stream, seed, threads)."""
+        return RunPolicy(**{f.name: getattr(self, f.name) for f in fields(RunPolicy)})
 
 
 class OutputConfig(Section):

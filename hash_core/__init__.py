@@ -1,11 +1,18 @@
 """hash_core — the numerics of HASH v1.2 (Hardebeck & Shearer 2002, 2003), arrays in, arrays out.
 
-No files, no pandas, no configuration: callers (``focalflow.stages.hash`` and the readers of
+No files, no pandas, no configuration: callers (``focalflow.mechanisms`` and the readers of
 ``focalflow.formats``) turn tables into arrays and back. Conventions at every boundary:
 x north, y east, z down; angles in degrees; take-off angle from vertical UP (0 = up, 90 =
 horizontal, 180 = down), azimuth clockwise from north; polarity +1 up / -1 down (true ground
 motion, i.e. after station reversals), 0 on S/P rows; S/P ratios as log10(S/P) after station
 correction; depths and distances in km.
+
+Parameters (``hash_core.params``, pure Python: importing it loads no numba)
+    HashParams(npolmin, max_agap_deg, max_pgap_deg, dang_deg, nmc, maxout, max_accepted,
+               badfrac, badmin, qbadfac, qbadmin, delmax_km, cangle_deg, prob_max,
+               max_solutions, ratmin, depth_uncert_km, misfit_weights, ...) -- the one
+        parameter set, HASH v1.2's defaults (each written once, there)
+    RunPolicy(rng, seed, threads) -- random stream and cores
 
 Geometry (``hash_core.geometry``)
     sdr_to_vectors(strike_deg, dip_deg, rake_deg) -> (normal (...,3), slip (...,3))
@@ -46,10 +53,12 @@ Monte Carlo trials (``hash_core.focal``)
         -> (takeoff (nobs,nmc), azimuth (nobs,nmc))          (HASH drivers 2 and 3)
 
 Grid search (``hash_core.search``, numba, cache=True, prange over mechanisms)
-    search_polarities(rays (nmc,nobs,3), polarity, impulsive, grid, badfrac, parallel=True)
+    search_polarities(rays (nmc,nobs,3), polarity, impulsive, grid, badfrac, badmin,
+                      parallel=True)
         -> accepted grid indices (grid order); trials with NaN rays are skipped; parallel=False
         runs a serial kernel (same result) for events solved concurrently in threads
-    search_polarities_sp(rays, polarity, sp_log10, grid, badfrac, qbadfac, parallel=True)
+    search_polarities_sp(rays, polarity, sp_log10, grid, badfrac, badmin, qbadfac, qbadmin,
+                         parallel=True)
         -> accepted indices
     predicted_log_sp(rays, normal, slip) -> log10(4.9 S/P radiation), clipped to [-2, 4]
     set_threads(n=None) — numba threads (default NUMBA_NUM_THREADS; 1 for per-core timing)
@@ -57,7 +66,7 @@ Grid search (``hash_core.search``, numba, cache=True, prange over mechanisms)
 
 Solutions (``hash_core.solution``)
     mech_average(normals, slips) -> (normal, slip)
-    mech_probability(normals, slips, cangle_deg, prob_max, max_solutions=5) -> [Cluster(normal,
+    mech_probability(normals, slips, cangle_deg, prob_max, max_solutions) -> [Cluster(normal,
         slip, prob, fault_uncertainty_deg, aux_uncertainty_deg, members)]
     polarity_misfit(rays, polarity, impulsive, normal, slip) -> (mfrac, stdr, predicted)
     polarity_sp_misfit(rays, polarity, sp_log10, normal, slip) -> (mfrac, mavg, stdr, predicted)
@@ -66,39 +75,67 @@ Solutions (``hash_core.solution``)
                   max_agap_deg, max_pgap_deg, with_sp) -> "A".."F"
 
 One event (``hash_core.focal``)
-    HashSettings(dang_deg=5, nmc=30, maxout=500, max_accepted=500, badfrac=0.1, qbadfac=0.3,
-                 cangle_deg=45, prob_max=0.25, npolmin=8, max_agap_deg=90, max_pgap_deg=60,
-                 with_sp=False, max_solutions=5)
     focal_mechanism(takeoff_deg (nobs,nmc), azimuth_deg (nobs,nmc), polarity (nobs,),
-                    impulsive (nobs,), sp_log10 (nobs,), settings, rng, parallel=True)
+                    impulsive (nobs,), sp_log10 (nobs,), params, rng, parallel=True)
         -> MechanismSolution
         (per solution, preferred first: strike, dip, rake, aux_strike/dip/rake,
         fault_uncertainty, aux_uncertainty, prob, polarity_misfit, sp_misfit,
         station_distribution_ratio, quality; per event: azimuth_gap, takeoff_gap, num_p_pol,
         num_sp, mult_solution, acceptable (n,3) sdr, takeoff, azimuth, predicted_polarity)
-"""
-from .focal import (HashSettings, MechanismSolution, focal_mechanism, perturb_given_angles,
-                    takeoffs_for_trials, trial_depths)
-from .geometry import (auxiliary_plane, axis_trend_plunge, flat_distance_azimuth, kagan_angle,
-                       moment_tensor, pbt_axes, ray_vectors, rotation_angle, sdr_to_vectors,
-                       vectors_to_sdr)
-from .grid import MechanismGrid, mechanism_grid
-from .raytrace import TakeoffTable, lookup_takeoff, takeoff_table
-from .rng import HashStream, NumpyStream, make_rng
-from .search import (get_threads, predicted_log_sp, search_polarities, search_polarities_sp,
-                     set_threads)
-from .solution import (Cluster, azimuth_takeoff_gaps, mech_average, mech_probability,
-                       polarity_misfit, polarity_sp_misfit, quality_grade)
 
-__all__ = [
-    "HashSettings", "MechanismSolution", "focal_mechanism", "perturb_given_angles",
-    "takeoffs_for_trials", "trial_depths",
-    "auxiliary_plane", "axis_trend_plunge", "flat_distance_azimuth", "kagan_angle",
-    "moment_tensor", "pbt_axes", "ray_vectors", "rotation_angle", "sdr_to_vectors",
-    "vectors_to_sdr",
-    "MechanismGrid", "mechanism_grid", "TakeoffTable", "lookup_takeoff", "takeoff_table",
-    "HashStream", "NumpyStream", "make_rng",
-    "get_threads", "predicted_log_sp", "search_polarities", "search_polarities_sp", "set_threads",
-    "Cluster", "azimuth_takeoff_gaps", "mech_average", "mech_probability", "polarity_misfit",
-    "polarity_sp_misfit", "quality_grade",
-]
+The numba kernels load on first use of a name (``import hash_core`` alone is cheap), so the
+config schema can take its defaults from ``hash_core.params`` without compiling anything.
+"""
+from __future__ import annotations
+
+import importlib
+
+from .params import HashParams, RunPolicy
+
+_MODULE_OF = {
+    "MechanismSolution": "focal",
+    "focal_mechanism": "focal",
+    "perturb_given_angles": "focal",
+    "takeoffs_for_trials": "focal",
+    "trial_depths": "focal",
+    "auxiliary_plane": "geometry",
+    "axis_trend_plunge": "geometry",
+    "flat_distance_azimuth": "geometry",
+    "kagan_angle": "geometry",
+    "moment_tensor": "geometry",
+    "pbt_axes": "geometry",
+    "ray_vectors": "geometry",
+    "rotation_angle": "geometry",
+    "sdr_to_vectors": "geometry",
+    "vectors_to_sdr": "geometry",
+    "MechanismGrid": "grid",
+    "mechanism_grid": "grid",
+    "TakeoffTable": "raytrace",
+    "lookup_takeoff": "raytrace",
+    "takeoff_table": "raytrace",
+    "HashStream": "rng",
+    "NumpyStream": "rng",
+    "make_rng": "rng",
+    "get_threads": "search",
+    "predicted_log_sp": "search",
+    "search_polarities": "search",
+    "search_polarities_sp": "search",
+    "set_threads": "search",
+    "Cluster": "solution",
+    "azimuth_takeoff_gaps": "solution",
+    "mech_average": "solution",
+    "mech_probability": "solution",
+    "polarity_misfit": "solution",
+    "polarity_sp_misfit": "solution",
+    "quality_grade": "solution",
+}
+
+__all__ = ["HashParams", "RunPolicy", *_MODULE_OF]
+
+
+def __getattr__(name: str):
+    if name not in _MODULE_OF:
+        raise AttributeError(f"module 'hash_core' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f".{_MODULE_OF[name]}", __name__), name)
+    globals()[name] = value
+    return value

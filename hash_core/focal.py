@@ -12,43 +12,11 @@ import numpy as np
 
 from .geometry import auxiliary_plane, ray_vectors, vectors_to_sdr
 from .grid import mechanism_grid
+from .params import HashParams
 from .raytrace import TakeoffTable, lookup_takeoff
 from .search import search_polarities, search_polarities_sp
 from .solution import (azimuth_takeoff_gaps, hash_v12_weight_mechanism, mech_probability,
                        p_radiation, polarity_misfit, polarity_sp_misfit, quality_grade)
-
-
-@dataclass(frozen=True)
-class HashSettings:
-    """Parameters of HASH v1.2 (names and defaults of its control files where they exist).
-
-    dang_deg: grid angle; nmc: Monte Carlo trials; maxout: acceptable mechanisms returned;
-    max_accepted: random subset kept when more pass (HASH's nmax0); badfrac: fraction of bad
-    polarities; qbadfac: log10 S/P misfit allowed per ratio; cangle_deg: angle for the
-    probability of multiple solutions; prob_max: probability threshold for a further solution;
-    npolmin: fewest polarities for a mechanism; max_agap_deg / max_pgap_deg: largest azimuthal /
-    take-off gaps for a graded (A-D) mechanism; with_sp: use S/P ratios (driver 3);
-    hash_v12_misfit_weights: weight misfits and the station distribution ratio as HASH v1.2
-    does (radiation of the mechanism's angles read as radians, see
-    :func:`hash_core.solution.hash_v12_weight_mechanism`) instead of the mechanism's own P
-    radiation; it changes misfits, station distribution ratios and so quality letters, never
-    the mechanisms.
-    """
-
-    dang_deg: float = 5.0
-    nmc: int = 30
-    maxout: int = 500
-    max_accepted: int = 500
-    badfrac: float = 0.1
-    qbadfac: float = 0.3
-    cangle_deg: float = 45.0
-    prob_max: float = 0.25
-    npolmin: int = 8
-    max_agap_deg: float = 90.0
-    max_pgap_deg: float = 60.0
-    with_sp: bool = False
-    max_solutions: int = 5
-    hash_v12_misfit_weights: bool = False
 
 
 @dataclass
@@ -109,16 +77,18 @@ def _empty_solution(quality: str, message: str, takeoff, azimuth, npol: int, nsp
 
 
 def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10=None,
-                    settings: HashSettings = HashSettings(), rng=None,
+                    params: HashParams = HashParams(), rng=None,
                     parallel: bool = True) -> MechanismSolution:
     """Solve one event from its observations under ``nmc`` perturbed ray sets.
 
     takeoff_deg, azimuth_deg: (n obs, nmc) or (n obs,) degrees, column 0 the unperturbed rays (NaN columns
     = unusable trials, e.g. a perturbed depth outside the velocity table); polarity: (n obs,)
     +1/-1 (true ground motion), 0 on S/P rows; impulsive: (n obs,) bool (default all);
-    sp_log10: (n obs,) log10 S/P after station correction, NaN on polarity rows (used only with
-    ``settings.with_sp``; without it S/P rows are ignored); rng: a `hash_core.rng` stream, used
-    only to draw the random subset when more than ``max_accepted`` mechanisms pass;
+    sp_log10: (n obs,) log10 S/P after station correction, NaN on polarity rows; S/P ratios
+    are used (HASH driver 3's search and grades) when some polarity-0 row has a finite ratio
+    or ``params.always_sp``, else polarity-0 rows are ignored; params: :class:`HashParams`;
+    rng: a `hash_core.rng` stream, used only to draw the random subset when more than
+    ``max_accepted`` mechanisms pass;
     parallel: grid search on numba's threads, or serial (same result) when the caller solves
     several events at once in threads.
 
@@ -145,7 +115,8 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
     input_rays_takeoff, input_rays_azimuth = takeoff[:, 0].copy(), azimuth[:, 0].copy()
     input_rays = ray_vectors(input_rays_takeoff, input_rays_azimuth)
     input_polarity = polarity
-    if not settings.with_sp:
+    with_sp = params.always_sp or bool(np.any((polarity == 0) & np.isfinite(sp)))
+    if not with_sp:
         keep = polarity != 0
         takeoff, azimuth, polarity = takeoff[keep], azimuth[keep], polarity[keep]
         impulsive, sp = impulsive[keep], sp[keep]
@@ -155,32 +126,33 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
     npol, nsp = int(is_pol.sum()), int((~is_pol).sum())
     rays = ray_vectors(takeoff.T, azimuth.T)  # (nmc, nobs, 3)
     gaps = azimuth_takeoff_gaps(takeoff[is_pol, 0], azimuth[is_pol, 0])
-    if npol < settings.npolmin:
-        return _empty_solution("F", f"{npol} polarities, fewer than npolmin={settings.npolmin}",
+    if npol < params.npolmin:
+        return _empty_solution("F", f"{npol} polarities, fewer than npolmin={params.npolmin}",
                                input_rays_takeoff, input_rays_azimuth, npol, nsp, gaps)
 
-    grid = mechanism_grid(settings.dang_deg)
-    if settings.with_sp:
-        accepted = search_polarities_sp(rays, polarity, sp, grid, settings.badfrac,
-                                        settings.qbadfac, parallel)
+    grid = mechanism_grid(params.dang_deg)
+    if with_sp:
+        accepted = search_polarities_sp(rays, polarity, sp, grid, params.badfrac, params.badmin,
+                                        params.qbadfac, params.qbadmin, parallel)
     else:
-        accepted = search_polarities(rays, polarity, impulsive, grid, settings.badfrac, parallel)
+        accepted = search_polarities(rays, polarity, impulsive, grid, params.badfrac,
+                                     params.badmin, parallel)
     n_accepted = len(accepted)
-    if n_accepted > settings.max_accepted:
+    if n_accepted > params.max_accepted:
         if rng is None:
             raise ValueError("a random stream is needed to draw the subset of acceptable mechanisms")
-        accepted = accepted[rng.subset(n_accepted, settings.max_accepted)]
+        accepted = accepted[rng.subset(n_accepted, params.max_accepted)]
     normals, slips = grid.normal[accepted], grid.slip[accepted]
-    clusters = mech_probability(normals, slips, settings.cangle_deg, settings.prob_max,
-                                settings.max_solutions)
+    clusters = mech_probability(normals, slips, params.cangle_deg, params.prob_max,
+                                params.max_solutions)
 
     rays1 = rays[0]
     rows = {name: [] for name in ("sdr", "aux", "fault_unc", "aux_unc", "prob", "mfrac", "mavg",
                                   "stdr", "quality")}
     for cluster in clusters:
         weights = (hash_v12_weight_mechanism(cluster.normal, cluster.slip)
-                   if settings.hash_v12_misfit_weights else None)
-        if settings.with_sp:
+                   if params.misfit_weights == "hash_v12" else None)
+        if with_sp:
             mfrac, mavg, stdr, _ = polarity_sp_misfit(rays1, polarity, sp, cluster.normal,
                                                       cluster.slip, weights)
         else:
@@ -198,11 +170,11 @@ def focal_mechanism(takeoff_deg, azimuth_deg, polarity, impulsive=None, sp_log10
         rows["stdr"].append(stdr)
         rows["quality"].append(quality_grade(
             cluster.prob, cluster.fault_uncertainty_deg, cluster.aux_uncertainty_deg, mfrac,
-            stdr, gaps[0], gaps[1], npol, settings.npolmin, settings.max_agap_deg,
-            settings.max_pgap_deg, settings.with_sp))
+            stdr, gaps[0], gaps[1], npol, params.npolmin, params.max_agap_deg,
+            params.max_pgap_deg, with_sp))
     sdr = np.array(rows["sdr"])
     aux = np.array(rows["aux"])
-    acceptable = np.column_stack(vectors_to_sdr(normals, slips))[: settings.maxout]
+    acceptable = np.column_stack(vectors_to_sdr(normals, slips))[: params.maxout]
     return MechanismSolution(
         strike=sdr[:, 0], dip=sdr[:, 1], rake=sdr[:, 2],
         aux_strike=aux[:, 0], aux_dip=aux[:, 1], aux_rake=aux[:, 2],
@@ -237,11 +209,11 @@ def perturb_given_angles(takeoff_deg, azimuth_deg, takeoff_sigma_deg, azimuth_si
 
 def trial_depths(depth_km: float, depth_sigma_km: float, nmc: int, n_models: int, rng):
     """HASH drivers 2/3: (depth km, model index) per trial. Trial 1: catalogue depth, model 0;
-    trial m >= 2 (1-based): depth + sigma * N(0, 1) (sigma = 1 km when 0), model mod(m, n)."""
-    sigma = depth_sigma_km if depth_sigma_km and depth_sigma_km > 0 else 1.0
+    trial m >= 2 (1-based): depth + sigma * N(0, 1), model mod(m, n). The deviates are drawn
+    even for sigma 0 (see :meth:`HashParams.depth_sigma_km`), so the stream stays in step."""
     depths = np.empty(nmc)
     depths[0] = depth_km
-    depths[1:] = depth_km + sigma * rng.normal(nmc - 1)
+    depths[1:] = depth_km + depth_sigma_km * rng.normal(nmc - 1)
     models = np.zeros(nmc, dtype=int)
     models[1:] = np.mod(np.arange(2, nmc + 1), n_models)
     return depths, models

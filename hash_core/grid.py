@@ -30,7 +30,7 @@ class MechanismGrid:
 
 
 @functools.lru_cache(maxsize=4)
-def mechanism_grid(dang_deg: float = 5.0) -> MechanismGrid:
+def mechanism_grid(dang_deg: float) -> MechanismGrid:
     """Build HASH's grid: normals on a near-uniform spherical grid, rakes every ``dang_deg``.
 
     theta = i*dang (i = 0..int(90.1/dang)); n_phi = nint(360/dang * sin theta) azimuths (one at

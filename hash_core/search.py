@@ -304,12 +304,13 @@ def _usable_trials(rays: np.ndarray) -> np.ndarray:
 
 
 def search_polarities(rays, polarity, impulsive, grid: MechanismGrid, badfrac: float,
-                      parallel: bool = True) -> np.ndarray:
+                      badmin: float, parallel: bool = True) -> np.ndarray:
     """Indices (grid order) of the mechanisms accepted by HASH's polarity-only search.
 
     rays: (n trials, n obs, 3) unit rays; trials containing NaN are skipped. polarity: (n obs,)
-    +1/-1; impulsive: (n obs,) bool. Misfit limits from ``badfrac`` as in HASH (single-precision
-    nint: nmismax = max(nint(npol*badfrac), 2), nextra = max(nint(0.5*npol*badfrac), 2)).
+    +1/-1; impulsive: (n obs,) bool. Misfit limits from ``badfrac`` and ``badmin`` as in HASH
+    (single-precision nint: nmismax = max(nint(npol*badfrac), badmin), nextra =
+    max(nint(0.5*npol*badfrac), badmin); HASH v1.2's badmin is 2).
     ``parallel``: spread the grid over numba's threads; False runs a serial kernel (same
     result) for callers that solve several events at once in threads (both release the GIL).
     """
@@ -319,7 +320,7 @@ def search_polarities(rays, polarity, impulsive, grid: MechanismGrid, badfrac: f
     order = np.argsort(~impulsive, kind="stable")  # impulsive rows first
     px, py, pz = _rays_float32(rays[:, order])
     up = np.ascontiguousarray(polarity[order] > 0)
-    ntotal, nextra = misfit_allowances(len(polarity), badfrac)
+    ntotal, nextra = misfit_allowances(len(polarity), badfrac, badmin)
     first_trial = np.full(len(grid), len(rays), dtype=np.int32)
     kernel = _POLARITY_SEARCH[bool(parallel)]
     kernel(px, py, pz, up, np.int64(impulsive.sum()), _usable_trials(rays), grid.slip_t,
@@ -328,13 +329,15 @@ def search_polarities(rays, polarity, impulsive, grid: MechanismGrid, badfrac: f
 
 
 def search_polarities_sp(rays, polarity, sp_log10, grid: MechanismGrid, badfrac: float,
-                         qbadfac: float, parallel: bool = True) -> np.ndarray:
+                         badmin: float, qbadfac: float, qbadmin: float,
+                         parallel: bool = True) -> np.ndarray:
     """Indices of the mechanisms accepted by HASH's search with polarities and S/P ratios.
 
     Rows with polarity +1/-1 are polarities, rows with polarity 0 carry an observed log10 S/P
     ratio in ``sp_log10``. Limits as HASH: polarity misfits <= max(nmismax, nmin + nextra)
     (npol = number of polarity rows) and summed |observed - predicted log10 S/P| <=
-    max(qmismax, qmin + qextra) with qmismax = max(nsp*qbadfac, 2), qextra = max(nsp*qbadfac/2, 2).
+    max(qmismax, qmin + qextra) with qmismax = max(nsp*qbadfac, qbadmin), qextra =
+    max(nsp*qbadfac/2, qbadmin) (HASH v1.2's badmin and qbadmin are 2).
     ``parallel`` as in `search_polarities`.
     """
     rays = np.asarray(rays, dtype=float)
@@ -348,8 +351,8 @@ def search_polarities_sp(rays, polarity, sp_log10, grid: MechanismGrid, badfrac:
     sp_obs = np.ascontiguousarray(sp_log10[~is_pol], dtype=np.float32)
     if not np.all(np.isfinite(sp_obs)):
         raise ValueError("S/P rows (polarity 0) need a finite log10 S/P ratio")
-    nmismax, nextra = misfit_allowances(npol, badfrac)
-    qmismax, qextra = sp_allowances(len(sp_obs), qbadfac)
+    nmismax, nextra = misfit_allowances(npol, badfrac, badmin)
+    qmismax, qextra = sp_allowances(len(sp_obs), qbadfac, qbadmin)
     first_trial = np.full(len(grid), len(rays), dtype=np.int32)
     kernel = _POLARITY_SP_SEARCH[bool(parallel)]
     kernel(px, py, pz, up, np.int64(npol), sp_obs, _usable_trials(rays), grid.slip_t,

@@ -159,8 +159,8 @@ class Cluster:
     members: np.ndarray
 
 
-def mech_probability(normals, slips, cangle_deg: float = 45.0, prob_max: float = 0.25,
-                     max_solutions: int = 5) -> list[Cluster]:
+def mech_probability(normals, slips, cangle_deg: float, prob_max: float,
+                     max_solutions: int) -> list[Cluster]:
     """Split acceptable mechanisms into up to ``max_solutions`` solutions (HASH's MECH_PROB).
 
     For each solution the set is averaged and the mechanism farthest from the average removed
@@ -279,8 +279,8 @@ def azimuth_takeoff_gaps(takeoff_deg, azimuth_deg) -> tuple[int, int]:
 
 def quality_grade(prob: float, fault_uncertainty_deg: float, aux_uncertainty_deg: float,
                   mfrac: float, stdr: float, azimuth_gap_deg: float, takeoff_gap_deg: float,
-                  npol: int, npolmin: int = 8, max_agap_deg: float = 90.0,
-                  max_pgap_deg: float = 60.0, with_sp: bool = False) -> str:
+                  npol: int, npolmin: int, max_agap_deg: float, max_pgap_deg: float,
+                  with_sp: bool) -> str:
     """HASH's quality letter.
 
     F: fewer than ``npolmin`` polarities. E (polarity-only runs): azimuthal gap > max_agap or

@@ -5,11 +5,12 @@ import pandas as pd
 import pytest
 from obspy import Stream, Trace, UTCDateTime, read
 
-from focalflow.mechanisms.amplitudes import (SpSettings, measure_event_sp, measure_sp_amplitudes,
-                                  measure_sp_ratios)
-from focalflow.cli import make_context
+from focalflow.errors import InputError
 from focalflow.formats.hypoinverse import read_hypoinverse
-from focalflow.tables import COLUMNS, write_table
+from focalflow.mechanisms.amplitudes import (SpSettings, measure_event_sp, measure_sp_amplitudes,
+                                             read_sp_corrections)
+from focalflow.tables import COLUMNS
+from focalflow.workdir import WorkDir
 
 START = UTCDateTime(2024, 1, 1)
 
@@ -93,18 +94,14 @@ def write_cut_window(stream, pick, phase, folder, predicted=False):
 
 
 def test_cut_folder_to_sp_table_with_station_corrections(demo_dir, demo_config, tmp_path):
-    ctx = make_context("run_hash", demo_config)
     windows = list(analyst_windows(demo_dir, "60000001"))
-    folder = ctx.workdir.event_cut_dir("60000001")
+    folder = WorkDir(demo_config.workdir).event_cut_dir("60000001")
     folder.mkdir(parents=True)
     for k, (_, station, p, s, p_time, s_time) in enumerate(windows):
         write_cut_window(p, p_time, "P", folder)
         write_cut_window(s, s_time, "S", folder, predicted=(k == 0))  # a predicted S: not used
     (folder / "FF.ZZ99..HHZ.P.sac").write_bytes(b"garbage")
     (folder / "FF.ZZ99..HHZ.S.sac").write_bytes(b"garbage")
-    events = pd.DataFrame({c: [""] for c in COLUMNS["events"]}).assign(event_id="60000001")
-    write_table(events, ctx.workdir.events_csv, "events")
-
     table, problems = measure_event_sp(folder, "60000001")
     assert list(table.columns) == COLUMNS["sp_ratios"]
     assert len(table) == len(windows) - 1 and windows[0][1] not in set(table["station"])
@@ -114,13 +111,14 @@ def test_cut_folder_to_sp_table_with_station_corrections(demo_dir, demo_config, 
     corrections = tmp_path / "statcor.csv"
     station = table["station"].iloc[1]
     corrections.write_text(f"station,network,sta_correction\n{station},FF,0.25\n")
-    ctx.config.hash.sp_corrections_file = corrections
-    corrected = measure_sp_ratios(ctx).set_index("station")["sp_ratio"]
+    corrected, _ = measure_event_sp(folder, "60000001", corrections=read_sp_corrections(corrections))
+    corrected = corrected.set_index("station")["sp_ratio"]
     plain = table.set_index("station")["sp_ratio"]
     assert corrected[station] == pytest.approx(plain[station] - 0.25)
     others = plain.index.drop(station)
     pd.testing.assert_series_equal(corrected[others], plain[others])
-    assert [row["station"] for row in ctx.failures.rows] == ["FF.ZZ99"]
+    with pytest.raises(InputError, match="nothere.csv: S/P station-correction file not found"):
+        read_sp_corrections(tmp_path / "nothere.csv")
 
 
 @pytest.mark.filterwarnings("ignore:Sample spacing read from SAC file")

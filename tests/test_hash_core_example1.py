@@ -7,13 +7,14 @@ import numpy as np
 import pytest
 
 import hash_core as hc
-from hash_core.focal import HashSettings, focal_mechanism, perturb_given_angles
+from hash_core.focal import focal_mechanism, perturb_given_angles
 from hash_core.fortran import nint
+from hash_core.params import HashParams
 from hash_core.rng import make_rng
 
-SETTINGS = HashSettings(dang_deg=5, nmc=30, maxout=300, badfrac=0.1, cangle_deg=45,
-                        prob_max=0.25, npolmin=8, max_agap_deg=90, max_pgap_deg=60,
-                        hash_v12_misfit_weights=True)
+SETTINGS = HashParams(dang_deg=5, nmc=30, maxout=300, badfrac=0.1, cangle_deg=45,
+                      prob_max=0.25, npolmin=8, max_agap_deg=90, max_pgap_deg=60,
+                      misfit_weights="hash_v12")
 
 
 @pytest.fixture(scope="module")

@@ -3,10 +3,11 @@ import numpy as np
 import pytest
 
 import hash_core as hc
-from hash_core.focal import (HashSettings, focal_mechanism, perturb_given_angles,
+from hash_core.focal import (focal_mechanism, perturb_given_angles,
                              takeoffs_for_trials, trial_depths)
 from hash_core.fortran import misfit_allowances, nint, sp_allowances
 from hash_core.grid import mechanism_grid
+from hash_core.params import HashParams
 from hash_core.raytrace import lookup_takeoff, takeoff_table
 from hash_core.rng import HashStream, make_rng
 from hash_core.search import predicted_log_sp, search_polarities, search_polarities_sp
@@ -24,10 +25,10 @@ def test_grid_sizes(dang, size):
 
 def test_fortran_rounding_of_misfit_allowances():
     assert nint(2.5) == 3 and nint(-2.5) == -3 and round(2.5) == 2
-    assert misfit_allowances(50, 0.1) == (5, 3)  # 0.5*50*0.1 = 2.5 rounds up as in Fortran
-    assert misfit_allowances(10, 0.1) == (2, 2)
-    assert sp_allowances(20, 0.3) == (pytest.approx(6.0), pytest.approx(3.0))
-    assert sp_allowances(3, 0.3) == (2.0, 2.0)
+    assert misfit_allowances(50, 0.1, 2) == (5, 3)  # 0.5*50*0.1 = 2.5 rounds up as in Fortran
+    assert misfit_allowances(10, 0.1, 2) == (2, 2)
+    assert sp_allowances(20, 0.3, 2) == (pytest.approx(6.0), pytest.approx(3.0))
+    assert sp_allowances(3, 0.3, 2) == (2.0, 2.0)
 
 
 def test_half_space_takeoffs_match_straight_rays():
@@ -70,9 +71,13 @@ def test_driver_perturbations_keep_trial_one_and_draw_in_order():
     assert takeoff[:, 0].tolist() == [100.0, 60.0] and azimuth[:, 0].tolist() == [10.0, 200.0]
     assert np.allclose(azimuth[1, 1:], 200.0 + 2.0 * deviates[1, :, 0])
     assert np.allclose(takeoff[0, 1:], 100.0 + 10.0 * deviates[0, :, 1])
-    depths, models = trial_depths(10.0, 0.0, 5, 3, HashStream())
+    # HASH's catalog sigma 0 means "unknown": 1 km; SKHASH's means an exact depth
+    assert HashParams().depth_sigma_km(0.0) == 1.0 and HashParams().depth_sigma_km("") == 1.0
+    assert HashParams(zero_depth_uncert_exact=True).depth_sigma_km(0.0) == 0.0
+    depths, models = trial_depths(10.0, 1.0, 5, 3, HashStream())
     assert depths[0] == 10.0 and np.allclose(depths[1:], 10.0 + HashStream().normal(4))
     assert models.tolist() == [0, 2, 0, 1, 2]
+    assert np.all(trial_depths(10.0, 0.0, 5, 3, HashStream())[0] == 10.0)
     table = takeoff_table([0.0, 40.0], [6.0, 6.0])
     takeoff, azimuth = takeoffs_for_trials([10.0, 20.0], [30.0, 40.0], 6.0, 0.5, [table], 5,
                                            HashStream())
@@ -96,17 +101,17 @@ def test_polarity_search_recovers_mechanism_and_matches_brute_force():
     polarity[:2] *= -1  # two bad picks
     grid = mechanism_grid(10)
     impulsive = np.arange(len(polarity)) % 3 != 0
-    accepted = search_polarities(rays[None], polarity, impulsive, grid, 0.1)
+    accepted = search_polarities(rays[None], polarity, impulsive, grid, 0.1, 2)
     d = (rays @ grid.slip.T) * (rays @ grid.normal.T)
     miss = (d > 0) != (polarity[:, None] > 0)
     miss0, total = miss[impulsive].sum(0), miss.sum(0)
-    ntotal, nextra = misfit_allowances(len(polarity), 0.1)
+    ntotal, nextra = misfit_allowances(len(polarity), 0.1, 2)
     best0 = miss0.min()
     limit_total = max(ntotal if best0 == 0 else len(polarity), total[miss0 == best0].min() + nextra)
     expected = np.flatnonzero((miss0 <= max(ntotal, best0 + nextra)) & (total <= limit_total))
     assert np.array_equal(accepted, expected)
     solution = focal_mechanism(takeoff, azimuth, polarity, impulsive, None,
-                               HashSettings(dang_deg=5, nmc=1), make_rng("numpy", 0))
+                               HashParams(dang_deg=5, nmc=1), make_rng("numpy", 0))
     truth = [120, 50, 70]
     sdr = [solution.strike[0], solution.dip[0], solution.rake[0]]
     assert float(hc.kagan_angle(truth, sdr)) < 15
@@ -121,17 +126,18 @@ def test_sp_search_uses_ratios():
     all_polarity = np.concatenate([polarity, np.zeros(10, int)])
     sp = np.concatenate([np.full(20, np.nan), observed])
     grid = mechanism_grid(10)
-    with_sp = search_polarities_sp(all_rays[None], all_polarity, sp, grid, 0.1, 0.3)
-    pol_only = search_polarities(rays[None], polarity, np.ones(20, bool), grid, 0.1)
+    with_sp = search_polarities_sp(all_rays[None], all_polarity, sp, grid, 0.1, 2, 0.3, 2)
+    pol_only = search_polarities(rays[None], polarity, np.ones(20, bool), grid, 0.1, 2)
     assert 0 < len(with_sp) < len(pol_only)  # the ratios narrow the set
     solution = focal_mechanism(np.concatenate([takeoff, np.degrees(np.arccos(-sp_rows[:, 2]))]),
                                np.concatenate([azimuth, np.degrees(np.arctan2(sp_rows[:, 1], sp_rows[:, 0]))]),
-                               all_polarity, None, sp, HashSettings(nmc=1, with_sp=True),
+                               all_polarity, None, sp, HashParams(nmc=1),
                                make_rng("numpy", 0))
     assert solution.num_sp == 10 and solution.sp_misfit[0] < 0.3
     assert float(hc.kagan_angle([30, 70, -20], [solution.strike[0], solution.dip[0], solution.rake[0]])) < 15
     with pytest.raises(ValueError, match="S/P"):
-        search_polarities_sp(all_rays[None], all_polarity, np.full(30, np.nan), grid, 0.1, 0.3)
+        search_polarities_sp(all_rays[None], all_polarity, np.full(30, np.nan), grid, 0.1, 2,
+                             0.3, 2)
 
 
 def test_mech_probability_splits_two_clusters_and_truncates_rotation():
@@ -139,7 +145,7 @@ def test_mech_probability_splits_two_clusters_and_truncates_rotation():
     a = np.column_stack([rng.normal(100, 5, 60), rng.normal(50, 3, 60), rng.normal(80, 5, 60)])
     b = np.column_stack([rng.normal(10, 5, 40), rng.normal(80, 3, 40), rng.normal(-170, 5, 40)])
     normals, slips = hc.sdr_to_vectors(*np.concatenate([a, b]).T)
-    clusters = mech_probability(normals, slips, 45.0, 0.25)
+    clusters = mech_probability(normals, slips, 45.0, 0.25, 5)
     assert [round(c.prob, 2) for c in clusters] == [0.6, 0.4]
     first = [float(v) for v in hc.vectors_to_sdr(clusters[0].normal, clusters[0].slip)]
     assert float(hc.kagan_angle(first, [100, 50, 80])) < 5
@@ -150,7 +156,7 @@ def test_mech_probability_splits_two_clusters_and_truncates_rotation():
     n0, s0 = hc.sdr_to_vectors(0, 60, 90)
     for turn, n_kept in ((45.9 * 2, 2), (46.5 * 2, 1)):
         n1, s1 = hc.sdr_to_vectors(0, 60, 90 + turn)  # the average sits half-way between
-        kept = mech_probability(np.array([n0, n1]), np.array([s0, s1]), 45.0, 0.25)[0]
+        kept = mech_probability(np.array([n0, n1]), np.array([s0, s1]), 45.0, 0.25, 5)[0]
         assert len(kept.members) == n_kept
 
 
@@ -175,18 +181,19 @@ def test_gaps_and_polarity_misfit():
     ((0.9, 20, 20, 0.1, 0.6, 40, 30, 7), "F"),
 ])
 def test_quality_grades(args, letter):
-    assert quality_grade(*args) == letter
+    assert quality_grade(*args, npolmin=8, max_agap_deg=90, max_pgap_deg=60,
+                         with_sp=False) == letter
 
 
 def test_driver3_quality_ignores_misfit_and_gaps():
-    assert quality_grade(0.9, 20, 20, 0.5, 0.1, 180, 80, 20, with_sp=True) == "A"
-    assert quality_grade(0.65, 30, 30, 0.5, 0.1, 180, 80, 20, with_sp=True) == "B"
+    assert quality_grade(0.9, 20, 20, 0.5, 0.1, 180, 80, 20, 8, 90, 60, with_sp=True) == "A"
+    assert quality_grade(0.65, 30, 30, 0.5, 0.1, 180, 80, 20, 8, 90, 60, with_sp=True) == "B"
 
 
 def test_too_few_polarities_and_bad_angles():
     takeoff, azimuth, polarity, *_ = synthetic_event((0, 45, 90), n=5)
-    solution = focal_mechanism(takeoff, azimuth, polarity, settings=HashSettings(nmc=1))
+    solution = focal_mechanism(takeoff, azimuth, polarity, params=HashParams(nmc=1))
     assert solution.quality[0] == "F" and np.isnan(solution.strike[0])
     takeoff[2] = np.nan
     with pytest.raises(ValueError, match="rows \\[2\\]"):
-        focal_mechanism(takeoff, azimuth, polarity, settings=HashSettings(nmc=1))
+        focal_mechanism(takeoff, azimuth, polarity, params=HashParams(nmc=1))

@@ -72,15 +72,19 @@ def test_station_reversal_and_correction_files(examples):
 def test_control_files_of_drivers_1_and_3(examples, tmp_path):
     one = hash_v12.read_hash_inp(examples / "example1.inp", 1, base_dir=tmp_path)
     assert one.phase_file == tmp_path / "north1.phase"
-    assert (one.npolmin, one.max_agap_deg, one.max_pgap_deg, one.dang_deg, one.nmc) == \
-        (8, 90, 60, 5, 30)
-    assert (one.maxout, one.badfrac, one.delmax_km, one.cangle_deg, one.prob_max) == \
-        (300, 0.1, 120, 45, 0.25)
+    params = one.params
+    assert (params.npolmin, params.max_agap_deg, params.max_pgap_deg, params.dang_deg,
+            params.nmc) == (8, 90, 60, 5, 30)
+    assert (params.maxout, params.badfrac, params.delmax_km, params.cangle_deg,
+            params.prob_max) == (300, 0.1, 120, 45, 0.25)
+    assert params.misfit_weights == "hash_v12" and not params.always_sp  # as HASH v1.2
     three = hash_v12.read_hash_inp(examples / "example3.inp", 3, base_dir=tmp_path)
     assert three.amp_file.name == "north3.amp" and three.statcor_file.name == "north3.statcor"
     assert [p.name for p in three.velocity_models] == ["vz.socal", "vz.north", "vz.lab1",
                                                        "vz.sgm1", "vz.vb1"]
-    assert (three.ratmin, three.qbadfac) == (3.0, 0.3)
+    assert (three.params.ratmin, three.params.qbadfac) == (3.0, 0.3)
+    assert three.params.always_sp and (three.params.max_agap_deg, three.params.max_pgap_deg) \
+        == (360, 90)                       # driver 3 grades without gap limits
 
 
 def _columns(width: int, fields: dict[int, str]) -> str:
@@ -119,6 +123,10 @@ def test_bad_control_file_names_the_line(tmp_path):
         hash_v12.read_hash_inp(path, 1)
     path.write_text("scsn.reverse\nnorth1.phase\n")
     with pytest.raises(InputError, match="needs 14 lines"):
+        hash_v12.read_hash_inp(path, 1)
+    path.write_text("scsn.reverse\nnorth1.phase\nout1\nout2\n8\n90\n60\n0.5\n30\n300\n0.1\n"
+                    "120\n45\n0.25\n")
+    with pytest.raises(InputError, match="line 8: dang_deg 0.5 must be >= 1"):
         hash_v12.read_hash_inp(path, 1)
 
 

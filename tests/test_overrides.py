@@ -4,7 +4,7 @@ import pytest
 
 from focalflow.errors import InputError
 from focalflow.mechanisms.overrides import accepted_events, apply_overrides, read_overrides
-from focalflow.mechanisms.solve import make_observations
+from focalflow.mechanisms.observations import make_observations
 
 HEADER = "event_id,network,station,location,channel,action,polarity,user,time,note\n"
 

@@ -18,9 +18,11 @@ def test_control_file_of_the_toc2me_demo(toc2me, tmp_path):
     assert control.fpfile == tmp_path / "ToC2ME_demo" / "IN" / "SKHASH.pol.csv"
     assert control.vmodel_paths == [tmp_path / "ToC2ME_demo" / "vz.north"]
     assert control.ampfile is None                       # commented out in the file
-    assert (control.badfrac, control.prob_max, control.max_agap_deg, control.delmax_km) == \
+    params = control.params
+    assert (params.badfrac, params.prob_max, params.max_agap_deg, params.delmax_km) == \
         (0.01, 0.9, 40, 120)
-    assert (control.npolmin, control.nmc, control.maxout, control.dang_deg) == (8, 30, 500, 5)
+    assert (params.npolmin, params.nmc, params.maxout, params.dang_deg) == (8, 30, 500, 5)
+    assert params.zero_depth_uncert_exact and params.misfit_weights == "radiation"
     assert "outfolder_plots" in control.ignored
 
 
@@ -38,7 +40,9 @@ def test_catalog_polarity_and_station_tables(toc2me):
 
 
 def test_amplitude_ratios_are_log10_and_nan_rows_dropped(toc2me):
-    amps = skhash.read_skhash_amplitudes(toc2me / "manual" / "20161104064824.680.amp.csv")
+    control = skhash.SkhashControl()   # SKHASH's ratmin and S/P clipping
+    amps = skhash.read_skhash_amplitudes(toc2me / "manual" / "20161104064824.680.amp.csv",
+                                         control.params.ratmin, control.min_sp, control.max_sp)
     first = amps.iloc[0]
     assert first["station"] == "1107" and first["sp_ratio"] == pytest.approx(0.32222, abs=1e-4)
     assert amps["sp_ratio"].notna().all()
@@ -49,7 +53,7 @@ def test_amplitudes_from_noise_and_signal_use_ratmin(tmp_path):
     path.write_text("event_id,station,network,location,channel,noise_p,noise_s,amp_p,amp_s\n"
                     "1,A,XX,--,HHZ,1,1,-10,100\n"
                     "1,B,XX,--,HHZ,1,1,2,100\n")
-    amps = skhash.read_skhash_amplitudes(path, ratmin=3)
+    amps = skhash.read_skhash_amplitudes(path, ratmin=3, min_sp=0.0005, max_sp=2000.0)
     assert list(amps["station"]) == ["A"] and amps.iloc[0]["sp_ratio"] == pytest.approx(1.0)
 
 

@@ -4,10 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from focalflow.cli import make_context
-from focalflow.config import config_from_dict
-from focalflow.stages.run_hash import _workdir_observations
-from focalflow.tables import write_table
+from focalflow.mechanisms.observations import build_observations
+from focalflow.tables import read_table, write_table
 
 T0 = "2024-05-06T02:40:13.910000Z"
 
@@ -38,13 +36,17 @@ def workdir_tables(tmp_path):
     return tmp_path
 
 
-def _observations(folder, source: str) -> pd.DataFrame:
-    config = config_from_dict({"workdir": str(folder / "work"),
-                               "hash": {"polarity_source": source, "use_sp_ratios": False}},
-                              base_dir=folder)
-    ctx = make_context("6_run_hash", config)
-    events = pd.read_csv(folder / "work" / "events.csv", dtype={"event_id": str})
-    obs = _workdir_observations(ctx, events)
+def _observations(folder, source: str, overrides=None) -> pd.DataFrame:
+    wd = folder / "work"
+    problems = []
+    obs = build_observations(read_table(wd / "events.csv", "events"), source,
+                             read_table(wd / "stations.csv", "stations"),
+                             lambda *problem: problems.append(problem),
+                             picks=read_table(wd / "picks.csv", "picks"),
+                             polarities=read_table(wd / "polarities.csv", "polarities"),
+                             reversals=read_table(wd / "reversals.csv", "reversals"),
+                             overrides=overrides)
+    assert not problems
     return obs.set_index("station")
 
 
@@ -66,3 +68,33 @@ def test_combined_prefers_the_analyst(workdir_tables):
     obs = _observations(workdir_tables, "combined")
     assert obs["p_polarity"].to_dict() == {"A": 1.0, "B": 1.0, "C": 1.0}
     assert obs["source"].to_dict() == {"A": "trad_p", "B": "trad_p", "C": "dl_p"}
+
+
+def test_reviewed_edits_come_after_the_reversals_and_set_adds_a_row(workdir_tables):
+    overrides = pd.DataFrame([
+        {"event_id": "e1", "network": "FF", "station": "B", "location": "", "channel": "",
+         "action": "flip", "polarity": "", "user": "ana", "time": T0, "note": ""},
+        {"event_id": "e1", "network": "FF", "station": "D", "location": "", "channel": "HHZ",
+         "action": "set", "polarity": "-1", "user": "ana", "time": T0, "note": "clear down"}])
+    obs = _observations(workdir_tables, "analyst", overrides)
+    # B: recorded D, reversed station -> up, then flipped in review -> down
+    assert obs["p_polarity"].to_dict() == {"A": 1.0, "B": -1.0, "D": -1.0}
+    assert obs.loc["D", "source"] == "review" and obs.loc["D", "station_lat"] == pytest.approx(36.1)
+
+
+def test_one_reversal_rule_end_instant_included_everywhere():
+    from obspy import UTCDateTime
+
+    from focalflow.formats.reversals import is_reversed
+    from focalflow.mechanisms.observations import apply_reversals, make_observations
+
+    reversals = pd.DataFrame([{"network": "FF", "station": "B", "start": "2024-01-01T00:00:00Z",
+                               "end": T0}])
+    events = pd.DataFrame({"event_id": ["at_end", "after"],
+                           "time": [T0, "2024-05-06T02:40:13.920000Z"]})
+    obs = make_observations(pd.DataFrame({"event_id": ["at_end", "after"], "network": "FF",
+                                          "station": "B", "kind": "P", "p_polarity": 1.0}))
+    assert list(apply_reversals(obs, events, reversals)["p_polarity"]) == [-1.0, 1.0]
+    # the figures' label (a UTCDateTime pick) follows the same rule
+    assert is_reversed(reversals, "FF", "B", UTCDateTime(T0))
+    assert not is_reversed(reversals, "FF", "B", UTCDateTime(T0) + 0.01)

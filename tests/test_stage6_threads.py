@@ -3,9 +3,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from focalflow.mechanisms.solve import EventSolver, RunOptions, make_observations, solve_catalog
+from focalflow.mechanisms.observations import make_observations
+from focalflow.mechanisms.solve import event_workers, solve_catalog
 from hash_core.geometry import ray_vectors, sdr_to_vectors
 from hash_core.grid import mechanism_grid
+from hash_core.params import HashParams, RunPolicy
 from hash_core.search import get_threads, search_polarities, search_polarities_sp, set_threads
 
 
@@ -41,24 +43,25 @@ def restore_threads():
 
 def test_concurrent_events_give_the_same_tables_and_problems(restore_threads):
     events, obs = small_catalog(12)
-    options = RunOptions(dang_deg=10, nmc=10, max_agap_deg=360, max_pgap_deg=90)
+    params = HashParams(dang_deg=10, nmc=10, max_agap_deg=360, max_pgap_deg=90)
     results, problems = {}, {}
     for threads in (1, 2):
-        options.threads = threads
-        if threads == 2 and EventSolver(options).event_workers(len(events)) != 2:
+        policy = RunPolicy(threads=threads)
+        set_threads(threads)
+        if threads == 2 and event_workers(policy, len(events)) != 2:
             pytest.skip("numba has a single thread here (NUMBA_NUM_THREADS=1)")
         problems[threads] = []
-        results[threads] = solve_catalog(events, obs, options, None,
+        results[threads] = solve_catalog(events, obs, params, policy, None,
                                          lambda *problem: problems[threads].append(problem))
-    for one, two in zip(results[1], results[2]):
-        pd.testing.assert_frame_equal(one, two)
+    for name in ("mechanisms", "acceptable", "polinfo"):
+        pd.testing.assert_frame_equal(results[1][name], results[2][name])
     assert problems[1] == problems[2] == [("ev03", None, "only 5 polarities (npolmin 8); graded F")]
-    assert list(results[2][0]["event_id"].drop_duplicates()) == list(events["event_id"])
+    assert list(results[2]["mechanisms"]["event_id"].drop_duplicates()) == list(events["event_id"])
 
 
-def test_hash_stream_runs_events_in_order():
-    options = RunOptions(rng="hash", threads=2)
-    assert EventSolver(options).event_workers(1000) == 1
+def test_hash_stream_runs_events_in_order(restore_threads):
+    set_threads(2)
+    assert event_workers(RunPolicy(rng="hash", threads=2), 1000) == 1
 
 
 def test_serial_and_parallel_grid_search_accept_the_same_mechanisms():
@@ -67,12 +70,27 @@ def test_serial_and_parallel_grid_search_accept_the_same_mechanisms():
     polarity = np.where(g.uniform(size=25) > 0.5, 1, -1)
     impulsive = g.uniform(size=25) > 0.3
     grid = mechanism_grid(10.0)
-    serial = search_polarities(rays, polarity, impulsive, grid, 0.1, parallel=False)
+    serial = search_polarities(rays, polarity, impulsive, grid, 0.1, 2, parallel=False)
     assert serial.size > 0
-    np.testing.assert_array_equal(serial, search_polarities(rays, polarity, impulsive, grid, 0.1))
+    np.testing.assert_array_equal(serial, search_polarities(rays, polarity, impulsive, grid, 0.1, 2))
     polarity[-6:] = 0
     sp = np.where(polarity == 0, g.normal(0.5, 0.3, 25), np.nan)
-    serial = search_polarities_sp(rays, polarity, sp, grid, 0.1, 0.3, parallel=False)
+    serial = search_polarities_sp(rays, polarity, sp, grid, 0.1, 2, 0.3, 2, parallel=False)
     assert serial.size > 0
     np.testing.assert_array_equal(serial,
-                                  search_polarities_sp(rays, polarity, sp, grid, 0.1, 0.3))
+                                  search_polarities_sp(rays, polarity, sp, grid, 0.1, 2, 0.3, 2))
+
+
+def test_solve_event_gives_the_catalog_rows_of_that_event():
+    """The one-event API (review app, ``focalflow.solve()``): event row + observation rows +
+    parameters -> the same result tables the catalog run writes for that event."""
+    from focalflow.mechanisms.solve import solve_event
+
+    events, obs = small_catalog(6)
+    params = HashParams(dang_deg=10, nmc=10, max_agap_deg=360, max_pgap_deg=90)
+    catalog = solve_catalog(events, obs, params, RunPolicy(threads=1), None, lambda *p: None)
+    one = solve_event(events.iloc[2].to_dict(), obs[obs["event_id"] == "ev02"], params)
+    for name, frame in one.items():
+        expected = catalog[name][catalog[name]["event_id"] == "ev02"].reset_index(drop=True)
+        pd.testing.assert_frame_equal(frame, expected)
+    assert one["mechanisms"]["quality"].iloc[0] in "ABCDE"

@@ -30,6 +30,7 @@ from typing import Optional
 import pandas as pd
 
 from focalflow.errors import InputError
+from hash_core.params import HashParams
 
 EVENT_COLUMNS = ["event_id", "time", "latitude", "longitude", "depth", "horz_uncert_km",
                  "vert_uncert_km", "mag"]
@@ -348,35 +349,25 @@ def hash_component_key(channel: str) -> str:
 
 @dataclass
 class HashControl:
-    """A HASH v1.2 control file (``exampleN.inp``): input/output files and parameters.
+    """A HASH v1.2 control file (``exampleN.inp``): its input/output files and the
+    :class:`~hash_core.params.HashParams` it sets.
 
     Paths are as written in the file, resolved against ``base_dir`` (HASH opens them relative
-    to the folder it runs in). Angles in degrees, distances in km."""
+    to the folder it runs in)."""
 
     driver: int
     phase_file: Path
     reversal_file: Optional[Path]
     out_file: Path
+    params: HashParams
     out_file2: Optional[Path] = None
     station_file: Optional[Path] = None
     statcor_file: Optional[Path] = None
     amp_file: Optional[Path] = None
     velocity_models: list[Path] = field(default_factory=list)
-    npolmin: int = 8
-    max_agap_deg: float = 90.0
-    max_pgap_deg: float = 60.0
-    dang_deg: float = 5.0
-    nmc: int = 30
-    maxout: int = 500
-    ratmin: float = 3.0
-    badfrac: float = 0.1
-    qbadfac: float = 0.3
-    delmax_km: float = 120.0
-    cangle_deg: float = 45.0
-    prob_max: float = 0.1
 
 
-# The order in which each driver reads its control file (hash_driverN.f).
+# The order in which each driver reads its control file (hash_driverN.f), by HashParams name.
 _DRIVER_FIELDS = {
     1: ["reversal_file", "phase_file", "out_file", "out_file2", "npolmin", "max_agap_deg",
         "max_pgap_deg", "dang_deg", "nmc", "maxout", "badfrac", "delmax_km", "cangle_deg",
@@ -391,13 +382,20 @@ _DRIVER_FIELDS = {
 _PATH_FIELDS = {"reversal_file", "phase_file", "out_file", "out_file2", "station_file",
                 "statcor_file", "amp_file"}
 _INT_FIELDS = {"npolmin", "nmc", "maxout", "nmodels"}
+#: What a HASH control file does not say, HASH v1.2 does: its own misfit weights (which
+#: reproduce its quality letters) and, in driver 3, the polarity + S/P search for every event
+#: with grades on probability and uncertainty only (no gap limits).
+_DRIVER_BEHAVIOUR = {1: {"misfit_weights": "hash_v12"}, 2: {"misfit_weights": "hash_v12"},
+                     3: {"misfit_weights": "hash_v12", "always_sp": True,
+                         "max_agap_deg": 360.0, "max_pgap_deg": 90.0}}
 
 
 def read_hash_inp(path: Path | str, driver: int, base_dir: Path | str | None = None) -> HashControl:
     """Read the control file of HASH driver ``driver`` (1, 2 or 3), one value per line in the
     order that driver asks for them; then, for drivers 2 and 3, the number of velocity models
     and one model file per line. Relative paths are resolved against ``base_dir`` (default the
-    current folder, as HASH does)."""
+    current folder, as HASH does). A value outside its allowed range is an InputError naming
+    the line."""
     if driver not in _DRIVER_FIELDS:
         raise InputError(path, f"driver must be 1, 2 or 3, not {driver}")
     base = Path(base_dir) if base_dir is not None else Path.cwd()
@@ -406,25 +404,31 @@ def read_hash_inp(path: Path | str, driver: int, base_dir: Path | str | None = N
     if len(lines) < len(names):
         raise InputError(path, f"driver {driver} control file needs {len(names)} lines "
                          f"({', '.join(names)}); found {len(lines)}")
-    values: dict = {}
+    files: dict = {}
+    values: dict = dict(_DRIVER_BEHAVIOUR[driver])
+    line_of: dict = {}
     for (number, text), name in zip(lines, names):
         token = text.split()[0]
         if name in _PATH_FIELDS:
-            values[name] = base / token
+            files[name] = base / token
             continue
         try:
             values[name] = int(token) if name in _INT_FIELDS else float(token)
         except ValueError:
             raise InputError(path, f"{name} should be a number, got {token!r}",
                              line=number) from None
+        line_of[name] = number
     nmodels = values.pop("nmodels", 0)
     models = lines[len(names):len(names) + nmodels]
     if len(models) < nmodels:
         raise InputError(path, f"announces {nmodels} velocity models but lists {len(models)}")
-    values["velocity_models"] = [base / text.split()[0] for _, text in models]
-    if driver == 3:  # driver 3 grades on probability and uncertainty only: no gap limits
-        values.update(max_agap_deg=360.0, max_pgap_deg=90.0)
-    return HashControl(driver=driver, **values)
+    files["velocity_models"] = [base / text.split()[0] for _, text in models]
+    try:
+        params = HashParams(**values)
+    except ValueError as exc:
+        name = str(exc).split()[0]
+        raise InputError(path, str(exc), line=line_of.get(name)) from None
+    return HashControl(driver=driver, params=params, **files)
 
 
 def format_out_line(event: dict, mechanism: dict, with_sp: bool = False) -> str:

@@ -9,7 +9,12 @@ times ISO 8601 UTC, blank start = since always, blank end = still reversed):
   day of 0 meaning still reversed (a first day of 0: reversed since always). Both days are
   included (HASH compares dates).
 
-A pick at time t on a station is reversed when start <= t <= end for one of its rows.
+The rule, the only one in focalflow: a pick at time t on a station is reversed when
+start <= t <= end for one of its rows -- both instants included, so a period that ends at
+12:00:00 still covers a pick at 12:00:00 (HASH compares whole days the same way). Stage 4
+(CNN polarities), stage 6 (analyst polarities, HASH/SKHASH inputs,
+:func:`focalflow.mechanisms.observations.apply_reversals`) and the waveform figures all use
+:func:`reversed_mask` / :func:`is_reversed`.
 """
 from __future__ import annotations
 

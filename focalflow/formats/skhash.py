@@ -16,7 +16,8 @@ from __future__ import annotations
 
 import io
 import logging
-from dataclasses import dataclass, field
+import math
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import Optional
 
@@ -24,6 +25,8 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import InputError
+from focalflow.formats.hash_v12 import read_statcor
+from hash_core.params import HashParams
 
 log = logging.getLogger(__name__)
 
@@ -34,7 +37,7 @@ SKHASH_OUT_COLUMNS = ["event_id", "strike", "dip", "rake", "quality", "fault_pla
                       "time", "origin_lat", "origin_lon", "origin_depth_km", "horz_uncert_km",
                       "vert_uncert_km"]
 MECHANISM_COLUMNS = SKHASH_OUT_COLUMNS + ["strike2", "dip2", "rake2", "azimuthal_gap",
-                                          "takeoff_gap"]
+                                          "takeoff_gap", "faulting_class"]
 ACCEPTABLE_COLUMNS = ["event_id", "strike", "dip", "rake"]
 #: SKHASH's per-observation record (``$outfile_pol_info``).
 POLINFO_COLUMNS = ["event_id", "sta_code", "p_polarity", "sr_dist_km", "takeoff", "azimuth",
@@ -46,13 +49,32 @@ POLINFO_COLUMNS = ["event_id", "sta_code", "p_polarity", "sr_dist_km", "takeoff"
 CODE_COLUMNS = ["event_id", "network", "station", "location", "channel"]
 
 
+#: SKHASH's defaults where they differ from HASH v1.2's (SKHASH.py's parameter table):
+#: prob_max 0.2, a vertical uncertainty of 0 means an exact depth. Its other defaults
+#: (npolmin, nmc, maxout, ratmin, badfrac, badmin, qbadfrac, qbadmin, delmax, cangle,
+#: max_agap, max_pgap, dang, default_vert_uncert_km) are HASH's, and it weights misfits by the
+#: mechanism's own radiation.
+SKHASH_DEFAULTS = HashParams(prob_max=0.2, zero_depth_uncert_exact=True)
+
+#: SKHASH control-file names of the HashParams fields (the others are spelled alike).
+PARAM_NAMES = {"npolmin": "npolmin", "nmc": "nmc", "maxout": "maxout", "ratmin": "ratmin",
+               "badfrac": "badfrac", "badmin": "badmin", "qbadfrac": "qbadfac",
+               "qbadmin": "qbadmin", "delmax": "delmax_km", "cangle": "cangle_deg",
+               "prob_max": "prob_max", "max_agap": "max_agap_deg", "max_pgap": "max_pgap_deg",
+               "dang": "dang_deg", "default_vert_uncert_km": "depth_uncert_km"}
+
+
 @dataclass
 class SkhashControl:
-    """The settings of an SKHASH control file that focalflow runs (SKHASH's defaults).
+    """An SKHASH control file: its files, the :class:`~hash_core.params.HashParams` it sets
+    (:data:`SKHASH_DEFAULTS` where it says nothing) and SKHASH's input filters.
 
     Paths are resolved against ``base_dir`` (SKHASH opens them relative to the folder it runs
-    in). ``delmax_km`` 0 means no distance limit within the 200 km take-off table."""
+    in). ``$delmax`` 0 means no distance limit (``params.delmax_km`` infinite). Input filters:
+    polarities with |weight| < ``min_polarity_weight`` are ignored; S/P ratios are clipped to
+    [``min_sp``, ``max_sp``]."""
 
+    params: HashParams = SKHASH_DEFAULTS
     fpfile: Optional[Path] = None
     catfile: Optional[Path] = None
     stfile: Optional[Path] = None
@@ -64,39 +86,24 @@ class SkhashControl:
     outfile_pol_info: Optional[Path] = None
     vmodel_paths: list[Path] = field(default_factory=list)
     input_format: str = "skhash"
-    npolmin: int = 8
-    nmc: int = 30
-    maxout: int = 500
-    ratmin: float = 3.0
-    badfrac: float = 0.1
-    badmin: float = 2.0
-    qbadfrac: float = 0.3
-    qbadmin: float = 2.0
     min_polarity_weight: float = 0.1
-    delmax_km: float = 0.0
-    cangle_deg: float = 45.0
-    prob_max: float = 0.2
-    max_agap_deg: float = 90.0
-    max_pgap_deg: float = 60.0
-    dang_deg: float = 5.0
     min_sp: float = 0.0005
     max_sp: float = 2000.0
-    default_vert_uncert_km: float = 1.0
     ignored: dict = field(default_factory=dict)
     path: Optional[Path] = None
 
 
 _PATH_KEYS = {"fpfile", "catfile", "stfile", "ampfile", "corfile", "plfile", "outfile1",
               "outfile2", "outfile_pol_info"}
-_RENAMED = {"delmax": "delmax_km", "cangle": "cangle_deg", "max_agap": "max_agap_deg",
-            "max_pgap": "max_pgap_deg", "dang": "dang_deg", "qbadfac": "qbadfrac"}
+_FILTER_KEYS = {"input_format", "min_polarity_weight", "min_sp", "max_sp"}
 
 
 def read_skhash_control(path: Path | str, base_dir: Path | str | None = None) -> SkhashControl:
     """Read an SKHASH control file: ``$name`` (text after ``#`` ignored) followed by the value on
     the next line(s); ``$vmodel_paths`` may list several paths on one or more lines. Relative
     paths are resolved against ``base_dir`` (default: the current folder). Keys focalflow does
-    not use are kept in ``ignored`` (and logged), never an error."""
+    not use are kept in ``ignored`` (and logged), never an error; a value that is not a number
+    or outside its allowed range is an InputError naming the line."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "control file not found")
@@ -115,27 +122,40 @@ def read_skhash_control(path: Path | str, base_dir: Path | str | None = None) ->
         else:
             entries[key].append((number, text))
     control = SkhashControl(path=path)
-    fields = set(SkhashControl.__dataclass_fields__) - {"path"}
+    params: dict = {}
+    line_of: dict = {}
+    kinds = {f.name: f.type for f in fields(HashParams)}
     for key, values in entries.items():
-        name = _RENAMED.get(key, key)
         if not values:
             continue
-        if name == "vmodel_paths":
-            control.vmodel_paths = [base / p for _, text in values for p in text.split()]
-            continue
         number, text = values[0]
-        if name not in fields or name == "ignored":
+        if key == "vmodel_paths":
+            control.vmodel_paths = [base / p for _, text in values for p in text.split()]
+        elif key in _PATH_KEYS:
+            setattr(control, key, base / text)
+        elif key == "input_format":
+            control.input_format = text
+        elif key in PARAM_NAMES or key in _FILTER_KEYS:
+            try:
+                value = float(text)
+            except ValueError:
+                raise InputError(path, f"${key} should be a number, got {text!r}",
+                                 line=number) from None
+            if key in _FILTER_KEYS:
+                setattr(control, key, value)
+                continue
+            name = PARAM_NAMES[key]
+            if name == "delmax_km" and value <= 0:
+                value = math.inf   # SKHASH: no limit within the take-off table
+            params[name] = int(value) if kinds[name] in ("int", int) else value
+            line_of[name] = number
+        else:
             control.ignored[key] = text
-            continue
-        if name in _PATH_KEYS:
-            setattr(control, name, base / text)
-            continue
-        default = getattr(SkhashControl, name)
-        try:
-            value = type(default)(float(text)) if isinstance(default, (int, float)) else text
-        except ValueError:
-            raise InputError(path, f"${key} should be a number, got {text!r}", line=number) from None
-        setattr(control, name, value)
+    try:
+        control.params = replace(SKHASH_DEFAULTS, **params)
+    except ValueError as exc:
+        name = str(exc).split()[0]
+        raise InputError(path, str(exc), line=line_of.get(name)) from None
     if control.ignored:
         log.info("%s: settings not used by focalflow: %s", path, ", ".join(control.ignored))
     if control.input_format.lower() != "skhash":
@@ -227,8 +247,8 @@ def read_skhash_stations(path: Path | str) -> pd.DataFrame:
                   "elevation"]].reset_index(drop=True)
 
 
-def read_skhash_amplitudes(path: Path | str, ratmin: float = 3.0,
-                           min_sp: float = 0.0005, max_sp: float = 2000.0) -> pd.DataFrame:
+def read_skhash_amplitudes(path: Path | str, ratmin: float, min_sp: float,
+                           max_sp: float) -> pd.DataFrame:
     """SKHASH ``$ampfile`` as log10 S/P ratios before station correction.
 
     Either ``sp_ratio`` (linear S/P) or ``noise_p, noise_s, amp_p, amp_s``; with amplitudes a
@@ -271,5 +291,4 @@ def read_skhash_statcor(path: Path | str) -> pd.DataFrame:
             if column not in frame.columns:
                 frame[column] = ""
         return _numeric(frame, ["sta_correction"], path, "station correction")
-    from focalflow.formats.hash_v12 import read_statcor
     return read_statcor(path)

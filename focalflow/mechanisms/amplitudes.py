@@ -4,6 +4,8 @@ The measurement, per station (one instrument: network, station, location, band+i
 on the windows ``cut/<event_id>/NET.STA.LOC.CHA.P.sac`` and ``.S.sac`` (SAC header ``a`` = the
 window's pick; S windows predicted from P, ``kuser0 = 'predS'``, are not used):
 
+Settings: :class:`~focalflow.mechanisms.sp_settings.SpSettings` (the ``hash.sp_*`` keys).
+
 1. Every component of each window (normally Z, N, E; at least one) is demeaned with the samples
    before the pick, tapered over its first and last 0.1 s, and band-passed with a causal
    4-pole Butterworth filter from ``sp_freqmin_hz`` to ``sp_freqmax_hz`` (capped at 0.45 x the
@@ -39,7 +41,9 @@ from obspy import Stream, UTCDateTime, read
 from scipy.signal import butter, sosfilt
 
 from focalflow.errors import FocalflowError, InputError
-from focalflow.tables import COLUMNS, read_table
+from focalflow.formats.skhash import read_skhash_statcor
+from focalflow.mechanisms.sp_settings import SpSettings
+from focalflow.tables import COLUMNS
 
 log = logging.getLogger(__name__)
 
@@ -47,23 +51,6 @@ PICK_LEAD_S = 0.05   # amplitude windows open this long before the pick (pick er
 NOISE_GAP_S = 0.1    # noise windows end this long before the pick
 TAPER_S = 0.1
 MIN_NOISE_S = 0.2
-
-
-@dataclass(frozen=True)
-class SpSettings:
-    """How S/P amplitudes are measured (see the module docstring); HashConfig holds the values."""
-
-    freqmin_hz: float = 1.0
-    freqmax_hz: float = 40.0
-    p_window_s: float = 1.0
-    s_window_s: float = 2.0
-    noise_window_s: float = 1.5
-    ratmin: float = 3.0
-
-    @classmethod
-    def from_config(cls, hash_config) -> "SpSettings":
-        return cls(hash_config.sp_freqmin_hz, hash_config.sp_freqmax_hz, hash_config.sp_p_window_s,
-                   hash_config.sp_s_window_s, hash_config.sp_noise_window_s, hash_config.ratmin)
 
 
 @dataclass
@@ -236,33 +223,11 @@ def station_correction(corrections: pd.DataFrame | None, network: str, station: 
     return float(values.iloc[0]) if len(values) else 0.0
 
 
-def measure_sp_ratios(ctx) -> pd.DataFrame:
-    """Stage-6 helper: S/P ratios of every selected event in the working directory's ``cut/``.
-
-    Reads ``hash.sp_*`` settings, ``hash.ratmin`` and ``hash.sp_corrections_file`` from the
-    config; a station that cannot be measured gets a row in the failures table and the run
-    goes on. Returns the ``sp_ratios`` table (the caller writes it).
-    """
-    from focalflow.formats.skhash import read_skhash_statcor
-
-    cfg = ctx.config.hash
-    settings = SpSettings.from_config(cfg)
-    corrections = None
-    if cfg.sp_corrections_file is not None:
-        if not Path(cfg.sp_corrections_file).is_file():
-            raise InputError(cfg.sp_corrections_file, "S/P station-correction file not found")
-        corrections = read_skhash_statcor(cfg.sp_corrections_file)
-    events = read_table(ctx.workdir.events_csv, "events")
-    tables = []
-    for event_id in events["event_id"]:
-        folder = ctx.workdir.event_cut_dir(event_id)
-        if not ctx.selected(event_id) or not folder.is_dir():
-            continue
-        table, problems = measure_event_sp(folder, event_id, settings, corrections)
-        for station, reason in problems:
-            ctx.failures.add(event_id, station, reason)
-        tables.append(table)
-    result = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=COLUMNS["sp_ratios"])
-    kept = int(np.isfinite(pd.to_numeric(result["sp_ratio"], errors="coerce")).sum())
-    log.info("S/P ratios: %d measured, %d pass ratmin %.3g", len(result), kept, settings.ratmin)
-    return result
+def read_sp_corrections(path: Path | str | None) -> pd.DataFrame | None:
+    """The log10 S/P station corrections of ``hash.sp_corrections_file`` (HASH statcor or
+    SKHASH corfile CSV), or None without one; InputError when the file is missing."""
+    if path is None:
+        return None
+    if not Path(path).is_file():
+        raise InputError(path, "S/P station-correction file not found")
+    return read_skhash_statcor(path)

@@ -19,9 +19,10 @@ import numpy as np
 import pandas as pd
 from obspy import UTCDateTime
 
-from focalflow.mechanisms.classify import classify_plunges, mechanism_axes
 from focalflow.errors import InputError
 from focalflow.formats.common import parse_any_time
+from focalflow.formats.quakeml_mechanisms import read_mechanisms_quakeml
+from focalflow.mechanisms.classify import classify_plunges, mechanism_axes
 from hash_core.geometry import auxiliary_plane
 
 ALIASES = {"latitude": "origin_lat", "lat": "origin_lat", "longitude": "origin_lon",
@@ -38,7 +39,6 @@ def read_mechanism_catalog(path: Path | str) -> pd.DataFrame:
     if not head.strip():
         raise InputError(path, "file is empty")
     if head.lstrip().startswith(b"<"):
-        from focalflow.formats.quakeml_mechanisms import read_mechanisms_quakeml
         frame, _ = read_mechanisms_quakeml(path)
     else:
         first_line = head.decode("utf-8", "replace").splitlines()[0]

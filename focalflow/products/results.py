@@ -9,13 +9,17 @@ and writes:
 
 - ``mechanisms.xml`` (QuakeML, :mod:`focalflow.formats.quakeml_mechanisms`);
 - ``figures/<event_id>/beachball.png`` and ``figures/<event_id>/waveforms.png`` for every event
-  with a mechanism (redrawn when older than mechanisms.csv or with ``--overwrite``);
-- the catalog figures in ``figures/`` (:mod:`focalflow.products.plots.catalog`; also redrawn only when
-  older than mechanisms.csv or with ``--overwrite``);
+  with a mechanism;
+- the catalog figures in ``figures/`` (:mod:`focalflow.products.plots.catalog`);
 - ``report/index.html`` (:mod:`focalflow.products.report`);
 
 and logs a short summary: events by quality letter, median uncertainty, failures. A figure that
 cannot be drawn is a failure row (stage 6), never the end of the run.
+
+Each product is an item of stage 6's ledger (:mod:`focalflow.mechanisms.rerun`) recording the
+``output.*`` keys and the table rows it was drawn from: a rerun redraws exactly the products
+whose inputs or settings changed (``output.dpi`` redraws figures and recomputes no mechanism;
+an unchanged event's figures are not touched); ``--overwrite`` redraws the selected events'.
 """
 from __future__ import annotations
 
@@ -26,11 +30,18 @@ import numpy as np
 import pandas as pd
 from tqdm import tqdm
 
-from focalflow.mechanisms.classify import classify_mechanisms
 from focalflow.cli import StageContext
-from focalflow.formats.quakeml_mechanisms import split_sta_code, write_mechanisms_quakeml
 from focalflow.formats.common import parse_any_time
+from focalflow.formats.quakeml_mechanisms import split_sta_code, write_mechanisms_quakeml
+from focalflow.formats.reversals import is_reversed
 from focalflow.mechanisms.catalog import add_derived_columns
+from focalflow.mechanisms.classify import classify_mechanisms
+from focalflow.mechanisms.rerun import ItemRerun, folder_digest, rows_by_event
+from focalflow.products.plots.catalog import CATALOG_FIGURES, draw_catalog_figures
+from focalflow.products.plots.event import PWindow, plot_event_beachball, plot_event_waveforms
+from focalflow.products.plots.style import save_figure
+from focalflow.products.report import write_report
+from focalflow.provenance import Ledger, config_params, content_digest
 from focalflow.tables import read_table
 from focalflow.workdir import WorkDir, atomic_path
 
@@ -39,16 +50,25 @@ log = logging.getLogger("focalflow.products.results")
 EVENT_FIGURES = {"beachball": "beachball.png", "waveforms": "waveforms.png"}
 
 
-def write_products(ctx: StageContext) -> dict:
-    """Write QuakeML, figures and the report of the working directory; returns counts."""
+FIGURE_KEYS = ["output.figures", "output.dpi", "output.station_labels",
+               "output.waveform_before_s", "output.waveform_after_s"]
+STAGE = "6_run_hash"
+
+
+def write_products(ctx: StageContext, ledger: Ledger | None = None) -> dict:
+    """Write QuakeML, figures and the report of the working directory; returns counts.
+
+    ``ledger``: stage 6's (read from the working directory when not given); each product is
+    redrawn only when its inputs or ``output.*`` settings changed (module docstring)."""
     wd = ctx.workdir
     output = ctx.config.output
     if not wd.mechanisms_csv.is_file():
         log.info("no mechanisms.csv: no figures, QuakeML or report")
         return {}
+    ledger = ledger or Ledger(wd, STAGE)
     tables = load_tables(wd)
     mechanisms = tables["mechanisms"]
-    if "faulting_class" not in mechanisms.columns:
+    if "faulting_class" not in mechanisms.columns:  # a table written by an older focalflow
         mechanisms["faulting_class"] = classify_mechanisms(mechanisms["strike"],
                                                            mechanisms["dip"], mechanisms["rake"])
         with atomic_path(wd.mechanisms_csv) as tmp:
@@ -56,29 +76,47 @@ def write_products(ctx: StageContext) -> dict:
     solved = mechanisms[np.isfinite(mechanisms["strike"].to_numpy(float))]
     preferred = solved.drop_duplicates("event_id", keep="first").reset_index(drop=True)
     counts: dict = {"mechanisms": len(preferred)}
+    catalog = catalog_table(preferred, tables["events"])
 
-    if output.quakeml:
+    def redo(item: str, keys: list[str], frames: list, outputs: list[str]) -> bool:
+        rerun = ItemRerun(ledger, item, outputs, ctx.overwrite, noun="products")
+        fingerprint = (config_params(ctx.config, keys),
+                       {"tables": content_digest([_text(f) for f in frames])})
+        if rerun.plan({"": fingerprint}):
+            rerun.record("")
+            return True
+        return False
+
+    if output.quakeml and redo("quakeml", ["output.quakeml"],
+                               [solved, tables["events"], tables["polinfo"], tables["picks"]],
+                               [wd.mechanisms_xml.name]):
         write_mechanisms_quakeml(wd.mechanisms_xml, solved, tables["events"], tables["polinfo"],
                                  tables["picks"])
-    catalog = catalog_table(preferred, tables["events"])
     if output.figures:
-        counts["event_figures"] = draw_event_figures(ctx, catalog, tables)
-        from focalflow.products.plots.catalog import CATALOG_FIGURES, draw_catalog_figures
-
-        if ctx.overwrite or not all(_up_to_date(wd.figures_dir / name, wd.mechanisms_csv)
-                                    for name in CATALOG_FIGURES.values()):
+        counts["event_figures"] = draw_event_figures(ctx, catalog, tables, ledger)
+        stations = station_table(tables["stations"])
+        names = [f"figures/{name}" for name in CATALOG_FIGURES.values()]
+        if redo("catalog_figures", ["output.dpi"], [catalog, stations], names):
             try:
-                draw_catalog_figures(catalog, wd.figures_dir, station_table(tables["stations"]),
-                                     dpi=output.dpi)
+                draw_catalog_figures(catalog, wd.figures_dir, stations, dpi=output.dpi)
             except Exception as exc:  # the catalog figures must not cost the stage its tables
                 ctx.failures.add(None, None, f"catalog figures not drawn: "
                                              f"{type(exc).__name__}: {exc}")
+                ledger.forget("catalog_figures")
+    failures = _failures(wd, ctx)
     if output.report:
-        from focalflow.products.report import write_report
-
-        write_report(wd, catalog, tables["events"], failures=_failures(wd, ctx))
-    log_summary(catalog, tables["events"], _failures(wd, ctx))
+        figures = sorted(str(p.relative_to(wd.root)) for p in wd.figures_dir.rglob("*.png")) \
+            if wd.figures_dir.is_dir() else []
+        if redo("report", [], [catalog, tables["events"], failures, pd.Series(figures)],
+                ["report/index.html"]):
+            write_report(wd, catalog, tables["events"], failures=failures)
+    ledger.save()
+    log_summary(catalog, tables["events"], failures)
     return counts
+
+
+def _text(frame) -> str:
+    return "" if frame is None else frame.to_csv(index=False)
 
 
 def load_tables(wd: WorkDir) -> dict[str, pd.DataFrame | None]:
@@ -185,8 +223,6 @@ def p_windows(wd: WorkDir, event_id: str, observations: pd.DataFrame,
     """{label: PWindow} of the vertical P windows in ``cut/<event_id>/`` (pick = header ``a``)."""
     from obspy import read
 
-    from focalflow.products.plots.event import PWindow
-
     folder = wd.event_cut_dir(event_id)
     if not folder.is_dir():
         return {}
@@ -210,40 +246,33 @@ def p_windows(wd: WorkDir, event_id: str, observations: pd.DataFrame,
     return windows
 
 
-def is_reversed(reversals: pd.DataFrame | None, network: str, station: str, time) -> bool:
-    """True if the reversal table flips ``network.station`` at ``time`` (blank start/end: open)."""
-    if reversals is None or not len(reversals):
-        return False
-    rows = reversals[(reversals["station"].astype(str) == station)
-                     & reversals["network"].astype(str).isin([network, ""])]
-    for row in rows.to_dict("records"):
-        start, end = parse_any_time(row.get("start")), parse_any_time(row.get("end"))
-        if (start is None or start <= time) and (end is None or time < end):
-            return True
-    return False
-
-
-def draw_event_figures(ctx: StageContext, catalog: pd.DataFrame, tables: dict) -> int:
-    """Draw the beachball and waveform figures of each selected event; returns how many."""
-    from focalflow.products.plots.event import plot_event_beachball, plot_event_waveforms
-    from focalflow.products.plots.style import save_figure
-
+def draw_event_figures(ctx: StageContext, catalog: pd.DataFrame, tables: dict,
+                       ledger: Ledger) -> int:
+    """Draw the beachball and waveform figures of each selected event whose mechanism rows,
+    observations, P windows or figure settings changed; returns how many were drawn."""
     wd, output = ctx.workdir, ctx.config.output
-    acceptable = tables.get("acceptable")
-    acceptable_by_event = ({str(k): g[["strike", "dip", "rake"]].to_numpy(float)
-                            for k, g in acceptable.groupby(acceptable["event_id"].astype(str))}
-                           if acceptable is not None and len(acceptable) else {})
-    drawn = 0
+    acceptable = rows_by_event(tables.get("acceptable"))
     rows = [r for r in catalog.to_dict("records") if ctx.selected(r["event_id"])]
+    params = config_params(ctx.config, FIGURE_KEYS)
+    reversals = _text(tables.get("reversals"))
+    drawn = 0
     for mechanism in tqdm(rows, desc="event figures", unit="event", disable=None):
         event_id = str(mechanism["event_id"])
         folder = wd.event_figures_dir(event_id)
         paths = {k: folder / name for k, name in EVENT_FIGURES.items()}
-        if not ctx.overwrite and all(_up_to_date(p, wd.mechanisms_csv) for p in paths.values()):
-            continue
+        rerun = ItemRerun(ledger, "figures", [str(p.relative_to(wd.root)) for p in paths.values()],
+                          ctx.overwrite)
         try:
             observations = event_observations(event_id, tables)
-            accepted = acceptable_by_event.get(event_id)
+            accepted = acceptable.get(event_id)
+            if accepted is not None:
+                accepted = accepted[["strike", "dip", "rake"]].to_numpy(float)
+            inputs = {"rows": content_digest([mechanism, _text(observations),
+                                              None if accepted is None else accepted.tolist(),
+                                              reversals]),
+                      "p_windows": folder_digest(wd.event_cut_dir(event_id), "*.P.sac")}
+            if not rerun.plan({event_id: (params, inputs)}):
+                continue
             save_figure(plot_event_beachball(mechanism, observations, accepted,
                                              station_labels=output.station_labels),
                         paths["beachball"], output.dpi)
@@ -252,15 +281,11 @@ def draw_event_figures(ctx: StageContext, catalog: pd.DataFrame, tables: dict) -
                                              before_s=output.waveform_before_s,
                                              after_s=output.waveform_after_s),
                         paths["waveforms"], output.dpi)
+            rerun.record(event_id)
             drawn += 1
         except Exception as exc:  # a figure problem is one failure row, never the whole run
             ctx.failures.add(event_id, None, f"figures not drawn: {type(exc).__name__}: {exc}")
     return drawn
-
-
-def _up_to_date(output: Path, source: Path) -> bool:
-    """True if ``output`` exists and is not older than ``source``."""
-    return output.is_file() and output.stat().st_mtime >= source.stat().st_mtime
 
 
 def _failures(wd: WorkDir, ctx: StageContext) -> pd.DataFrame:
