@@ -3,7 +3,7 @@
 Every stage takes ``--config PATH`` (default ``config.yaml``), ``--events ID[,ID...]``,
 ``--overwrite`` and ``-v/--verbose``. A stage module provides ``run(ctx) -> dict`` (a summary of
 counts); errors the user can fix (:class:`FocalflowError`) end the run with one clear line and
-exit status 2, never a traceback.
+exit status 2 (1 when the stage could do nothing at all), never a traceback.
 
 Flags that set a parameter (:data:`STAGE_FLAGS`, e.g. stage 6's ``--seed`` = ``hash.seed``) are
 merged into the validated config once, before the stage runs, so a flag means the same as its
@@ -182,12 +182,13 @@ def main(stage: str, description: str, run: Callable[[StageContext], dict],
 
 
 def exit_status(action: Callable[[], object]) -> int:
-    """Run ``action``; a user error is logged as one line (status 2), never a traceback."""
+    """Run ``action``; a user error is logged as one line (status 2; 1 for a stage that could
+    do nothing, :class:`~focalflow.errors.StageFailed`), never a traceback."""
     try:
         action()
     except FocalflowError as exc:
         log.error("%s", exc)
-        return 2
+        return exc.exit_status
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130

@@ -19,6 +19,7 @@ from typing import Optional, Sequence
 import pandas as pd
 
 from focalflow import cli
+from focalflow.formats.velocity import read_velocity_model
 from focalflow.mechanisms.classic import run_classic
 from focalflow.mechanisms.observations import build_observations
 from focalflow.mechanisms.overrides import read_overrides
@@ -49,6 +50,8 @@ def run(ctx) -> dict:
     order = list(all_events["event_id"])
     events = all_events[[ctx.selected(e) for e in order]].reset_index(drop=True)
     models = model_digests(cfg.velocity_models)
+    for path in cfg.velocity_models:  # a bad model stops the stage before any S/P measurement
+        read_velocity_model(path)
     ledger = Ledger(wd, STAGE)
     sp_ratios = _update_sp_ratios(ctx, ledger, events, order) if cfg.use_sp_ratios else None
     obs = build_observations(events, cfg.polarity_source, read_table(wd.stations_csv, "stations"),
