@@ -37,7 +37,8 @@ sys.path.insert(0, str(REPO))
 from focalflow.cli import run_stage  # noqa: E402
 from focalflow.config import config_from_dict  # noqa: E402
 from focalflow.polarity.predict import SAC_HEADER_BYTES  # noqa: E402
-from focalflow.stages.polarity_predict import load_configured_model, run  # noqa: E402
+from focalflow.polarity.policy import load_configured_model  # noqa: E402
+from focalflow.stages.polarity_predict import run  # noqa: E402
 from focalflow.tables import write_table  # noqa: E402
 
 ORIGIN = obspy.UTCDateTime("2021-06-01T00:00:00")
@@ -107,7 +108,7 @@ def main() -> None:
                                    "stations": {"reversals_file": None}})
 
         started = time.perf_counter()
-        model = load_configured_model(config)
+        model = load_configured_model(config.polarity)
         load_s = time.perf_counter() - started
         # Trace the tf.function once (a one-off cost of every run, like loading).
         model.predict_inputs(np.zeros((1, model.window_samples, model.input_channels), np.float32))

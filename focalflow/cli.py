@@ -20,12 +20,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from focalflow.errors import ConfigError, FocalflowError
-from focalflow.log import FailureLog, setup_logging
 from focalflow.workdir import WorkDir
 from hash_core.params import MISFIT_WEIGHTS, RANDOM_STREAMS
 
-if TYPE_CHECKING:  # pydantic is imported only when a config is loaded (6_run_hash.py's
-    from focalflow.config import Config  # classic modes start without it)
+if TYPE_CHECKING:  # pydantic and pandas are imported only when a stage runs, so that
+    from focalflow.config import Config  # --help answers at once (and 6_run_hash.py's
+    from focalflow.log import FailureLog  # classic modes start without a config)
 
 log = logging.getLogger("focalflow")
 
@@ -70,6 +70,8 @@ def parse_events(text: str | None) -> set[str] | None:
 def make_context(stage: str, config: Config, events: set[str] | None = None,
                  overwrite: bool = False, args: argparse.Namespace | None = None) -> StageContext:
     """A context for running ``stage`` from Python (tests, notebooks) as the scripts do."""
+    from focalflow.log import FailureLog
+
     workdir = WorkDir(config.workdir).create()
     return StageContext(config=config, workdir=workdir,
                         failures=FailureLog(stage, workdir.failures_csv, events), events=events,
@@ -164,6 +166,8 @@ def main(stage: str, description: str, run: Callable[[StageContext], dict],
     if classic is not None:
         add_classic_arguments(parser)
     args = parser.parse_args(argv)
+    from focalflow.log import setup_logging
+
     setup_logging(stage, verbose=args.verbose)
     given = flag_values(args, flags)
     if classic is not None and (args.hash_inp or args.skhash_control):

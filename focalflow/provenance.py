@@ -29,6 +29,8 @@ from typing import Any, Iterable, Mapping
 from focalflow.errors import InputError
 from focalflow.workdir import WorkDir, locked, write_text_atomic
 
+MAX_NAMED = 3  # changed inputs named in a reason; the rest are counted
+
 
 def config_params(config, keys: Iterable[str]) -> dict[str, Any]:
     """``{dotted key: value}`` of ``config`` for ``keys``; a key naming a section gives every
@@ -62,6 +64,19 @@ def file_digest(path: Path | str) -> str:
     except FileNotFoundError:
         raise InputError(path, "input file not found") from None
     return f"{stat.st_size}:{stat.st_mtime_ns}"
+
+
+def file_digests(root: Path | str, paths: Iterable[Path | str]) -> dict[str, str]:
+    """``{name: file_digest}`` of files; the name of a file under ``root`` (the working
+    directory) is relative to it, so records do not depend on where the working directory
+    lies; other files keep their absolute path."""
+    root = Path(root).absolute()
+    digests = {}
+    for path in paths:
+        path = Path(path).absolute()
+        name = path.relative_to(root) if path.is_relative_to(root) else path
+        digests[name.as_posix()] = file_digest(path)
+    return digests
 
 
 def content_digest(value: Any) -> str:
@@ -106,10 +121,13 @@ class Ledger:
         return records if isinstance(records, dict) else {}
 
     def why_redo(self, item: str, params: Mapping[str, Any], inputs: Mapping[str, str],
-                 outputs: Iterable[Path | str] = ()) -> str | None:
+                 outputs: Iterable[Path | str] = (), overwrite: bool = False) -> str | None:
         """None when ``item`` was made from exactly these ``params`` and ``inputs`` and its
-        ``outputs`` (paths, relative to the working directory or absolute) still exist; else the
-        reason it must be redone."""
+        ``outputs`` (paths, relative to the working directory or absolute; default: those
+        recorded) still exist; else the reason it must be redone (``"--overwrite"`` with
+        ``overwrite``)."""
+        if overwrite:
+            return "--overwrite"
         old = self.records.get(str(item))
         if old is None:
             return "new"
@@ -122,7 +140,8 @@ class Ledger:
         old_inputs = old.get("inputs", {})
         differ = sorted(k for k in set(old_inputs) | set(inputs) if old_inputs.get(k) != inputs.get(k))
         if differ:
-            return f"input {', '.join(differ)} changed"
+            more = f" and {len(differ) - MAX_NAMED} more" if len(differ) > MAX_NAMED else ""
+            return f"input {', '.join(differ[:MAX_NAMED])}{more} changed"
         for output in list(outputs) or old.get("outputs", []):
             path = Path(output)
             if not (path if path.is_absolute() else self.root / path).exists():

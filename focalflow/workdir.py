@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import fcntl
+import filecmp
 import os
 import tempfile
 from pathlib import Path
@@ -103,8 +104,12 @@ def safe_name(event_id: str) -> str:
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path | str) -> Iterator[Path]:
+def atomic_path(path: Path | str, if_changed: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    With ``if_changed``, a result with the same bytes as the existing file is dropped and the
+    file is left untouched (same modification time), so a rerun that changes nothing touches
+    nothing.
 
     >>> with atomic_path("out.csv") as tmp:      # doctest: +SKIP
     ...     frame.to_csv(tmp)
@@ -116,16 +121,17 @@ def atomic_path(path: Path | str) -> Iterator[Path]:
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
+        if not (if_changed and path.is_file() and filecmp.cmp(tmp, path, shallow=False)):
+            os.chmod(tmp, FILE_MODE)
+            os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def write_text_atomic(path: Path | str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
+def write_text_atomic(path: Path | str, text: str, if_changed: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path` for ``if_changed``)."""
+    with atomic_path(path, if_changed) as tmp:
         tmp.write_text(text)
 
 

@@ -176,13 +176,17 @@ def test_sds_archive_gives_the_same_files(tmp_path):
     assert snapshot(config) == before
 
 
-def test_sds_settings_change_refetches_the_event(tmp_path):
+def test_sds_settings_change_refetches_the_event(tmp_path, caplog):
     settings = sds_config(tmp_path)
     stage1(config_from_dict(settings))
     settings["waveforms"]["channel_priorities"] = ["EH[ZNE12]"]
     config = config_from_dict(settings)
-    stage1(config)
+    with caplog.at_level("INFO", logger="focalflow"):
+        stage1(config)
+    assert "2 events (re)computed (2: waveforms.channel_priorities changed" in caplog.text
     assert event_files(config, "ev1") == ["XX.VERT..EHZ.mseed"]
+    config.waveforms.fdsn.timeout_s = 5.0           # how data come, not which: nothing refetched
+    assert stage1(config)["events_skipped"] == 2
     settings["waveforms"]["max_radius_km"] = 5.0
     config = config_from_dict(settings)
     assert stage1(config)["events"] == 2
@@ -190,6 +194,21 @@ def test_sds_settings_change_refetches_the_event(tmp_path):
     assert list(failures(config)["reason"]) == [
         "no station within waveforms.max_radius_km = 5 km has channels matching "
         "waveforms.channel_priorities"] * 2
+
+
+def test_deleted_waveform_file_is_fetched_again_alone(tmp_path, caplog):
+    config = config_from_dict(sds_config(tmp_path))
+    stage1(config)
+    gone = config.workdir / "mseed" / "ev2" / "XX.TILT..HH1.mseed"
+    kept = config.workdir / "mseed" / "ev2" / "XX.NEAR..HHZ.mseed"
+    content, mtime = gone.read_bytes(), kept.stat().st_mtime_ns
+    gone.unlink()
+    with caplog.at_level("INFO", logger="focalflow"):
+        summary = stage1(config)
+    assert "1 events (re)computed (1: stations failed or missing before, asked again); " \
+           "1 kept unchanged" in caplog.text
+    assert summary["events_skipped"] == 1 and gone.read_bytes() == content
+    assert kept.stat().st_mtime_ns == mtime
 
 
 def test_missing_sds_archive_is_a_clear_error(tmp_path):

@@ -1,7 +1,9 @@
 """The mechanism catalog as QuakeML (``mechanisms.xml``) and back into focalflow tables.
 
 One ObsPy :class:`~obspy.core.event.Event` per mechanism: its origin (and magnitude where
-known), a :class:`~obspy.core.event.FocalMechanism` with both nodal planes, the P, T and B
+known), a :class:`~obspy.core.event.FocalMechanism` with both nodal planes (no
+``preferred_plane``: first motions cannot tell the fault plane from the auxiliary one, so
+nodal plane 1 is simply the one HASH reports first), the P, T and B
 axes, misfit (fraction 0–1 of misfit polarities), station polarity count, azimuthal gap,
 station distribution ratio (0–1), method ``smi:local/focalflow/method/HASH``, the quality letter
 in a comment (``HASH quality A``) and HASH's other numbers as ``focalflow:`` extra elements,
@@ -202,8 +204,7 @@ def _focal_mechanism(event_id: str, number: int, row: dict, origin: Origin) -> F
         resource_id=ResourceIdentifier(mechanism_id),
         triggering_origin_id=origin.resource_id,
         nodal_planes=NodalPlanes(nodal_plane_1=plane(strike, dip, rake, fault_uncertainty),
-                                 nodal_plane_2=plane(strike2, dip2, rake2, aux_uncertainty),
-                                 preferred_plane=1),
+                                 nodal_plane_2=plane(strike2, dip2, rake2, aux_uncertainty)),
         principal_axes=PrincipalAxes(t_axis=axes["t"], p_axis=axes["p"], n_axis=axes["n"]),
         method_id=ResourceIdentifier(METHOD_ID), evaluation_mode="automatic")
     misfit = _number(row.get("polarity_misfit"))

@@ -105,11 +105,12 @@ def write_products(ctx: StageContext, ledger: Ledger | None = None) -> dict:
                 ledger.forget("catalog_figures")
     failures = _failures(wd, ctx)
     if output.report:
-        figures = sorted(str(p.relative_to(wd.root)) for p in wd.figures_dir.rglob("*.png")) \
-            if wd.figures_dir.is_dir() else []
-        if redo("report", [], [catalog, tables["events"], failures, pd.Series(figures)],
+        figures = [f"{p.relative_to(wd.root)} {p.stat().st_size} {p.stat().st_mtime_ns}"
+                   for p in sorted(wd.figures_dir.rglob("*.png"))] \
+            if wd.figures_dir.is_dir() else []  # the report copies them: redo when one changes
+        if redo("report", [], [catalog, solved, tables["events"], failures, pd.Series(figures)],
                 ["report/index.html"]):
-            write_report(wd, catalog, tables["events"], failures=failures)
+            write_report(wd, catalog, tables["events"], failures=failures, solutions=solved)
     ledger.save()
     log_summary(catalog, tables["events"], failures)
     return counts
@@ -179,8 +180,8 @@ def event_observations(event_id: str, tables: dict) -> pd.DataFrame:
     P polarities and agreement come from polinfo.csv; CNN probabilities from polarities.csv;
     log10 S/P from sp_ratios.csv at the S/P rows' take-off and azimuth.
     """
-    columns = ["label", "network", "station", "takeoff", "azimuth", "polarity", "weight",
-               "misfit", "sp_ratio", "prob_up", "prob_down"]
+    columns = ["label", "network", "station", "takeoff", "azimuth", "distance_km", "polarity",
+               "weight", "misfit", "sp_ratio", "prob_up", "prob_down"]
     polinfo = tables.get("polinfo")
     if polinfo is None or not len(polinfo):
         return pd.DataFrame(columns=columns)
@@ -196,7 +197,9 @@ def event_observations(event_id: str, tables: dict) -> pd.DataFrame:
         entry = out.setdefault(key, {
             "label": f"{network}.{station}" if network else station, "network": network,
             "station": station, "takeoff": float(row["takeoff"]),
-            "azimuth": float(row["azimuth"]), "polarity": 0.0, "weight": 1.0, "misfit": False,
+            "azimuth": float(row["azimuth"]),
+            "distance_km": pd.to_numeric(row.get("sr_dist_km"), errors="coerce"),
+            "polarity": 0.0, "weight": 1.0, "misfit": False,
             "sp_ratio": np.nan,
             "prob_up": probabilities.get(key, {}).get("prob_up", np.nan),
             "prob_down": probabilities.get(key, {}).get("prob_down", np.nan)})

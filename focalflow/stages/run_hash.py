@@ -35,8 +35,12 @@ RESULTS = {"mechanisms": "mechanisms_csv", "acceptable": "acceptable_csv",
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """Entry point of 6_run_hash.py (working directory, or a HASH/SKHASH control file)."""
-    return cli.main(STAGE, __doc__, run, argv, classic=lambda args, flags: run_classic(
-        args.hash_inp, args.driver, args.skhash_control, args.out, flags))
+    return cli.main(STAGE, __doc__, run, argv, classic=classic)
+
+
+def classic(args, flags: dict):
+    """``--hash-inp``/``--skhash-control``: a HASH v1.2 or SKHASH control file, no config."""
+    return run_classic(args.hash_inp, args.driver, args.skhash_control, args.out, flags)
 
 
 def run(ctx) -> dict:

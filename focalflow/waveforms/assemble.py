@@ -12,13 +12,21 @@ Conventions of the SAC files focalflow writes (``sac/<event_id>/NET.STA.LOC.CHA.
 - ``dist`` (km), ``az``, ``baz``, ``gcarc`` from the coordinates (``lcalda`` true).
 
 Data are raw counts (no response removed); traces hold float32 in SAC.
+
+:func:`convert_event` turns one event's miniSEED folder into its SAC folder, instrument by
+instrument (network, station, location, band): unreadable, empty or truncated files, gaps refused
+by the gap rule, traces too short and channels without metadata are dropped and reported; with
+rotation the three components become Z/N/E, and when the horizontals are not all usable the
+vertical is written alone (and reported); without a vertical the instrument is skipped.
 """
 from __future__ import annotations
 
 import io
+import logging
 import warnings
+from collections import defaultdict
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterable, Optional
 
 import numpy as np
 from obspy import Inventory, Stream, UTCDateTime, read
@@ -26,7 +34,12 @@ from obspy.io.mseed.util import get_record_information
 from obspy.io.sac import SACTrace
 
 from focalflow.errors import FocalflowError
+from focalflow.formats.common import parse_time
+from focalflow.waveforms.inventory import StationXmlCache
 from focalflow.workdir import atomic_path
+
+log = logging.getLogger("focalflow.waveforms.assemble")
+
 
 class TraceRejected(FocalflowError):
     """A trace or file that cannot be used; the message says why (it lands in failures.csv)."""
@@ -206,7 +219,154 @@ def to_sac(trace, origin: UTCDateTime, event: dict, station: dict, cmpaz: float,
     return sac
 
 
-def write_sac(sac: SACTrace, path: Path) -> None:
-    """Write ``sac`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
+def write_sac(sac: SACTrace, path: Path, if_changed: bool = False) -> None:
+    """Write ``sac`` to ``path`` atomically (with ``if_changed``, an identical file is left
+    untouched)."""
+    with atomic_path(path, if_changed) as tmp:
         sac.write(str(tmp), byteorder="little")
+
+
+def instrument_files(paths: Iterable[Path]) -> tuple[dict[tuple[str, str, str, str], list[Path]],
+                                                     list[str]]:
+    """miniSEED files grouped by instrument (network, station, location, band+instrument code),
+    and the names that are not ``NET.STA.LOC.CHA.mseed``."""
+    groups: dict[tuple[str, str, str, str], list[Path]] = defaultdict(list)
+    misnamed = []
+    for path in sorted(paths):
+        parts = path.name[: -len(".mseed")].split(".")
+        if len(parts) != 4 or len(parts[3]) != 3:
+            misnamed.append(path.name)
+            continue
+        net, sta, loc, cha = parts
+        groups[(net, sta, loc, cha[:2])].append(path)
+    return dict(groups), misnamed
+
+
+def pick_times(picks: list[dict], band: str) -> dict[str, UTCDateTime]:
+    """First P and S pick among one station's ``picks``, preferring the same band/instrument code."""
+    found = {}
+    for phase in ("P", "S"):
+        candidates = [p for p in picks if str(p["phase"]).upper() == phase]
+        same_band = [p for p in candidates if str(p["channel"])[:2] == band]
+        for pick in same_band + candidates:
+            try:
+                found[phase] = parse_time(pick["time"])
+                break
+            except ValueError:
+                log.debug("unreadable %s pick time %r of %s.%s", phase, pick["time"],
+                          pick["network"], pick["station"])
+    return found
+
+
+def convert_event(files: Iterable[Path], out_dir: Path, event: dict, picks: list[dict],
+                  inventories: StationXmlCache, sac_config,
+                  if_changed: bool = False) -> tuple[list[str], list[tuple[str, str]]]:
+    """Write the SAC files of one event into ``out_dir`` (and delete SAC files left there by an
+    earlier run); return (names written, (station, reason) of everything dropped).
+
+    ``event`` is an events.csv row (time, latitude, longitude, depth in km, mag), ``picks`` the
+    event's picks.csv rows, ``sac_config`` the ``sac`` config section. With ``if_changed`` a
+    file that comes out identical is left untouched, so later stages see it unchanged.
+    """
+    groups, misnamed = instrument_files(files)
+    failures = [("", f"{name}: file name is not NET.STA.LOC.CHA.mseed") for name in misnamed]
+    origin = parse_time(event["time"])
+    picks_by_station = defaultdict(list)
+    for pick in picks:
+        picks_by_station[(pick["network"], pick["station"])].append(pick)
+    written: list[str] = []
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for (net, sta, loc, band), paths in sorted(groups.items()):
+        code = f"{net}.{sta}"
+
+        def report(reason: str, code=code) -> None:
+            failures.append((code, reason))
+
+        inventory, problem = inventories.lookup(code)
+        if inventory is None:
+            report(problem)
+            continue
+        try:
+            traces = convert_instrument(paths, inventory, sac_config, origin, event,
+                                        pick_times(picks_by_station[(net, sta)], band), report)
+            for name, sac in traces:
+                write_sac(sac, out_dir / name, if_changed)
+                written.append(name)
+        except FocalflowError as exc:
+            report(str(exc))
+        except Exception as exc:  # one bad trace never stops the event
+            log.debug("%s %s", out_dir, code, exc_info=True)
+            report(f"unexpected error: {type(exc).__name__}: {exc}")
+    for stale in out_dir.glob("*.sac"):
+        if stale.name not in written:
+            stale.unlink()
+    return sorted(written), failures
+
+
+def convert_instrument(files: list[Path], inventory: Inventory, sac_config, origin: UTCDateTime,
+                       event: dict, picks: dict[str, UTCDateTime],
+                       report: Callable[[str], None]) -> list[tuple[str, SACTrace]]:
+    """The SAC traces (file name, trace) of one instrument's files; ``report(reason)`` records
+    what was dropped."""
+    components: dict[str, object] = {}
+    for path in files:
+        try:
+            stream = read_mseed(path)
+            stream = merge_gaps(stream, sac_config.gap_policy, sac_config.max_gap_s,
+                                sac_config.gap_fill)
+            if len(stream) != 1:
+                raise TraceRejected(f"{path.name}: holds {len(stream)} channels "
+                                    f"({', '.join(tr.id for tr in stream)}), expected one")
+            trace = stream[0]
+            duration = trace.stats.endtime - trace.stats.starttime
+            if duration < sac_config.min_duration_s:
+                raise TraceRejected(f"{trace.id}: {duration:.3g} s of data, shorter than "
+                                    f"sac.min_duration_s = {sac_config.min_duration_s:g} s")
+            channel_metadata(inventory, trace.id, trace.stats.starttime)
+        except TraceRejected as exc:
+            report(str(exc))
+            continue
+        components[trace.stats.channel[-1]] = trace
+    if "Z" not in components:
+        if components:
+            label = files[0].name[: -len("Z.mseed")] + "?"
+            report(f"{label}: no usable vertical component (have "
+                   f"{', '.join(tr.stats.channel for tr in components.values())}); "
+                   "instrument skipped")
+        return []
+
+    z = components["Z"]
+    listed = {cha.code[-1] for net in inventory.select(network=z.stats.network,
+                                                       station=z.stats.station,
+                                                       location=z.stats.location,
+                                                       channel=z.stats.channel[:2] + "?",
+                                                       time=z.stats.starttime)
+              for sta in net for cha in sta}
+    horizontals = sorted(set(components) - {"Z"})
+    rotate = sac_config.rotate_to_zne
+    if len(horizontals) >= 2:
+        traces = Stream([components[c] for c in ["Z"] + horizontals[:2]])
+    else:
+        if listed - {"Z"}:
+            missing = [z.stats.channel[:2] + c for c in sorted(listed - set(components))]
+            report(f"{z.id[:-1]}?: missing horizontal component(s) {', '.join(missing)}; "
+                   "wrote the vertical alone")
+        traces = Stream([z])
+    if rotate and len(traces) == 3:
+        try:
+            traces = rotate_to_zne(traces, inventory)
+        except TraceRejected as exc:
+            report(f"{exc}; wrote the vertical alone")
+            traces = Stream([z])
+    metadata = channel_metadata(inventory, z.id, z.stats.starttime)
+    if rotate and len(traces) == 1:
+        traces = Stream([vertical_up(z, metadata)])
+    station = {"latitude": metadata["latitude"], "longitude": metadata["longitude"],
+               "elevation": metadata["elevation"], "local_depth": metadata["local_depth"]}
+    converted = []
+    for trace in traces:
+        meta = None if rotate else channel_metadata(inventory, trace.id, trace.stats.starttime)
+        cmpaz, cmpinc = orientation(trace.stats.channel, meta)
+        converted.append((f"{trace.id}.sac", to_sac(trace, origin, event, station, cmpaz, cmpinc,
+                                                     picks.get("P"), picks.get("S"))))
+    return converted

@@ -25,11 +25,12 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional, TypeVar
 
-from obspy import Inventory, Stream, UTCDateTime, read_inventory
+from obspy import Inventory, Stream, UTCDateTime
 from obspy.geodetics import gps2dist_azimuth, kilometer2degrees
 
 from focalflow.config import FdsnConfig, SdsConfig
 from focalflow.errors import ConfigError, FocalflowError, StageFailed
+from focalflow.formats.stationxml import read_stationxml
 from focalflow.waveforms.fdsn_http import AnswerTooLarge, GuardedClient, GuardedHandler, HttpLimits
 
 log = logging.getLogger("focalflow.waveforms.download")
@@ -347,10 +348,7 @@ class SdsSource:
             xml_dir = Path(self.config.stationxml_dir)
             inventory, read_dates = Inventory(networks=[]), []
             for path in sorted(xml_dir.glob("*.xml")):
-                try:
-                    part = read_inventory(str(path), format="STATIONXML")
-                except Exception as exc:
-                    raise FocalflowError(f"{path}: not readable StationXML: {_one_line(exc)}") from None
+                part = read_stationxml(path)
                 inventory += part
                 if part.created is not None:
                     read_dates.append(part.created)
