@@ -59,6 +59,9 @@ class CatalogConfig(Section):
         "auto", description="Format of phase_file; auto guesses from the extension and content.")
     picks_file: Optional[Path] = Field(
         None, description="For format csv: the picks table (events.csv columns go in phase_file).")
+    duplicate_tolerance_s: float = Field(
+        0.1, ge=0, le=10, description="Picks of one event, station and phase closer than this "
+        "are one pick given twice: merged, with a warning.")
 
 
 class FdsnConfig(Section):

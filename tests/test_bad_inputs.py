@@ -70,7 +70,7 @@ def read_stationxml(path: Path, spec: dict) -> list[str]:
 
 def read_station_list(path: Path, spec: dict) -> list[str]:
     """A file of ``stations.station_files``, as stage 5 reads it."""
-    from focalflow.stages.convert_stations import read_station_file
+    from focalflow.stations import read_station_file
 
     _table, problems = read_station_file(path)
     return [str(p) for p in problems]

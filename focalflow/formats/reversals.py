@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import InputError
-from focalflow.formats.common import iso_time, read_text_lines
+from focalflow.formats.common import check_codes, iso_time, read_text_lines
 from focalflow.tables import COLUMNS, write_table
 
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
@@ -86,6 +86,10 @@ def _read_scsn_rows(path: Path, lines: list[str]) -> list[dict]:
 
 def _row(path: Path, number: int, network: str, station: str, start: str, end: str) -> dict:
     """A reversals.csv row; InputError for a period that ends before it starts."""
+    try:  # a wildcard here would reverse every station
+        check_codes(network, station)
+    except ValueError as exc:
+        raise InputError(path, str(exc), line=number) from None
     if start and end and end < start:  # ISO 8601 strings of one form sort as times
         raise InputError(path, f"the period ends ({end}) before it starts ({start})", line=number)
     return {"network": network, "station": station, "start": start, "end": end}

@@ -30,7 +30,8 @@ from obspy.geodetics import gps2dist_azimuth, kilometer2degrees
 
 from focalflow.config import FdsnConfig, SdsConfig
 from focalflow.errors import ConfigError, FocalflowError, StageFailed
-from focalflow.formats.stationxml import read_stationxml
+from focalflow.formats.common import check_codes
+from focalflow.formats.stationxml import drop_invalid_codes, read_stationxml
 from focalflow.waveforms.fdsn_http import AnswerTooLarge, GuardedClient, GuardedHandler, HttpLimits
 
 log = logging.getLogger("focalflow.waveforms.download")
@@ -288,7 +289,11 @@ class FdsnSource:
                 maxradius=kilometer2degrees(radius_km), starttime=start, endtime=end,
                 network=self.config.networks, station=self.config.stations,
                 channel=channels, level="channel"))
-        return inventory if inventory is not None else Inventory(networks=[])
+        if inventory is None:
+            return Inventory(networks=[])
+        for problem in drop_invalid_codes(inventory):
+            log.warning("%s: %s; dropped", self.provider, problem)
+        return inventory
 
     def waveforms(self, bulk: Bulk) -> Stream:
         """Waveforms of a bulk request (empty Stream when the data centre has none).
@@ -368,6 +373,11 @@ class SdsSource:
     def waveforms(self, bulk: Bulk) -> Stream:
         stream = Stream()
         for net, sta, loc, cha, t0, t1 in bulk:
+            try:  # never a pattern: '*' or '?' would match other stations' files
+                check_codes(net, sta, loc, cha)
+            except ValueError as exc:
+                raise DownloadError(f"SDS archive {self.config.root}: not asked for "
+                                    f"{net}.{sta}.{loc}.{cha}: {exc}") from None
             try:
                 stream += self._client.get_waveforms(net, sta, loc, cha, t0, t1)
             except Exception as exc:
