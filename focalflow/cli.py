@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
-from focalflow.errors import ConfigError, FocalflowError
+from focalflow.errors import ConfigError, FocalflowError, StageFailed
 from focalflow.workdir import WorkDir
 from hash_core.params import MISFIT_WEIGHTS, RANDOM_STREAMS
 
@@ -92,6 +92,14 @@ def run_stage(stage: str, run: Callable[[StageContext], dict], config: Config,
     log.info("%s done in %.1f s: %s", stage, time.perf_counter() - started,
              ", ".join(f"{k}={v}" for k, v in summary.items()))
     return summary
+
+
+def require_some(usable: int, selected: int, what: str) -> None:
+    """Raise :class:`StageFailed` (exit status 1) when events were selected and none of them
+    gave ``what``: later stages would have nothing to work on, so ``run_pipeline.sh`` stops."""
+    if selected and not usable:
+        raise StageFailed(f"no {what} for any of the {selected} selected event(s); the reasons "
+                          "are in logs/failures.csv")
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from __future__ import annotations
 import logging
 
 from focalflow.catalog import read_event_catalog
-from focalflow.cli import StageContext
+from focalflow.cli import StageContext, require_some
 from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest, file_digests
 from focalflow.tables import picks_digest
 from focalflow.waveforms.assemble import convert_event, instrument_files
@@ -36,10 +36,12 @@ def run(ctx: StageContext) -> dict:
     params = config_params(ctx.config, PARAMS)
     rerun = RerunSummary()
     counts = {"events": 0, "events_skipped": 0, "events_without_waveforms": 0, "sac_files": 0}
+    selected = usable = 0  # events asked for, and those with SAC files
     for event in events.to_dict("records"):
         event_id = str(event["event_id"])
         if not ctx.selected(event_id):
             continue
+        selected += 1
         in_dir = workdir.event_mseed_dir(event_id)
         if not in_dir.is_dir():
             counts["events_without_waveforms"] += 1
@@ -56,6 +58,7 @@ def run(ctx: StageContext) -> dict:
                 ctx.failures.add(event_id, station, problem)
             rerun.keep()
             counts["events_skipped"] += 1
+            usable += bool(ledger.outputs(event_id))
             continue
         out_dir = workdir.event_sac_dir(event_id)
         try:
@@ -73,6 +76,8 @@ def run(ctx: StageContext) -> dict:
         rerun.redo(reason)
         counts["events"] += 1
         counts["sac_files"] += len(written)
+        usable += bool(written)
     ledger.save()
     log.info("%s", rerun)
+    require_some(usable, selected, "SAC files")
     return counts

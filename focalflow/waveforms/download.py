@@ -228,12 +228,16 @@ class FdsnSource:
         self._event_deadline = time.monotonic() + self.config.event_deadline_s
 
     def _limits(self) -> HttpLimits:
-        deadline_s = self.config.request_deadline_s
+        """The next request's limits: its own deadline, or what is left of the event's."""
+        deadline_s, key = self.config.request_deadline_s, "waveforms.fdsn.request_deadline_s"
         if self._event_deadline is not None:
-            deadline_s = max(0.001, min(deadline_s, self._event_deadline - time.monotonic()))
+            left = self._event_deadline - time.monotonic()
+            if left < deadline_s:
+                deadline_s, key = max(0.001, left), "the rest of waveforms.fdsn.event_deadline_s"
         return HttpLimits(timeout_s=min(self.config.timeout_s, deadline_s), deadline_s=deadline_s,
                           min_rate_bytes_s=self.config.min_rate_bytes_s,
-                          max_body_bytes=int(self.config.max_answer_mb * 2 ** 20))
+                          max_body_bytes=int(self.config.max_answer_mb * 2 ** 20),
+                          deadline_key=key)
 
     @property
     def client(self) -> GuardedClient:
@@ -330,6 +334,7 @@ class SdsSource:
     """A local SDS archive plus a folder of StationXML files (``*.xml``)."""
 
     provider = "sds"
+    unreachable = None  # a local archive is always there
 
     def __init__(self, config: SdsConfig):
         from obspy.clients.filesystem.sds import Client
@@ -345,6 +350,9 @@ class SdsSource:
 
     def __repr__(self) -> str:
         return f"SdsSource({str(self.config.root)!r})"
+
+    def start_event(self) -> None:
+        """Nothing to time: a local archive has no deadlines."""
 
     @property
     def inventory(self) -> Inventory:

@@ -43,6 +43,7 @@ class HttpLimits:
     deadline_s: float = 300.0
     min_rate_bytes_s: float = 1000.0
     max_body_bytes: int = 256 * 2 ** 20
+    deadline_key: str = "waveforms.fdsn.request_deadline_s"  # named when it passes
 
     @property
     def rate_window_s(self) -> float:
@@ -193,8 +194,8 @@ class _BodyReader:
         return b"".join(self.parts)
 
     def _too_slow(self, started: float) -> SlowAnswer:
-        return SlowAnswer(f"no complete answer within {self.limits.deadline_s:g} s "
-                          f"(waveforms.fdsn.request_deadline_s); {self.received} bytes had arrived "
+        return SlowAnswer(f"no complete answer within {self.limits.deadline_s:.3g} s "
+                          f"({self.limits.deadline_key}); {self.received} bytes had arrived "
                           f"after {time.monotonic() - started:.0f} s of body")
 
     def _add(self, piece: bytes) -> None:
@@ -258,8 +259,8 @@ class GuardedHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
                 response = self.do_open(_watched(connection_class, watchdog), req, **kwargs)
             except (OSError, http.client.HTTPException) as exc:
                 if watchdog.expired:
-                    raise self._fail(SlowAnswer(f"no answer within {self.limits.deadline_s:g} s "
-                                                "(waveforms.fdsn.request_deadline_s)")) from None
+                    raise self._fail(SlowAnswer(f"no answer within {self.limits.deadline_s:.3g} s "
+                                                f"({self.limits.deadline_key})")) from None
                 self.network_error = exc
                 raise
             try:
