@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from focalflow.errors import ConfigError, FocalflowError, StageFailed
-from focalflow.workdir import WorkDir
+from focalflow.workdir import WorkDir, remove_stale_parts
 from hash_core.params import MISFIT_WEIGHTS, RANDOM_STREAMS
 
 if TYPE_CHECKING:  # pydantic and pandas are imported only when a stage runs, so that
@@ -81,8 +81,13 @@ def make_context(stage: str, config: Config, events: set[str] | None = None,
 def run_stage(stage: str, run: Callable[[StageContext], dict], config: Config,
               events: set[str] | None = None, overwrite: bool = False,
               args: argparse.Namespace | None = None) -> dict:
-    """Run one stage: call ``run``, save the failures table, log a summary; return the summary."""
+    """Run one stage: remove what killed runs left half-written, call ``run``, save the failures
+    table, log a summary; return the summary."""
     ctx = make_context(stage, config, events, overwrite, args)
+    leftovers = remove_stale_parts(ctx.workdir.root)
+    if leftovers:
+        log.info("removed %d temporary file(s) left by an interrupted run, e.g. %s",
+                 len(leftovers), leftovers[0].relative_to(ctx.workdir.root))
     started = time.perf_counter()
     try:
         summary = run(ctx) or {}

@@ -34,3 +34,48 @@ def test_stage6_checks_velocity_models_before_measuring_sp_ratios(tmp_path, monk
     with pytest.raises(InputError, match=r"model.txt, line 3: depth 5.0 km is above"):
         run_stage("6_run_hash", run_hash.run, config)
     assert measured == [] and not (work / "sp_ratios.csv").exists()
+
+
+def test_leftovers_of_killed_runs_are_removed_at_the_next_start_and_live_ones_kept(tmp_path):
+    """Issue 13, case 8: kill -9 left hidden .part files that reruns never removed."""
+    import os
+    import subprocess
+    import sys
+    import time
+
+    from focalflow.workdir import HOST, STALE_AFTER_S, atomic_path, remove_stale_parts
+
+    root = tmp_path / "work"
+    dead = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"],
+                          capture_output=True, text=True, check=True).stdout.strip()
+    killed = root / "cut" / "e1" / f".XX.A..HHZ.P.sac.{HOST}~{dead}.k2j4h5g6.part"
+    elsewhere = root / "figures" / "e1" / ".waveforms.png.otherhost~12.abcdefgh.part"
+    old_form = root / ".mechanisms.csv.x8y7z6w5.part"
+    for path in (killed, elsewhere, old_form):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("half")
+    stale = time.time() - STALE_AFTER_S - 60
+    os.utime(old_form, (stale, stale))
+    with atomic_path(root / "polarities.csv") as writing:  # a run writing right now
+        writing.write_text("in progress")
+        removed = remove_stale_parts(root)
+        assert writing.exists()
+    assert sorted(removed) == sorted([killed, old_form])
+    assert elsewhere.exists(), "another machine's file is only removed once untouched for an hour"
+    assert sorted(p.name for p in root.rglob("*.part")) == [elsewhere.name]
+
+
+def test_every_stage_start_removes_leftovers(tmp_path, caplog):
+    from focalflow.stages import convert_stations
+
+    config = config_from_dict({"workdir": str(tmp_path / "work"),
+                               "stations": {"reversals_file": None}})
+    leftover = config.workdir / "figures" / "e1" / ".beachball.png.nowhere.part"
+    leftover.parent.mkdir(parents=True)
+    leftover.write_text("half")
+    import os
+    os.utime(leftover, (0, 0))
+    with caplog.at_level("INFO", logger="focalflow"), pytest.raises(InputError):
+        run_stage("5_convert_stations", convert_stations.run, config)  # no stations: an error
+    assert not leftover.exists()
+    assert "removed 1 temporary file(s) left by an interrupted run" in caplog.text
