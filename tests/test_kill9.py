@@ -88,6 +88,7 @@ def test_a_killed_stage_leaves_nothing_half_written_and_its_rerun_equals_a_clean
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()
     assert victim.returncode == -signal.SIGKILL
+    print(f"{stage}: the killed run left {len(list(work.rglob('*.part')))} .part file(s)")
 
     finish(start(repo_dir, stage, config), stage)
     assert sorted(str(p.relative_to(work)) for p in work.rglob("*.part")) == []
