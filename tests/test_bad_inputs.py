@@ -103,6 +103,29 @@ def read_waveform(path: Path, spec: dict) -> list[str]:
     return []
 
 
+def read_sac_window(path: Path, spec: dict) -> list[str]:
+    """A SAC file of ``sac/<event>/`` (as ``CI.CLC..HHZ.sac``) cut around the P pick ``pick``
+    as stage 3 cuts windows: a window that cannot be cut is a row."""
+    import shutil
+    import tempfile
+
+    import pandas as pd
+
+    from focalflow.config import PhasesConfig
+    from focalflow.waveforms.windows import cut_event
+
+    with tempfile.TemporaryDirectory() as folder:
+        sac_dir, cut_dir = Path(folder) / "sac", Path(folder) / "cut"
+        sac_dir.mkdir()
+        shutil.copy(path, sac_dir / "CI.CLC..HHZ.sac")
+        picks = pd.DataFrame([{"event_id": "e1", "network": "CI", "station": "CLC",
+                               "location": "", "channel": "HHZ", "phase": "P",
+                               "time": spec["pick"], "weight": 0}])
+        windows = cut_event(sac_dir, cut_dir, "2020-05-01T10:00:00.00Z", picks,
+                            PhasesConfig(predict_s_from_p=False))
+    return [f"{path.name} as {station}: {problem}" for station, problem in windows.failures]
+
+
 def read_fdsn_answer(path: Path, spec: dict) -> list[str]:
     """The station service answers the station query of stage 1 with the file's bytes (gzip
     encoded when the name ends in .gz): the request fails, which stage 1 records as a row."""
@@ -129,7 +152,7 @@ def read_fdsn_answer(path: Path, spec: dict) -> list[str]:
 READERS = {"config": read_config, "hypoinverse": read_catalog, "csv_catalog": read_catalog,
            "quakeml": read_catalog, "stationxml": read_stationxml,
            "station_list": read_station_list, "velocity": read_velocity,
-           "reversals": read_reversals, "waveforms": read_waveform,
+           "reversals": read_reversals, "waveforms": read_waveform, "sac": read_sac_window,
            "fdsn_answer": read_fdsn_answer}
 
 

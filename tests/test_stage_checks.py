@@ -79,3 +79,72 @@ def test_every_stage_start_removes_leftovers(tmp_path, caplog):
         run_stage("5_convert_stations", convert_stations.run, config)  # no stations: an error
     assert not leftover.exists()
     assert "removed 1 temporary file(s) left by an interrupted run" in caplog.text
+
+
+def test_stage4_reads_the_reversal_table_before_loading_the_model(tmp_path, monkeypatch):
+    from focalflow.stages import polarity_predict
+
+    reversals = tmp_path / "reversals.csv"
+    reversals.write_text("network,station,start,end\nXX,A,2020-06-01,2020-01-01\n")
+    config = config_from_dict({"workdir": str(tmp_path / "work"),
+                               "stations": {"reversals_file": str(reversals)}})
+    write_table(pd.DataFrame([{"event_id": "e1", "network": "XX", "station": "A", "location": "",
+                               "channel": "HHZ", "phase": "P",
+                               "time": "2020-03-01T00:00:01.000000Z", "onset": "i",
+                               "polarity": "U", "weight": 0, "source": "x:2"}]),
+                config.workdir / "picks.csv", "picks")
+    loaded = []
+    monkeypatch.setattr(polarity_predict, "load_configured_model", lambda cfg: loaded.append(cfg))
+    with pytest.raises(InputError, match=r"reversals.csv, line 2: the period ends .* before it starts"):
+        run_stage("4_polarity_predict", polarity_predict.run, config)
+    assert loaded == []
+
+
+def _event_lines(lines: list[str], index: int) -> tuple[int, int]:
+    """First and end line index of the ``index``-th event of a Hypoinverse file."""
+    starts = [i for i, line in enumerate(lines) if line[:12].isdigit()] + [len(lines)]
+    return starts[index], starts[index + 1]
+
+
+def test_a_phase_file_repeating_an_event_gives_each_pick_once(demo_config, caplog):
+    """Issue 13, case 3: repeated lines were written twice to picks.csv, and with
+    hash.polarity_source analyst each polarity counted twice in HASH."""
+    from focalflow.stages import convert_phases
+    from focalflow.tables import read_table
+
+    lines = demo_config.catalog.phase_file.read_text().splitlines()
+    first, end = _event_lines(lines, 0)
+    doubled = demo_config.workdir.parent / "doubled.arc"
+    doubled.write_text("\n".join(lines[:end] + lines[first + 1:end] + lines[end:]) + "\n")
+    run_stage("3_convert_phases", convert_phases.run, demo_config)
+    clean = read_table(demo_config.workdir / "picks.csv", "picks")
+    demo_config.catalog.phase_file = doubled
+    with caplog.at_level("WARNING", logger="focalflow"):
+        run_stage("3_convert_phases", convert_phases.run, demo_config)
+    picks = read_table(demo_config.workdir / "picks.csv", "picks")
+    event_id = clean["event_id"].iloc[0]
+    assert f"event {event_id}: {end - first - 1} duplicate pick(s) merged" in caplog.text
+    columns = [c for c in clean.columns if c != "source"]
+    assert picks[columns].equals(clean[columns])
+
+
+def test_conflicting_polarities_of_a_station_are_dropped_with_a_row(demo_config):
+    from focalflow.stages import convert_phases
+    from focalflow.tables import read_table
+
+    lines = demo_config.catalog.phase_file.read_text().splitlines()
+    first, _ = _event_lines(lines, 0)
+    p_line = next(line for line in lines[first + 1:] if line[14] == "P" and line[15] in "UD")
+    flipped = p_line[:15] + ("D" if p_line[15] == "U" else "U") + p_line[16:]
+    changed = demo_config.workdir.parent / "conflict.arc"
+    changed.write_text("\n".join(lines[:first + 1] + [flipped] + lines[first + 1:]) + "\n")
+    demo_config.catalog.phase_file = changed
+    run_stage("3_convert_phases", convert_phases.run, demo_config)
+    picks = read_table(demo_config.workdir / "picks.csv", "picks")
+    station = p_line[:5].strip()
+    rows = picks[(picks["station"] == station) & (picks["phase"] == "P")
+                 & (picks["event_id"] == picks["event_id"].iloc[0])]
+    assert len(rows) == 1 and rows["polarity"].tolist() == [""]
+    failures = read_table(demo_config.workdir / "logs" / "failures.csv", "failures")
+    assert failures["reason"].str.contains(f"station {p_line[5:7]}.{station}: conflicting P "
+                                           "polarities").sum() == 1

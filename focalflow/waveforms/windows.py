@@ -158,6 +158,11 @@ def _cut_file(path: Path, cut_dir: Path, windows: list[Window], result: EventWin
             what = "predicted S" if window.predicted else window.phase
             problems.append(f"{path.name}: no {what} window: {exc}")
             continue
+        bad = np.count_nonzero(~np.isfinite(cut.data))
+        if bad:  # SAC files from elsewhere than stage 2 may hold them
+            problems.append(f"{path.name}: no {window.phase} window: {bad} sample(s) in it are "
+                            "NaN or infinite")
+            continue
         name = f"{path.stem}.{window.phase}.sac"
         cut_dir.mkdir(parents=True, exist_ok=True)
         with atomic_path(cut_dir / name, if_changed) as tmp:
