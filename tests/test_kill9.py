@@ -3,7 +3,8 @@
 The demo (three events) runs through the six stage scripts once; before and after each of
 stages 2, 3, 4 and 6 the working directory is set aside. Each test puts the "before" copy back
 at the same path, starts the stage, kills it with SIGKILL at a random moment of its
-uninterrupted run time (seeded: the moment is in the test's output), reruns it without
+uninterrupted run time (seeded: the moment is in the test's output) -- the first moment after it
+at which the stage is writing a file --, reruns it without
 ``--overwrite`` and then finds no ``.part`` file anywhere and every table and waveform file
 byte for byte as the uninterrupted run left them.
 """
@@ -84,6 +85,8 @@ def test_a_killed_stage_leaves_nothing_half_written_and_its_rerun_equals_a_clean
 
     victim = start(repo_dir, stage, config)
     time.sleep(moment)
+    while victim.poll() is None and not any(work.rglob("*.part")):
+        time.sleep(0.002)  # kill it while it writes a file, if it writes one
     assert victim.poll() is None, f"{stage} ended before the kill at {moment:.2f} s"
     os.kill(victim.pid, signal.SIGKILL)
     victim.wait()

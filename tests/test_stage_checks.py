@@ -148,3 +148,16 @@ def test_conflicting_polarities_of_a_station_are_dropped_with_a_row(demo_config)
     failures = read_table(demo_config.workdir / "logs" / "failures.csv", "failures")
     assert failures["reason"].str.contains(f"station {p_line[5:7]}.{station}: conflicting P "
                                            "polarities").sum() == 1
+
+
+def test_stage3_completes_a_picks_table_that_a_killed_run_did_not_write(demo_config):
+    """Found by tests/test_kill9.py: killed between events.csv and picks.csv, a rerun with
+    --events wrote only the selected events' picks."""
+    from focalflow.stages import convert_phases
+
+    run_stage("3_convert_phases", convert_phases.run, demo_config)
+    picks = demo_config.workdir / "picks.csv"
+    whole = picks.read_bytes()
+    picks.unlink()
+    run_stage("3_convert_phases", convert_phases.run, demo_config, events={"60000001"})
+    assert picks.read_bytes() == whole

@@ -7,10 +7,16 @@ Two sources with the same three calls, so stage 1 treats them alike:
 - ``waveforms(bulk)`` -> Stream for ``[(net, sta, loc, cha, t0, t1), ...]``;
 - ``responses(network, station)`` -> Inventory with instrument responses, all epochs.
 
-:class:`FdsnSource` wraps ObsPy's FDSN ``Client`` with the configured per-request timeout and
-retries with exponential back-off; a request that answers "no data" (HTTP 204) returns an empty
-result at once, any other failure after the last retry raises :class:`DownloadError`.
-:class:`SdsSource` reads ``obspy.clients.filesystem.sds`` and a folder of StationXML files.
+:class:`FdsnSource` wraps ObsPy's FDSN ``Client`` with the limits of
+:mod:`focalflow.waveforms.fdsn_http` (deadlines, minimum byte rate, answer size) and retries
+with exponential back-off, within each event's deadline (:meth:`FdsnSource.start_event`); a
+request that answers "no data" (HTTP 204) returns an empty result at once, one refused as too
+large (HTTP 413) is split, any other failure after the last retry raises
+:class:`DownloadError`; a provider that cannot be reached at all raises
+:class:`ProviderUnreachable` (and :func:`require_reachable` stops the stage when no provider
+is left). Stations and channels with codes outside the FDSN character set are dropped.
+:class:`SdsSource` reads ``obspy.clients.filesystem.sds`` (never with a wildcard code) and a
+folder of StationXML files.
 
 :func:`choose_instruments` keeps one instrument per station (all its components) by the
 configured channel and location priorities. Distances are epicentral, in km.
@@ -32,7 +38,7 @@ from focalflow.config import FdsnConfig, SdsConfig
 from focalflow.errors import ConfigError, FocalflowError, StageFailed
 from focalflow.formats.common import check_codes
 from focalflow.formats.stationxml import drop_invalid_codes, read_stationxml
-from focalflow.waveforms.fdsn_http import AnswerTooLarge, GuardedClient, GuardedHandler, HttpLimits
+from focalflow.waveforms.fdsn_http import AnswerTooLarge, GuardedHandler, HttpLimits, guarded_client
 
 log = logging.getLogger("focalflow.waveforms.download")
 
@@ -240,13 +246,13 @@ class FdsnSource:
                           deadline_key=key)
 
     @property
-    def client(self) -> GuardedClient:
+    def client(self):
         if self.unreachable is not None:
             raise self.unreachable
         if self._client is None:
             try:
                 self._client = with_retries(
-                    lambda: GuardedClient(self.provider, GuardedHandler(self._limits())),
+                    lambda: guarded_client(self.provider, GuardedHandler(self._limits())),
                     self.config.retries, self.config.backoff_s,
                     f"connecting to FDSN provider {self.provider}", passthrough=(ValueError,),
                     deadline=self._event_deadline)

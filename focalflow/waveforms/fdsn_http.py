@@ -2,8 +2,8 @@
 
 ObsPy's ``Client`` bounds each socket operation by its timeout, so a server that sends one
 byte per second keeps a request alive forever, and it inflates a gzip answer whole in memory.
-:class:`GuardedClient` is that client with one more urllib handler, which reads every answer
-itself, under :class:`HttpLimits`:
+:func:`guarded_client` makes that client with one more urllib handler, which reads every
+answer itself, under :class:`HttpLimits`:
 
 - a deadline for the whole exchange (connection, headers and body): a watchdog shuts the
   socket down when it passes, wherever the exchange is blocked;
@@ -14,10 +14,11 @@ itself, under :class:`HttpLimits`:
   FDSN text): an HTML page or other text with status 200 is named as such.
 
 A violated limit is recorded on the handler (ObsPy turns every error inside ``urlopen`` into a
-generic one) and :meth:`GuardedClient.take_failure` hands it to the caller.
+generic one) and the client's ``take_failure`` hands it to the caller.
 """
 from __future__ import annotations
 
+import functools
 import http.client
 import io
 import re
@@ -29,8 +30,6 @@ import urllib.response
 import zlib
 from dataclasses import dataclass
 from typing import Optional
-
-from obspy.clients.fdsn import Client
 
 CHUNK_BYTES = 64 * 1024
 
@@ -286,33 +285,45 @@ class GuardedHandler(urllib.request.HTTPHandler, urllib.request.HTTPSHandler):
         return exc
 
 
-class GuardedClient(Client):
-    """ObsPy's FDSN ``Client`` whose every request goes through ``guard``.
+def guarded_client(base_url: str, guard: GuardedHandler):
+    """ObsPy's FDSN ``Client`` for ``base_url`` whose every request goes through ``guard``
+    (the service discovery included).
 
-    When the service discovery finds nothing, the network error behind it (ObsPy reports only
-    "no services") is raised as a ConnectionError.
+    When the discovery finds nothing, the network error behind it (ObsPy reports only "no
+    services") is raised as a ConnectionError. The client's :meth:`take_failure` gives the
+    limit the last failed request of this thread broke (and forgets it), or None.
     """
+    from obspy.clients.fdsn.header import FDSNException
 
-    def __init__(self, base_url: str, guard: GuardedHandler, **kwargs):
-        from obspy.clients.fdsn.header import FDSNException
+    guard.network_error = None
+    try:
+        return _client_class()(base_url, guard)
+    except FDSNException:
+        if guard.network_error is not None:
+            raise ConnectionError(_reason(guard.network_error)) from None
+        raise
 
-        self.guard = guard
-        guard.network_error = None
-        try:
-            super().__init__(base_url, timeout=guard.limits.timeout_s, **kwargs)
-        except FDSNException:
-            if guard.network_error is not None:
-                raise ConnectionError(_reason(guard.network_error)) from None
-            raise
 
-    def _set_opener(self, user, password):
-        super()._set_opener(user, password)
-        self._url_opener.add_handler(self.guard)
+@functools.cache
+def _client_class():
+    """The subclass of ObsPy's Client (made on first use: ObsPy's FDSN module is slow to load,
+    and stages 2-6 never need it)."""
+    from obspy.clients.fdsn import Client
 
-    def take_failure(self) -> Optional[AnswerRefused]:
-        """The limit the last failed request of this thread broke (and forget it), or None."""
-        failure, self.guard.failure = self.guard.failure, None
-        return failure
+    class GuardedClient(Client):
+        def __init__(self, base_url: str, guard: GuardedHandler):
+            self.guard = guard
+            super().__init__(base_url, timeout=guard.limits.timeout_s)
+
+        def _set_opener(self, user, password):
+            super()._set_opener(user, password)
+            self._url_opener.add_handler(self.guard)
+
+        def take_failure(self) -> Optional[AnswerRefused]:
+            failure, self.guard.failure = self.guard.failure, None
+            return failure
+
+    return GuardedClient
 
 
 def _reason(exc: OSError) -> str:
