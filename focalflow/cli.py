@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
 from focalflow.errors import ConfigError, FocalflowError, StageFailed
 from focalflow.workdir import WorkDir, remove_stale_parts
+from models.errors import ModelError
 from hash_core.params import MISFIT_WEIGHTS, RANDOM_STREAMS
 
 if TYPE_CHECKING:  # pydantic and pandas are imported only when a stage runs, so that
@@ -203,9 +204,9 @@ def exit_status(action: Callable[[], object]) -> int:
     do nothing, :class:`~focalflow.errors.StageFailed`), never a traceback."""
     try:
         action()
-    except FocalflowError as exc:
+    except (FocalflowError, ModelError) as exc:
         log.error("%s", exc)
-        return exc.exit_status
+        return getattr(exc, "exit_status", 2)
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130

@@ -20,13 +20,11 @@ import importlib.util
 import os
 import re
 import sys
-import tempfile
 from pathlib import Path
 from typing import Callable, Sequence
 
 STAGES = ("1_get_waveforms", "2_mseed2sac", "3_convert_phases", "4_polarity_predict",
           "5_convert_stations", "6_run_hash")
-MODEL_STAGE = "4_polarity_predict"
 CLASSIC_STAGE = "6_run_hash"  # also runs HASH/SKHASH control files without a config
 EXIT_USER_ERROR = 2
 
@@ -68,8 +66,6 @@ def stage_main(stage: str, argv: Sequence[str] | None = None) -> int:
 def _stage_run(stage: str) -> Callable:
     """The stage's ``run(ctx)``, imported only when the stage runs (after parsing)."""
     def run(ctx):
-        if stage == MODEL_STAGE and not getattr(ctx.args, "verbose", False):
-            import_tensorflow_quietly()
         return importlib.import_module(stage_module(stage)).run(ctx)
     return run
 
@@ -79,31 +75,6 @@ def _imported_late(module: str, name: str) -> Callable:
     def call(*args, **kwargs):
         return getattr(importlib.import_module(module), name)(*args, **kwargs)
     return call
-
-
-def import_tensorflow_quietly() -> None:
-    """Import TensorFlow with its C++ start-up messages (absl, oneDNN, CPU features) hidden.
-
-    TensorFlow writes them to file descriptor 2 while it loads, before any Python logging, and
-    TF_CPP_MIN_LOG_LEVEL no longer silences all of them; so standard error is pointed at a
-    scratch file for the import. If the import fails, what TensorFlow wrote is shown."""
-    if "tensorflow" in sys.modules:
-        return
-    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    sys.stderr.flush()
-    saved = os.dup(2)
-    with tempfile.TemporaryFile() as scratch:
-        os.dup2(scratch.fileno(), 2)
-        try:
-            import tensorflow  # noqa: F401
-        except BaseException:
-            os.dup2(saved, 2)
-            scratch.seek(0)
-            sys.stderr.write(scratch.read().decode(errors="replace"))
-            raise
-        finally:
-            os.dup2(saved, 2)
-            os.close(saved)
 
 
 def parse_stages(words: Sequence[str]) -> list[str]:

@@ -139,8 +139,10 @@ class PolarityConfig(Section):
     """Stage 4: CNN first-motion polarity."""
 
     model: str = Field("focalflow-default",
-                       description="Model name (focalflow-default, diting-motion) or a weights file path.")
-    weights: Optional[Path] = Field(None, description="Weights file overriding the model's default.")
+                       description="Model name (focalflow-default, diting-motion, eqpolarity) or a "
+                       "weights file path.")
+    weights: Optional[Path] = Field(None, description="Weights file overriding the model's default "
+                                    "(required for eqpolarity: e.g. best_weigths_Binary_SCSN_Best.h5).")
     cache_dir: Path = Field(Path("~/.cache/focalflow"), description="Where downloaded weights are kept.")
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="auto uses a GPU when present.")
     batch_size: int = Field(1024, ge=1, le=1_000_000, description="Traces per inference batch; "

@@ -97,8 +97,8 @@ def test_demo_writes_a_config_only_where_none_exists(tmp_path, monkeypatch, caps
 
 
 def test_tensorflow_start_up_messages_are_hidden():
-    code = ("from focalflow.commands import import_tensorflow_quietly\n"
-            "import_tensorflow_quietly()\nimport tensorflow\nprint('imported', flush=True)\n")
+    code = ("from models import import_tensorflow\n"
+            "import_tensorflow()\nimport tensorflow\nprint('imported', flush=True)\n")
     env = {k: v for k, v in os.environ.items() if not k.startswith("TF_")}
     quiet = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                            timeout=300, env=env)

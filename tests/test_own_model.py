@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.base import WeightsError, decide
+from models.base import decide
+from models.errors import ModelError, WeightsError
 from models.focalflow_net import DEFAULT_WEIGHTS, FocalflowNet, build_inputs
 from models.registry import load_model
 from models.synthetic import Recipe, first_extremum, generate_traces, make_dataset
@@ -74,7 +75,7 @@ def test_weights_round_trip_and_bad_files(tmp_path):
     broken.write_bytes(path.read_bytes()[:2000])
     with pytest.raises(WeightsError, match="broken.weights.h5"):
         FocalflowNet(broken, device="cpu")
-    with pytest.raises(ValueError, match=r"\.weights\.h5"):
+    with pytest.raises(ModelError, match=r"\.weights\.h5"):
         model.save(tmp_path / "wrong.h5")
 
 
@@ -123,7 +124,7 @@ def test_shipped_model_on_the_demo_true_first_motions(shipped, demo_dir):
 
 
 def test_shipped_model_on_toc2me_analyst_labels(shipped, shared_dir):
-    from models.toc2me import evaluate, read_labels
+    from focalflow.polarity.toc2me import evaluate, read_labels
 
     counts, table = evaluate(shipped, read_labels(shared_dir / "data" / "toc2me"))
     assert counts["labelled"] == 50

@@ -10,10 +10,10 @@ import pytest
 
 from focalflow.config import config_from_dict
 from focalflow.cli import run_stage
-from focalflow.errors import FocalflowError
 from focalflow.polarity.predict import read_sac
 from focalflow.stages.polarity_predict import run
 from focalflow.tables import COLUMNS, read_table, write_table
+from models.errors import WeightsError
 
 EVENT = "ev1"
 ORIGIN = obspy.UTCDateTime("2020-01-01T00:00:00")
@@ -163,11 +163,11 @@ def test_unknown_model_and_corrupt_weights_stop_with_clear_errors(tmp_path, weig
     workdir = make_workdir(tmp_path, {"S01": (1, "")})
     config = config_for(workdir, weights)
     config.polarity.model, config.polarity.weights = "dittingmotion", None
-    with pytest.raises(FocalflowError, match="unknown model name 'dittingmotion'"):
+    with pytest.raises(WeightsError, match="unknown model name 'dittingmotion'"):
         run_stage("4_polarity_predict", run, config)
     broken = tmp_path / "broken.hdf5"
     broken.write_bytes(weights.read_bytes()[:4096])
-    with pytest.raises(FocalflowError, match="broken.hdf5: cannot load diting-motion weights"):
+    with pytest.raises(WeightsError, match="broken.hdf5: cannot load diting-motion weights"):
         run_stage("4_polarity_predict", run, config_for(workdir, weights=broken))
     assert not (workdir / "polarities.csv").exists()
 

@@ -51,13 +51,14 @@ def weights_path(polarity_config) -> Path:
     return path
 
 
-def load_configured_model(polarity_config):
-    """The model named by the ``polarity`` config section, ready to classify."""
+def load_configured_model(polarity_config, quiet: bool = True):
+    """The model named by the ``polarity`` config section, ready to classify (TensorFlow's
+    start-up messages hidden when ``quiet``)."""
     from models.registry import load_model
 
     cfg = polarity_config
     return load_model(cfg.model, cfg.weights, cfg.cache_dir, cfg.device, cfg.input_rate_hz,
-                      reuse=True)
+                      reuse=True, quiet=quiet)
 
 
 def model_label(polarity_config) -> str:

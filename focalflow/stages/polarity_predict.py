@@ -89,7 +89,7 @@ def classify(ctx: StageContext, picks: pd.DataFrame,
     """polarities.csv rows of ``picks`` (``reversals``: the station reversal table), the
     (event, station, reason) of unusable windows, and a summary of counts."""
     cfg = ctx.config.polarity
-    model = load_configured_model(cfg)
+    model = load_configured_model(cfg, quiet=not getattr(ctx.args, "verbose", False))
     started = time.perf_counter()
     calls = classify_p_windows(model, ctx.workdir, picks, cfg.batch_size, cfg.min_confidence,
                                tuple(cfg.shift_samples))
