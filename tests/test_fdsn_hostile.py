@@ -1,7 +1,8 @@
 """The FDSN client against hostile servers: each ends within its configured limits, named.
 
 Each fault of the loopback server (``tests/fdsn_server.py``) is served on every request, and
-the test bounds the wall time by the limits in the config (never by a speed it measured).
+the test bounds the wall time by the limits in the config plus a fixed slack (never by a speed
+it measured).
 """
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ from focalflow.waveforms.fdsn_http import NotFdsnAnswer, check_fdsn_body
 from waveform_case import EPICENTRE, ORIGINS, build_inventory, build_stream
 
 T0, T1 = ORIGINS["ev1"] - 5, ORIGINS["ev1"] + 5
+SLACK_S = 5.0  # start-up and a loaded machine, beyond what the configured limits allow
 CHANNELS = "HH?,BH?,EH?"
 
 
@@ -40,11 +42,12 @@ def timed(call):
 
 def test_a_trickling_answer_is_abandoned_below_the_minimum_rate(network):
     config = FdsnConfig(timeout_s=1.0, retries=1, backoff_s=0.01)  # rate checked every 1 s
-    with FdsnTestServer(*network, faults=[Fault("trickle", "station", times=None)]) as server:
+    with FdsnTestServer(*network, faults=[Fault("trickle", "station", times=None)],
+                        trickle_bytes_s=4) as server:
         error, elapsed = timed(lambda: ask_stations(FdsnSource(server.url, config)))
     assert isinstance(error, DownloadError)
     assert "failed 2 time(s)" in str(error) and "bytes/s, below the minimum of 1000" in str(error)
-    assert elapsed < 2 * (1.0 + 1.0) + 1.0  # two tries, each at most a rate window and a byte
+    assert elapsed < 2 * (1.0 + 0.25) + SLACK_S  # two tries of a rate window and a byte each
 
 
 def test_a_body_that_keeps_coming_is_cut_at_the_request_deadline(network):
@@ -54,7 +57,7 @@ def test_a_body_that_keeps_coming_is_cut_at_the_request_deadline(network):
                         trickle_bytes_s=50) as server:
         error, elapsed = timed(lambda: ask_stations(FdsnSource(server.url, config)))
     assert "no complete answer within 1.5 s" in str(error)
-    assert elapsed < 2 * 1.5 + 1.0
+    assert elapsed < 2 * 1.5 + SLACK_S
 
 
 def test_the_event_deadline_ends_retries_and_waits(network):
@@ -64,7 +67,7 @@ def test_the_event_deadline_ends_retries_and_waits(network):
         source.start_event()
         error, elapsed = timed(lambda: ask_stations(source))
     assert "the event's deadline (waveforms.fdsn.event_deadline_s) passed after" in str(error)
-    assert elapsed < 1.0 + 0.5 + 0.5
+    assert elapsed < 1.0 + SLACK_S
 
 
 def test_a_gzip_bomb_is_refused_after_the_size_limit_without_retrying(network):
@@ -73,7 +76,7 @@ def test_a_gzip_bomb_is_refused_after_the_size_limit_without_retrying(network):
         error, elapsed = timed(lambda: ask_stations(FdsnSource(server.url, config)))
         assert len(server.queries("station")) == 1, "a refused size is not asked again"
     assert "the answer inflates to more than 32 MiB (waveforms.fdsn.max_answer_mb)" in str(error)
-    assert elapsed < 10.0  # never the 3 GiB: inflated 64 KiB at a time up to the limit
+    assert elapsed < 2 + SLACK_S  # never the 3 GiB: inflated 64 KiB at a time up to the limit
 
 
 def test_an_html_page_is_named_as_such(network):
@@ -130,7 +133,7 @@ def test_an_unreachable_provider_is_named_once_and_then_answers_at_once():
                           "ConnectionError: [Errno 111] Connection refused; check the network "
                           "or use waveforms.source: sds/files")
     again, elapsed = timed(lambda: source.waveforms([("XX", "A", "", "HHZ", T0, T1)]))
-    assert str(again) == str(source.unreachable) and elapsed < 0.1
+    assert str(again) == str(source.unreachable) and elapsed < 1.0  # no retries, no waits
     with pytest.raises(NetworkGone, match=f"cannot reach FDSN provider {url}") as stop:
         require_reachable([source])
     assert stop.value.exit_status == 1
@@ -184,7 +187,7 @@ def test_stage1_against_a_trickling_server_ends_within_its_deadlines(tmp_path, n
     with FdsnTestServer(*network, faults=faults) as server:
         config = hostile_config(tmp_path, server.url, timeout_s=5, retries=1)
         elapsed = stage1_fails(config, events={"ev1"})
-    assert elapsed < 2 * (5 + 1) + 2, elapsed
+    assert elapsed < 2 * (5 + 1) + SLACK_S, elapsed
     (reason,) = stage1_failures(config)["reason"]
     assert "station list from" in reason and "below the minimum of 1000 bytes/s" in reason
 
@@ -195,7 +198,7 @@ def test_stage1_event_deadline_bounds_each_event_and_a_rerun_fetches_it(tmp_path
         config = hostile_config(tmp_path, server.url, timeout_s=1, retries=10, backoff_s=0.5,
                                 event_deadline_s=3)
         elapsed = stage1_fails(config)
-        assert elapsed < 2 * (3 + 1) + 2, elapsed
+        assert elapsed < 2 * (3 + 1) + SLACK_S, elapsed
         rows = stage1_failures(config)
         assert len(rows) == 8 and rows["reason"].str.contains("event's deadline").all()
         stall.times = 0  # the server recovers
@@ -205,7 +208,7 @@ def test_stage1_event_deadline_bounds_each_event_and_a_rerun_fetches_it(tmp_path
 def test_stage1_against_a_gzip_bomb_fails_those_stations_quickly(tmp_path, network):
     with FdsnTestServer(*network, faults=[Fault("bomb", "dataselect", times=None)]) as server:
         config = hostile_config(tmp_path, server.url, max_answer_mb=16)
-        assert stage1_fails(config, events={"ev1"}) < 20
+        assert stage1_fails(config, events={"ev1"}) < 2 + SLACK_S
     rows = stage1_failures(config)
     assert len(rows) == 4 and rows["reason"].str.contains("inflates to more than 16 MiB").all()
 
