@@ -1,9 +1,11 @@
 """Events and analyst picks of the configured catalog (``catalog.phase_file``).
 
-:func:`read_event_catalog` reads a Hypoinverse-2000 archive, QuakeML or CSV (chosen by
-``catalog.format`` or guessed) into the events.csv / picks.csv tables. Stages 1, 2 and 3 all use
-it, so they agree on the event list, and on one rule for repeated picks: duplicates merged
-with a warning, conflicting polarities of a station dropped with a problem record.
+:func:`read_event_catalog` reads a Hypoinverse-2000 archive, QuakeML, CSV, the headers of a
+folder of SAC files (``sac_headers``; a folder is always read so) or a GaMMA catalog with
+PhaseNet/GaMMA picks (``phasenet``) -- chosen by ``catalog.format`` or guessed -- into the
+events.csv / picks.csv tables. Stages 1, 2 and 3 all use it, so they agree on the event list,
+and on one rule for repeated picks: duplicates merged with a warning, conflicting polarities of
+a station dropped with a problem record (:func:`reconcile_picks`).
 """
 from __future__ import annotations
 
@@ -17,21 +19,26 @@ from focalflow.errors import ConfigError, InputError
 from focalflow.formats.common import ReadProblem
 from focalflow.formats.csv_tables import read_csv_catalog
 from focalflow.formats.hypoinverse import read_hypoinverse
+from focalflow.formats.ml_picks import read_gamma_catalog, read_ml_picks
 from focalflow.formats.quakeml import read_quakeml
+from focalflow.formats.sac_headers import SacHeaderOptions, read_sac_folder
 
 log = logging.getLogger("focalflow.catalog")
 
-FORMATS = ("hypoinverse", "quakeml", "csv")
+FORMATS = ("hypoinverse", "quakeml", "csv", "sac_headers", "phasenet")
 
 
 def guess_format(path: Path | str) -> str:
-    """``hypoinverse``, ``quakeml`` or ``csv`` from the file's extension, else its first line."""
+    """``sac_headers`` for a folder; ``hypoinverse``, ``quakeml``, ``csv`` or ``phasenet`` (a
+    GaMMA catalog: an ``event_index`` column) from the file's extension, else its first line."""
     path = Path(path)
+    if path.is_dir():
+        return "sac_headers"
     suffix = path.suffix.lower()
     if suffix in (".xml", ".qml", ".quakeml"):
         return "quakeml"
     if suffix == ".csv":
-        return "csv"
+        return "phasenet" if "event_index" in _header(path) else "csv"
     if not path.is_file():
         raise InputError(path, "file not found")
     with open(path, "rb") as handle:
@@ -47,6 +54,15 @@ def guess_format(path: Path | str) -> str:
         return "csv"
     raise InputError(path, "cannot tell the format (not Hypoinverse-2000, QuakeML or CSV); "
                      "set catalog.format", line=1)
+
+
+def _header(path: Path) -> list[str]:
+    """The column names of a CSV file's first line (none when it cannot be read)."""
+    try:
+        with open(path, "rb") as handle:
+            return [c.strip() for c in handle.readline().decode("latin-1").split(",")]
+    except OSError:
+        return []
 
 
 def read_event_catalog(catalog: CatalogConfig) -> tuple[pd.DataFrame, pd.DataFrame, list[ReadProblem]]:
@@ -66,11 +82,34 @@ def read_event_catalog(catalog: CatalogConfig) -> tuple[pd.DataFrame, pd.DataFra
         events, picks, problems = read_quakeml(path)
     elif kind == "csv":
         events, picks, problems = read_csv_catalog(path, catalog.picks_file)
+    elif kind == "sac_headers":
+        options = catalog.sac_headers
+        events, picks, _stations, problems = read_sac_folder(path, SacHeaderOptions(
+            options.p_marker, options.s_marker, options.theoretical_picks,
+            options.vert_uncert_header))
+    elif kind == "phasenet":
+        events, picks, problems = read_phasenet_catalog(path, catalog.picks_file,
+                                                        catalog.pick_window_s)
     else:
         raise ConfigError(f"catalog.format {kind!r} is not one of {', '.join(FORMATS)}")
     files = {Path(p).name: Path(p) for p in (path, catalog.picks_file) if p is not None}
     picks, conflicts = reconcile_picks(picks, files, catalog.duplicate_tolerance_s)
     return events, picks, problems + conflicts
+
+
+def read_phasenet_catalog(events_path: Path, picks_path: Path | None, window_s: float
+                          ) -> tuple[pd.DataFrame, pd.DataFrame, list[ReadProblem]]:
+    """Events of a GaMMA catalog (or an events.csv) and the PhaseNet/GaMMA picks of
+    ``catalog.picks_file`` tied to them (see :mod:`focalflow.formats.ml_picks`)."""
+    if picks_path is None:
+        raise ConfigError("catalog.format phasenet needs catalog.picks_file (the PhaseNet or "
+                          "GaMMA picks CSV)")
+    if "event_index" in _header(events_path):
+        events, problems = read_gamma_catalog(events_path)
+    else:
+        events, _, problems = read_csv_catalog(events_path)
+    picks, more = read_ml_picks(picks_path, events, window_s)
+    return events, picks, problems + more
 
 
 def reconcile_picks(picks: pd.DataFrame, files: dict[str, Path], tolerance_s: float

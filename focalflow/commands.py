@@ -1,7 +1,7 @@
 """The ``focalflow`` command and the start of the six stage scripts.
 
     focalflow run [STAGE ...] [--config config.yaml] [--events ID[,ID...]] [--overwrite] [-v]
-    focalflow demo [--out demo_data] [--seed N]
+    focalflow demo [--out demo_data] [--seed N] [--own-data DIR]
     focalflow analyze CATALOG [options]       (python -m focalflow.products.analyze)
     focalflow review [--config config.yaml] [--port 8765] [--user NAME] [--open]
     focalflow evaluate [--config config.yaml] [options]   (python -m focalflow.polarity.evaluate)
@@ -137,10 +137,17 @@ def demo_command(args: argparse.Namespace) -> int:
     started = time.perf_counter()
     try:
         out = generate(args.out, seed=args.seed)
+        if args.own_data is not None:
+            from focalflow.demo.own_data import write_own_data
+
+            write_own_data(out, args.own_data)
     except FocalflowError as exc:
         print(f"focalflow demo: {exc}", file=sys.stderr)
         return EXIT_USER_ERROR
     print(f"demo written to {out} in {time.perf_counter() - started:.1f} s")
+    if args.own_data is not None:
+        print(f"the demo as one miniSEED file per event, QuakeML and a station list: "
+              f"{args.own_data} (examples/event_mseed_quakeml.yaml)")
     config = Path(args.config)
     if config.exists():
         print(f"{config} exists: left as it is")
@@ -233,6 +240,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--config", default="config.yaml", type=Path,
                       help="config file to write if absent (default: config.yaml)")
     demo.add_argument("--seed", type=int, default=0, help="random seed (default 0)")
+    demo.add_argument("--own-data", metavar="DIR", default=None, type=Path,
+                      help="also write the demo as a user's own files to DIR: one miniSEED file "
+                      "per event, QuakeML picks, a plain station list (e.g. demo_own_data)")
     demo.set_defaults(action=demo_command)
 
     review = commands.add_parser("review", help="review mechanisms in the browser",

@@ -50,18 +50,40 @@ def _is_numeric(annotation: Any) -> bool:
     return any(_is_numeric(arg) for arg in get_args(annotation))
 
 
+class SacHeadersConfig(Section):
+    """Which SAC header markers hold the picks (catalog.format: sac_headers)."""
+
+    p_marker: str = Field("auto", pattern=r"^(auto|a|t[0-9])$", description=(
+        "Marker of the P pick: a, t0 ... t9, or auto (the first whose label ka/kt* names P, "
+        "e.g. 'P', 'Pg', 'IPU0')."))
+    s_marker: str = Field("auto", pattern=r"^(auto|a|t[0-9])$",
+                          description="Marker of the S pick, as p_marker.")
+    theoretical_picks: bool = Field(False, description=(
+        "Use markers labelled as theoretical times (e.g. kt3 = 'p_taup') as picks."))
+    vert_uncert_header: Optional[str] = Field(
+        None, pattern=r"^user[0-9]$",
+        description="Header (user0 ... user9) holding each event's vertical uncertainty in km.")
+
+
 class CatalogConfig(Section):
     """Where the events and analyst picks come from (read by stages 1 and 3)."""
 
-    phase_file: Path = Field(Path("demo_data/phases.arc"),
-                             description="Phase/catalog file: Hypoinverse-2000 archive, QuakeML or CSV.")
-    format: Literal["auto", "hypoinverse", "quakeml", "csv"] = Field(
-        "auto", description="Format of phase_file; auto guesses from the extension and content.")
+    phase_file: Path = Field(Path("demo_data/phases.arc"), description=(
+        "Phase/catalog file: Hypoinverse-2000 archive, QuakeML, CSV, a GaMMA catalog "
+        "(format phasenet), or a folder of SAC files (format sac_headers)."))
+    format: Literal["auto", "hypoinverse", "quakeml", "csv", "sac_headers", "phasenet"] = Field(
+        "auto", description="Format of phase_file; auto guesses from the extension and content "
+        "(a folder: sac_headers).")
     picks_file: Optional[Path] = Field(
-        None, description="For format csv: the picks table (events.csv columns go in phase_file).")
+        None, description="For format csv: the picks table (events.csv columns go in "
+        "phase_file); for format phasenet: the PhaseNet or GaMMA picks CSV.")
+    pick_window_s: float = Field(
+        120.0, gt=0, description="For format phasenet without an event column: a pick belongs to "
+        "the latest origin at most this long before it.")
     duplicate_tolerance_s: float = Field(
         0.1, ge=0, le=10, description="Picks of one event, station and phase closer than this "
         "are one pick given twice: merged, with a warning.")
+    sac_headers: SacHeadersConfig = SacHeadersConfig()
 
 
 class FdsnConfig(Section):
@@ -96,10 +118,21 @@ class SdsConfig(Section):
                                  description="Folder of StationXML files for the archive's stations.")
 
 
+class FilesConfig(Section):
+    """A folder tree of miniSEED or SAC files, any naming (stage 1, waveforms.source: files)."""
+
+    root: Path = Field(Path("data"), description=(
+        "Folder searched at any depth; event-cut or continuous files, several channels or "
+        "events per file allowed. Indexed once (files_index.csv), updated on reruns."))
+    stationxml_dir: Optional[Path] = Field(
+        None, description="Folder of StationXML files (responses); null: coordinates from "
+        "stations.station_files and SAC headers.")
+
+
 class WaveformsConfig(Section):
     """Stage 1: event waveforms and station metadata."""
 
-    source: Literal["fdsn", "sds"] = Field("sds", description="Where waveforms come from.")
+    source: Literal["fdsn", "sds", "files"] = Field("sds", description="Where waveforms come from.")
     pre_origin_s: float = Field(30.0, ge=0, description="Window start before the origin time.")
     post_origin_s: float = Field(90.0, gt=0, description="Window end after the origin time.")
     max_radius_km: float = Field(150.0, gt=0, description="Stations within this epicentral distance.")
@@ -110,6 +143,7 @@ class WaveformsConfig(Section):
                                            description="Location codes in order of preference.")
     fdsn: FdsnConfig = FdsnConfig()
     sds: SdsConfig = SdsConfig()
+    files: FilesConfig = FilesConfig()
 
 
 class SacConfig(Section):
@@ -167,14 +201,21 @@ class StationsConfig(Section):
     stationxml_dir: Optional[Path] = Field(
         None, description="StationXML folder; default the working directory's stations/.")
     station_files: list[Path] = Field(
-        [], description="Extra station lists (CSV, NonLinLoc LOCSRCE or StationXML); StationXML "
-        "rows win where both give a channel.")
+        [], description="Station lists of any kind: StationXML, FDSN text, NonLinLoc, CSV "
+        "(SKHASH), HASH scsn.stations, plain '[NET] STA LAT LON [ELEV]'; StationXML rows win "
+        "where both give a channel. Stages 1-2 use them where there is no StationXML.")
+    columns: Optional[list[str]] = Field(
+        None, description="Fields of plain whitespace station lists in order (network, station, "
+        "latitude, longitude, elevation, elevation_km, ignore) when they cannot be told apart.")
     nonlinloc_elevation_unit: Literal["auto", "m", "km"] = Field(
         "auto", description="Elevation unit of NonLinLoc lists; auto: km if all within +-9, else m.")
     reversals_file: Optional[Path] = Field(
         Path("demo_data/reversals.csv"),
-        description="Polarity-reversal table: CSV (network,station,start,end) or HASH scsn.reverse; "
-        "null for none.")
+        description="Polarity-reversal table: CSV (network,station,start,end; station * for "
+        "all stations) or HASH scsn.reverse; null for none.")
+    reversed: Literal["listed", "all"] = Field(
+        "listed", description="listed: the stations of reversals_file are reversed; all: every "
+        "station is (a deployment recorded with inverted polarity), as one table line.")
 
 
 def _hash(name: str):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,6 +34,9 @@ def setup_logging(stage: str, logs_dir: Path | None = None, verbose: bool = Fals
     root.addHandler(console)
     for noisy in ("matplotlib", "numba", "urllib3", "tensorflow", "absl", "h5py", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # ObsPy notes on every SAC file of 500 Hz and the like that it rounded the sample spacing to
+    # the microsecond: true, harmless and nothing the user can act on
+    warnings.filterwarnings("ignore", message="Sample spacing read from SAC", category=UserWarning)
     if logs_dir is None:
         return None
     logs_dir.mkdir(parents=True, exist_ok=True)

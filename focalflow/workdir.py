@@ -66,6 +66,8 @@ class WorkDir:
     def mechanisms_xml(self) -> Path: return self.root / "mechanisms.xml"
     @property
     def overrides_csv(self) -> Path: return self.root / "overrides.csv"
+    @property
+    def files_index_csv(self) -> Path: return self.root / "files_index.csv"
 
     # folders
     @property

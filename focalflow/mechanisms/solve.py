@@ -9,7 +9,10 @@ Per event, as the HASH drivers do: observations beyond ``delmax_km`` are left ou
 take-off angles come from the given angles perturbed by their sigmas (driver 1, SKHASH
 precomputed angles) or, with velocity tables, from the catalog depth perturbed by its
 uncertainty through the 1-D models (drivers 2 and 3); an observation whose unperturbed ray is
-unusable is reported and dropped. Problems go to ``on_problem(event_id, station, reason)``; an
+unusable is reported and dropped. Where the catalog gives no depth uncertainty and the assumed
+one (``depth_uncert_km``) exceeds :data:`ASSUMED_DEPTH_SIGMA_FRACTION` of the event's median
+hypocentral distance -- shallow events recorded close by -- a logged warning says that the
+take-off angles will scatter widely. Problems go to ``on_problem(event_id, station, reason)``; an
 event that cannot be solved is graded F (too few polarities) or left out, never the run's end.
 """
 from __future__ import annotations
@@ -36,6 +39,7 @@ from hash_core.search import get_threads, set_threads
 
 log = logging.getLogger(__name__)
 
+ASSUMED_DEPTH_SIGMA_FRACTION = 0.15
 _NUMERIC = ("distance_km", "takeoff_deg", "azimuth_deg", "takeoff_sigma_deg", "azimuth_sigma_deg",
             "station_lat", "station_lon", "station_elev_m")
 
@@ -93,6 +97,8 @@ def _solve(event: dict, obs: dict, params: HashParams, tables: list, rng,
     npol = int((obs["kind"] == "P").sum())
     if npol < params.npolmin:
         on_problem(event_id, None, f"only {npol} polarities (npolmin {params.npolmin}); graded F")
+    if tables:
+        _check_assumed_depth_sigma(event, obs, params)
     takeoff, azimuth = _trial_angles(event, obs, params, tables, rng)
     # An unusable unperturbed ray (NaN given angle, distance beyond the table) drops the
     # observation; NaN in later trials only drops that trial (hash_core skips it).
@@ -107,6 +113,28 @@ def _solve(event: dict, obs: dict, params: HashParams, tables: list, rng,
                                obs["impulsive"].astype(bool), obs["sp_ratio"].astype(float),
                                params, rng, parallel)
     return event_tables(event, obs, takeoff, azimuth, solution)
+
+
+def _check_assumed_depth_sigma(event: dict, obs: dict, params: HashParams) -> None:
+    """Warn when the assumed depth sigma is large against the hypocentral distances."""
+    try:
+        catalog_sigma = float(event.get("vert_uncert_km"))
+    except (TypeError, ValueError):
+        catalog_sigma = np.nan
+    if np.isfinite(catalog_sigma) and catalog_sigma > 0:
+        return
+    sigma = params.depth_sigma_km(catalog_sigma)
+    distances = np.hypot(obs["distance_km"], float(event["depth"]))
+    distances = distances[np.isfinite(distances)]
+    if not sigma or not len(distances):
+        return
+    median = float(np.median(distances))
+    if sigma > ASSUMED_DEPTH_SIGMA_FRACTION * median:
+        log.warning("event %s: the assumed depth uncertainty (%g km, hash.depth_uncert_km; the "
+                    "catalog gives none) is %.0f%% of the median hypocentral distance (%.1f km): "
+                    "take-off angles will scatter widely; give the event's vertical uncertainty "
+                    "or lower hash.depth_uncert_km", event["event_id"], sigma,
+                    100 * sigma / median, median)
 
 
 def solve_event(event: dict, observations: pd.DataFrame, params: HashParams = HashParams(),

@@ -2,11 +2,11 @@
 become ``polarities.csv`` rows (station reversals, the analyst policy, the agreement report).
 
 Parameters that decide the rows (:data:`PARAMS`): the model, its weights, ``min_confidence``,
-``analyst``, ``input_rate_hz``, ``shift_samples`` and the reversal table. ``device`` and
-``batch_size`` are left out on purpose: they change where and in how large batches the network
-runs, not its calls (a window's output does not depend on the rest of its batch), so changing
-them recomputes nothing. ``cache_dir`` only says where the weights lie; the weights file's own
-digest stands for its content.
+``analyst``, ``input_rate_hz``, ``shift_samples`` and the reversal table (file and
+``stations.reversed``). ``device`` and ``batch_size`` are left out on purpose: they change
+where and in how large batches the network runs, not its calls (a window's output does not
+depend on the rest of its batch), so changing them recomputes nothing. ``cache_dir`` only says
+where the weights lie; the weights file's own digest stands for its content.
 """
 from __future__ import annotations
 
@@ -16,15 +16,16 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from focalflow.errors import FocalflowError, InputError
-from focalflow.formats.reversals import read_reversals, reversed_mask
+from focalflow.errors import InputError
+from focalflow.formats.reversals import reversed_mask
 from focalflow.polarity.predict import analyst_polarity
 from focalflow.tables import COLUMNS
 
 log = logging.getLogger("focalflow.polarity.policy")
 
 PARAMS = ["polarity.model", "polarity.weights", "polarity.min_confidence", "polarity.analyst",
-          "polarity.input_rate_hz", "polarity.shift_samples", "stations.reversals_file"]
+          "polarity.input_rate_hz", "polarity.shift_samples", "stations.reversals_file",
+          "stations.reversed"]
 EXTRA_COLUMNS = ["recorded_polarity", "analyst_polarity", "reversed", "snr"]
 SORT_KEYS = ["event_id", "network", "station", "location", "channel"]
 
@@ -72,15 +73,6 @@ def model_label(polarity_config) -> str:
     return name if cfg.input_rate_hz is None else f"{name}@{cfg.input_rate_hz:g}Hz"
 
 
-def reversals_path(stations_config) -> Path | None:
-    """The configured station reversal table (``stations.reversals_file``), or None."""
-    path = stations_config.reversals_file
-    if path is not None and not path.is_file():
-        raise FocalflowError(f"{path}: reversal table not found (stations.reversals_file; "
-                             "set it to null for none)")
-    return path
-
-
 def polarity_rows(calls: pd.DataFrame, reversals: pd.DataFrame | None, analyst: str,
                   label: str) -> tuple[pd.DataFrame, dict]:
     """polarities.csv rows from :func:`~focalflow.polarity.predict.classify_p_windows`'s calls.
@@ -123,9 +115,3 @@ def agreement(frame: pd.DataFrame) -> dict:
         log.info("analyst comparison: %d labelled picks, both decide on %d, agree on %d (%.1f %%)",
                  labelled, int(both.sum()), agree, 100.0 * agree / max(int(both.sum()), 1))
     return {"analyst_labelled": labelled, "analyst_both": int(both.sum()), "analyst_agree": agree}
-
-
-def configured_reversals(stations_config) -> pd.DataFrame | None:
-    """The configured reversal table, read, or None."""
-    path = reversals_path(stations_config)
-    return None if path is None else read_reversals(path)

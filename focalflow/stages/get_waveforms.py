@@ -1,14 +1,17 @@
-"""Stage 1: event waveforms (miniSEED) and station metadata (StationXML) from FDSN or SDS.
+"""Stage 1: event waveforms (miniSEED) and station metadata (StationXML) from FDSN, SDS or files.
 
 Reads the events of the configured catalog (``catalog.phase_file``). For each event it keeps the
 stations within ``waveforms.max_radius_km`` that operate in the window origin -
 ``pre_origin_s`` ... origin + ``post_origin_s``, one instrument per station by the channel and
 location priorities, and writes ``mseed/<event_id>/NET.STA.LOC.CHA.mseed``, the event's
 ``manifest.json`` (each station's outcome) and ``stations/NET.STA.xml`` (StationXML with
-responses, all epochs); see :mod:`focalflow.waveforms.fetch`.
+responses, all epochs); see :mod:`focalflow.waveforms.fetch`. With ``waveforms.source: files``
+the folder tree is indexed first (``files_index.csv``, see :mod:`focalflow.waveforms.files`);
+without StationXML there no ``stations/`` files are written (stage 2 reads the station lists).
 
 An event is fetched anew when the settings that decide its data (``waveforms.*`` except
-timeouts, retries and batch sizes) or its catalog origin changed; otherwise a rerun asks only
+timeouts, retries and batch sizes) or its catalog origin changed (files source: also the files
+with data in its window, or the station lists); otherwise a rerun asks only
 for what failed or is missing, and nothing when all is there. ``--overwrite`` fetches
 everything again, StationXML included. Stations without data or that failed get a row in the
 failures table, on every run.
@@ -23,6 +26,7 @@ from focalflow.errors import FocalflowError
 from focalflow.formats.common import iso_time
 from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest
 from focalflow.waveforms.download import DownloadError, make_sources, require_reachable
+from focalflow.waveforms.files import make_files_source
 from focalflow.waveforms.fetch import MANIFEST, EventRequest, fetch_event, request_keys
 from focalflow.waveforms.inventory import StationXmlCache
 
@@ -36,7 +40,13 @@ def run(ctx: StageContext) -> dict:
     if problems:
         log.info("catalog: %d problem(s) reading %s (stage 3 reports them)", len(problems),
                  config.catalog.phase_file)
-    sources = make_sources(config.waveforms)
+    files = None
+    if config.waveforms.source == "files":
+        files, update, problems = make_files_source(config, workdir.files_index_csv)
+        log.info("%s", update)
+        for problem in problems:
+            ctx.failures.add(None, None, str(problem))
+    sources = [files] if files is not None else make_sources(config.waveforms)
     cache = StationXmlCache(workdir.stationxml_dir, refresh=ctx.overwrite)
     ledger = Ledger(workdir, STAGE)
     params = config_params(config, request_keys(config.waveforms))
@@ -58,12 +68,18 @@ def run(ctx: StageContext) -> dict:
             folder = workdir.event_mseed_dir(event_id)
             inputs = {"event": content_digest([iso_time(request.origin), request.latitude,
                                                request.longitude])}
+            if files is not None:  # the files and station lists the event is cut and placed from
+                inputs.update(files=files.window_digest(request.start, request.end),
+                              station_metadata=files.metadata.digest)
             reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
             if reason is not None:  # recorded first: an interrupted fetch is finished next run
                 ledger.record(event_id, params, inputs, [(folder / MANIFEST).relative_to(workdir.root)])
                 ledger.save()
             outcome = fetch_event(request, folder, sources, cache, config.waveforms,
                                   fresh=reason is not None, report=report)
+            for code in files.without_coordinates(request.start, request.end) if files else []:
+                report(code, "has waveforms but no coordinates (no StationXML, station list or "
+                       "SAC header gives them); not used")
         except DownloadError as exc:
             outcome = None
             report(None, str(exc))

@@ -1,13 +1,15 @@
 """Stage 2: miniSEED to SAC with station, event and pick headers, rotated to Z/N/E.
 
-Reads ``mseed/<event_id>/*.mseed`` and ``stations/NET.STA.xml`` (stage 1) and the events and
-picks of the configured catalog; writes ``sac/<event_id>/NET.STA.LOC.CHA.sac`` (headers and
-the rules for bad traces, gaps and rotation: :mod:`focalflow.waveforms.assemble`). Every dropped
-trace or instrument is a row of the failures table.
+Reads ``mseed/<event_id>/*.mseed`` and ``stations/NET.STA.xml`` (stage 1; where a station has
+none, its coordinates from ``stations.station_files`` and SAC headers, orientations assumed
+from the channel codes and said once) and the events and picks of the configured catalog;
+writes ``sac/<event_id>/NET.STA.LOC.CHA.sac`` (headers and the rules for bad traces, gaps and
+rotation: :mod:`focalflow.waveforms.assemble`). Every dropped trace or instrument is a row of
+the failures table.
 
 An event is redone when a ``sac.*`` setting, one of its miniSEED files, the StationXML file of
-one of its stations, its catalog entry or its picks changed (or a SAC file it wrote is gone);
-otherwise it is kept and its failures are reported again; a redone event's SAC files that come
+one of its stations (or the station lists standing in for it), its catalog entry or its picks
+changed (or a SAC file it wrote is gone); otherwise it is kept and its failures are reported again; a redone event's SAC files that come
 out identical are left untouched (so stage 3 keeps their windows). ``--overwrite`` redoes and
 rewrites every selected event.
 """
@@ -21,6 +23,7 @@ from focalflow.provenance import Ledger, RerunSummary, config_params, content_di
 from focalflow.tables import picks_digest
 from focalflow.waveforms.assemble import convert_event, instrument_files
 from focalflow.waveforms.inventory import StationXmlCache
+from focalflow.waveforms.metadata import StationMetadata, configured_station_rows
 
 log = logging.getLogger("focalflow.mseed2sac")
 STAGE = "2_mseed2sac"
@@ -31,7 +34,9 @@ def run(ctx: StageContext) -> dict:
     workdir = ctx.workdir
     events, picks, _problems = read_event_catalog(ctx.config.catalog)
     picks_by_event = {str(k): v for k, v in picks.groupby("event_id", sort=False)}
-    inventories = StationXmlCache(workdir.stationxml_dir)
+    station_lists, _problems = configured_station_rows(ctx.config, workdir.files_index_csv)
+    listed = StationMetadata(station_lists)  # stations without StationXML (stage 5 reports)
+    inventories = StationXmlCache(workdir.stationxml_dir, fallback=listed if len(listed) else None)
     ledger = Ledger(workdir, STAGE)
     params = config_params(ctx.config, PARAMS)
     rerun = RerunSummary()
@@ -78,6 +83,7 @@ def run(ctx: StageContext) -> dict:
         counts["sac_files"] += len(written)
         usable += bool(written)
     ledger.save()
+    listed.say_assumptions()
     log.info("%s", rerun)
     require_some(usable, selected, "SAC files")
     return counts

@@ -24,10 +24,11 @@ import time
 import pandas as pd
 
 from focalflow.cli import StageContext
-from focalflow.polarity.policy import (PARAMS, configured_reversals, load_configured_model,
-                                       model_label, polarity_rows, reversals_path, weights_path)
+from focalflow.polarity.policy import (PARAMS, load_configured_model, model_label,
+                                       polarity_rows, weights_path)
 from focalflow.polarity.predict import classify_p_windows
 from focalflow.provenance import Ledger, RerunSummary, config_params, file_digest, file_digests
+from focalflow.stations import configured_reversals, reversals_path
 from focalflow.tables import picks_digest, read_table, update_event_rows
 
 log = logging.getLogger("focalflow.4_polarity_predict")

@@ -17,7 +17,9 @@ Data are raw counts (no response removed); traces hold float32 in SAC.
 instrument (network, station, location, band): unreadable, empty or truncated files, gaps refused
 by the gap rule, traces too short and channels without metadata are dropped and reported; with
 rotation the three components become Z/N/E, and when the horizontals are not all usable the
-vertical is written alone (and reported); without a vertical the instrument is skipped.
+vertical is written alone (and reported); without a vertical the instrument is skipped. An
+instrument whose metadata (a station list, not StationXML) gives no azimuth for its 1/2
+channels is written unrotated, ``cmpaz`` unset (stage 2 names such stations once).
 """
 from __future__ import annotations
 
@@ -211,11 +213,24 @@ def vertical_up(trace, metadata: dict):
     return flipped
 
 
-def orientation(channel: str, metadata: dict | None) -> tuple[float, float]:
-    """(cmpaz, cmpinc) in SAC's convention: from the metadata, or standard Z/N/E after rotation."""
+def oriented(traces: Stream, inventory: Inventory) -> bool:
+    """True when every trace's metadata gives its azimuth and dip (station lists may not give
+    them for 1/2 channels: such an instrument is written unrotated)."""
+    for trace in traces:
+        meta = channel_metadata(inventory, trace.id, trace.stats.starttime)
+        if meta["azimuth"] is None or meta["dip"] is None:
+            return False
+    return True
+
+
+def orientation(channel: str, metadata: dict | None) -> tuple[float | None, float | None]:
+    """(cmpaz, cmpinc) in SAC's convention: from the metadata (None where it gives none), or
+    standard Z/N/E after rotation."""
     if metadata is None:
         return {"Z": (0.0, 0.0), "N": (0.0, 90.0), "E": (90.0, 90.0)}[channel[-1]]
-    return float(metadata["azimuth"]) % 360.0, float(metadata["dip"]) + 90.0
+    azimuth, dip = metadata["azimuth"], metadata["dip"]
+    return (None if azimuth is None else float(azimuth) % 360.0,
+            None if dip is None else float(dip) + 90.0)
 
 
 def to_sac(trace, origin: UTCDateTime, event: dict, station: dict, cmpaz: float, cmpinc: float,
@@ -311,7 +326,8 @@ def convert_event(files: Iterable[Path], out_dir: Path, event: dict, picks: list
         def report(reason: str, code=code) -> None:
             failures.append((code, reason))
 
-        inventory, problem = inventories.lookup(code)
+        inventory, problem = inventories.lookup(code, [(loc, path.name.split(".")[3])
+                                                       for path in paths])
         if inventory is None:
             report(problem)
             continue
@@ -372,7 +388,6 @@ def convert_instrument(files: list[Path], inventory: Inventory, sac_config, orig
                                                        time=z.stats.starttime)
               for sta in net for cha in sta}
     horizontals = sorted(set(components) - {"Z"})
-    rotate = sac_config.rotate_to_zne
     if len(horizontals) >= 2:
         traces = Stream([components[c] for c in ["Z"] + horizontals[:2]])
     else:
@@ -381,6 +396,7 @@ def convert_instrument(files: list[Path], inventory: Inventory, sac_config, orig
             report(f"{z.id[:-1]}?: missing horizontal component(s) {', '.join(missing)}; "
                    "wrote the vertical alone")
         traces = Stream([z])
+    rotate = sac_config.rotate_to_zne and oriented(traces, inventory)
     if rotate and len(traces) == 3:
         try:
             traces = rotate_to_zne(traces, inventory)

@@ -1,6 +1,7 @@
 """Event waveforms and station metadata from FDSN web services or a local SDS archive.
 
-Two sources with the same three calls, so stage 1 treats them alike:
+Two sources with the same three calls, so stage 1 treats them alike (a third, the files
+source, is :mod:`focalflow.waveforms.files`):
 
 - ``stations(latitude, longitude, radius_km, start, end, channels)`` -> Inventory at channel
   level of the stations around an epicentre operating in the window;
@@ -219,6 +220,8 @@ class FdsnSource:
     deadline. A provider that cannot be reached at all raises :class:`ProviderUnreachable`.
     """
 
+    provides_responses = True
+
     def __init__(self, provider: str, config: FdsnConfig):
         self.provider = provider
         self.config = config
@@ -340,6 +343,7 @@ class SdsSource:
     """A local SDS archive plus a folder of StationXML files (``*.xml``)."""
 
     provider = "sds"
+    provides_responses = True
     unreachable = None  # a local archive is always there
 
     def __init__(self, config: SdsConfig):

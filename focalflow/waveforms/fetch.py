@@ -44,6 +44,9 @@ def request_keys(waveforms_config) -> list[str]:
     if waveforms_config.source == "fdsn":
         return keys + ["waveforms.fdsn.providers", "waveforms.fdsn.networks",
                        "waveforms.fdsn.stations"]
+    if waveforms_config.source == "files":  # station lists place the stations (radius)
+        return keys + ["waveforms.files.root", "waveforms.files.stationxml_dir",
+                       "stations.station_files", "stations.columns"]
     return keys + ["waveforms.sds.root", "waveforms.sds.stationxml_dir"]
 
 
@@ -193,7 +196,8 @@ def fetch_batch(source, cache: StationXmlCache, stations: list[dict], folder: Pa
             station.update(status="nodata", files=[], reason="")
             continue
         try:
-            cache.ensure(instrument, source, request.origin)
+            if source.provides_responses:  # else stage 2 reads the station lists
+                cache.ensure(instrument, source, request.origin)
         except DownloadError as exc:
             station.update(status="failed", files=files, reason=str(exc))
             continue

@@ -4,12 +4,15 @@
 once per run. Stage 1 fills it (:meth:`StationXmlCache.ensure` fetches a station's file when it
 lacks a channel's response), stage 2 looks stations up (:meth:`StationXmlCache.lookup`, with
 the reason when a station has no usable file) and records which file each event was made from
-(:meth:`StationXmlCache.digest`).
+(:meth:`StationXmlCache.digest`). A station without a file is looked up in the ``fallback``
+(:class:`focalflow.waveforms.metadata.StationMetadata`: the user's station lists and SAC
+headers), which gives coordinates and orientations but no responses.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Iterable
 
 from obspy import Inventory, UTCDateTime
 
@@ -31,9 +34,10 @@ class StationXmlCache:
     again, once per run.
     """
 
-    def __init__(self, folder: Path | str, refresh: bool = False):
+    def __init__(self, folder: Path | str, refresh: bool = False, fallback=None):
         self.folder = Path(folder)
         self.refresh = refresh
+        self.fallback = fallback
         self._read: dict[str, tuple[Inventory | None, str]] = {}
         self._fetched: set[str] = set()
 
@@ -41,8 +45,19 @@ class StationXmlCache:
         """The file of station ``code`` (``NET.STA``)."""
         return self.folder / f"{code}.xml"
 
-    def lookup(self, code: str) -> tuple[Inventory | None, str]:
-        """``(inventory, "")``, or ``(None, why)`` when the station's file is absent or unreadable."""
+    def lookup(self, code: str, channels: Iterable[tuple[str, str]] = ()
+               ) -> tuple[Inventory | None, str]:
+        """``(inventory, "")``, or ``(None, why)`` when the station's file is absent or unreadable
+        and the fallback does not know the station; ``channels`` ((location, channel) of the
+        data) are the channels a fallback inventory lists."""
+        if not self.path(code).is_file() and self.fallback is not None:
+            network, station = code.split(".", 1)
+            inventory = self.fallback.inventory(network, station,
+                                                [(loc, cha, None) for loc, cha in channels])
+            if inventory is not None:
+                return inventory, ""
+            return None, (f"station without metadata (no {self.path(code).name} in {self.folder}, "
+                          "and no station list or SAC header gives its coordinates)")
         if code not in self._read:
             path = self.path(code)
             if not path.is_file():
@@ -57,9 +72,12 @@ class StationXmlCache:
         return self._read[code]
 
     def digest(self, code: str) -> str:
-        """:func:`~focalflow.provenance.file_digest` of the station's file, or ``"absent"``."""
+        """:func:`~focalflow.provenance.file_digest` of the station's file, else the fallback's
+        digest, else ``"absent"``."""
         path = self.path(code)
-        return file_digest(path) if path.is_file() else ABSENT
+        if path.is_file():
+            return file_digest(path)
+        return f"lists:{self.fallback.digest}" if self.fallback is not None else ABSENT
 
     def ensure(self, instrument: Instrument, source, time: UTCDateTime) -> None:
         """Make sure the station's file has the instrument's responses at ``time``: fetch it from
