@@ -61,6 +61,19 @@ def read_catalog(path: Path, spec: dict) -> list[str]:
     return [str(p) for p in problems]
 
 
+def read_sac_catalog(path: Path, spec: dict) -> list[str]:
+    """A SAC file in an event folder read as the catalog (``catalog.format: sac_headers``)."""
+    import shutil
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        event = Path(folder) / "20200501100000"
+        event.mkdir()
+        shutil.copy(path, event / path.name)
+        rows = read_catalog(Path(folder), {"format": "sac_headers"})
+    return [f"{path.name} in an event folder: {row}" for row in rows]
+
+
 def read_stationxml(path: Path, spec: dict) -> list[str]:
     from focalflow.formats.stationxml import read_stationxml
 
@@ -69,10 +82,10 @@ def read_stationxml(path: Path, spec: dict) -> list[str]:
 
 
 def read_station_list(path: Path, spec: dict) -> list[str]:
-    """A file of ``stations.station_files``, as stage 5 reads it."""
-    from focalflow.stations import read_station_file
+    """A file of ``stations.station_files``, as stages 2 and 5 read it."""
+    from focalflow.formats.station_lists import read_station_list
 
-    _table, problems = read_station_file(path)
+    _table, problems = read_station_list(path)
     return [str(p) for p in problems]
 
 
@@ -153,6 +166,7 @@ READERS = {"config": read_config, "hypoinverse": read_catalog, "csv_catalog": re
            "quakeml": read_catalog, "stationxml": read_stationxml,
            "station_list": read_station_list, "velocity": read_velocity,
            "reversals": read_reversals, "waveforms": read_waveform, "sac": read_sac_window,
+           "sac_headers": read_sac_catalog,
            "fdsn_answer": read_fdsn_answer}
 
 
