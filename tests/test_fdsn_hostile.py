@@ -267,3 +267,21 @@ def test_stage1_stops_after_the_first_event_when_the_provider_is_unreachable(tmp
     assert "=== 2_mseed2sac ===" not in done.stdout
     failures = (tmp_path / "work" / "logs" / "failures.csv").read_text().splitlines()
     assert len(failures) == 2 and ",ev1," in failures[1], "stopped after the first event"
+
+
+def test_a_gzip_answer_of_several_members_is_inflated_whole(network):
+    """gzip allows members one after another; each boundary must lose and repeat nothing,
+    whatever the size of what each member inflates to."""
+    import gzip
+    import io
+
+    _, inventory = network
+    buffer = io.BytesIO()
+    inventory.select(station="NEAR").write(buffer, format="STATIONXML")
+    xml = buffer.getvalue().replace(b"<Source>", b"<!--" + b" " * 300_000 + b"--><Source>", 1)
+    cuts = [0, 1000, 150_000, 290_000, len(xml)]
+    body = b"".join(gzip.compress(xml[a:b], mtime=0) for a, b in zip(cuts, cuts[1:]))
+    fault = Fault("body", "station", times=None, body=body, encoding="gzip")
+    with FdsnTestServer(*network, faults=[fault]) as server:
+        found = ask_stations(FdsnSource(server.url, FdsnConfig(timeout_s=2, retries=0)))
+    assert [s.code for net in found for s in net] == ["NEAR"]

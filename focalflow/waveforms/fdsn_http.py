@@ -206,10 +206,10 @@ class _BodyReader:
             # max_length keeps one inflation step small whatever the compression ratio
             self._emit(self._inflater.decompress(data, CHUNK_BYTES))
             data = self._inflater.unconsumed_tail
-            if self._inflater.eof:  # gzip allows several members one after another
-                rest = self._inflater.unused_data + data
+            if self._inflater.eof:  # gzip allows several members one after another; what
+                # follows a member is all in unused_data (unconsumed_tail may repeat it)
+                data = self._inflater.unused_data
                 self._inflater = zlib.decompressobj(16 + zlib.MAX_WBITS)
-                data = rest
 
     def _emit(self, data: bytes) -> None:
         self.size += len(data)
