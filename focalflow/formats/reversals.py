@@ -95,10 +95,11 @@ def _read_scsn_rows(path: Path, lines: list[str]) -> list[dict]:
 
 def _row(path: Path, number: int, network: str, station: str, start: str, end: str) -> dict:
     """A reversals.csv row; InputError for a period that ends before it starts."""
-    try:  # a wildcard here would reverse every station
-        check_codes(network, station)
+    try:  # a lone "*" is every station, on purpose; any other pattern is a mistake
+        check_codes(network, None if station == ALL_STATIONS else station)
     except ValueError as exc:
-        raise InputError(path, str(exc), line=number) from None
+        raise InputError(path, f"{exc}; a lone {ALL_STATIONS} names every station",
+                         line=number) from None
     if start and end and end < start:  # ISO 8601 strings of one form sort as times
         raise InputError(path, f"the period ends ({end}) before it starts ({start})", line=number)
     return {"network": network, "station": station, "start": start, "end": end}
