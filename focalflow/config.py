@@ -12,10 +12,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator)
 
 from focalflow.errors import ConfigError
 from focalflow.mechanisms.sp_settings import SpSettings
@@ -23,9 +24,30 @@ from hash_core.params import HashParams, RunPolicy, describe
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, values are checked on assignment."""
+    """Base of every config section: unknown keys are errors, values are checked on assignment,
+    and ``true``/``false`` are never taken for numbers (pydantic would read ``nmc: true`` as 1)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if _holds_bool(value) and _is_numeric(cls.model_fields[info.field_name].annotation):
+            raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+        return value
+
+
+def _holds_bool(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, bool) for v in value)
+    return isinstance(value, bool)
+
+
+def _is_numeric(annotation: Any) -> bool:
+    """int or float, alone, optional or in a list."""
+    if annotation in (int, float):
+        return True
+    return any(_is_numeric(arg) for arg in get_args(annotation))
 
 
 class SacHeadersConfig(Section):
@@ -58,6 +80,9 @@ class CatalogConfig(Section):
     pick_window_s: float = Field(
         120.0, gt=0, description="For format phasenet without an event column: a pick belongs to "
         "the latest origin at most this long before it.")
+    duplicate_tolerance_s: float = Field(
+        0.1, ge=0, le=10, description="Picks of one event, station and phase closer than this "
+        "are one pick given twice: merged, with a warning.")
     sac_headers: SacHeadersConfig = SacHeadersConfig()
 
 
@@ -66,7 +91,17 @@ class FdsnConfig(Section):
 
     providers: list[str] = Field(["SCEDC"], min_length=1,
                                  description="ObsPy provider names (SCEDC, IRIS, ...) or base URLs.")
-    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    timeout_s: float = Field(60.0, gt=0, description="Longest wait for a connection or for the "
+                             "next bytes of an answer.")
+    request_deadline_s: float = Field(300.0, gt=0, description="Longest time one request may take "
+                                      "in all (connection, headers, body); then it is abandoned and retried.")
+    min_rate_bytes_s: float = Field(1000.0, ge=0, description="An answer arriving slower than this "
+                                    "(over any stretch of min(timeout_s, 10) s) is abandoned and retried.")
+    max_answer_mb: float = Field(256.0, gt=0, description="Largest answer accepted, after "
+                                 "decompression (MiB); a larger one fails that request.")
+    event_deadline_s: float = Field(900.0, gt=0, description="Longest time spent on one event, "
+                                    "retries included; its unfinished stations are failed and "
+                                    "fetched on the next run.")
     retries: int = Field(3, ge=0, le=20, description="Retries of a failed request.")
     backoff_s: float = Field(2.0, ge=0, description="First wait between retries; doubles each retry.")
     networks: str = Field("*", description="Network codes, comma separated, wildcards allowed.")
@@ -357,22 +392,38 @@ def _section_for(loc: tuple) -> type[BaseModel]:
     return model
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any], lines: dict[tuple, int]) -> str:
     loc = tuple(error["loc"])
     key = ".".join(str(p) for p in loc)
+    line = _line_of(loc, lines)
+    where = f"line {line}: " if line is not None else ""
     if error["type"] == "extra_forbidden":
         known = list(_section_for(loc).model_fields)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
         hint = f"; did you mean '{'.'.join(str(p) for p in loc[:-1] + (close[0],))}'?" if close else ""
-        return f"unknown key '{key}'{hint} (known keys here: {', '.join(known)})"
-    message = error["msg"]
+        return f"{where}unknown key '{key}'{hint} (known keys here: {', '.join(known)})"
+    message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "literal_error":
         message = f"{message} (got {error.get('input')!r})"
-    return f"key '{key}': {message}"
+    return f"{where}key '{key}': {message}"
 
 
-def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: str = "config") -> Config:
-    """Validate a config mapping; relative paths are resolved against ``base_dir``."""
+def _line_of(loc: tuple, lines: dict[tuple, int]) -> Optional[int]:
+    """Line of the deepest key of ``loc`` present in the file."""
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: str = "config",
+                     lines: Optional[dict[tuple, int]] = None) -> Config:
+    """Validate a config mapping; relative paths are resolved against ``base_dir``.
+
+    ``lines`` maps key paths (``("hash", "nmc")``) to their line in ``source``, so that errors
+    name the line.
+    """
+    lines = lines or {}
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -380,22 +431,82 @@ def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: s
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        lines = "\n  ".join(_describe(e) for e in exc.errors())
-        raise ConfigError(f"{source}: invalid configuration:\n  {lines}") from None
+        errors = [_describe(e, lines) for e in exc.errors()]
+        if len(errors) == 1 and errors[0].startswith("line "):
+            raise ConfigError(f"{source}, {errors[0]}") from None
+        text = "\n  ".join(errors)
+        raise ConfigError(f"{source}: invalid configuration:\n  {text}") from None
     _resolve_paths(config, Path(base_dir).resolve())
+    _check_workdir(config.workdir, source, lines.get(("workdir",)))
     return config
 
 
+def _check_workdir(workdir: Path, source: str, line: Optional[int]) -> None:
+    """Refuse a working directory that is a filesystem root, the home folder, or the checkout
+    (or a folder holding it): the stages write logs/, mseed/, sac/ ... into it."""
+    where = f"{source}, line {line}" if line is not None else source
+    checkout = Path(__file__).resolve().parents[1]
+    workdir = workdir.resolve()
+    if workdir == Path(workdir.anchor):
+        reason = "is a filesystem root"
+    elif workdir == Path.home().resolve():
+        reason = "is your home folder"
+    elif workdir == checkout or workdir in checkout.parents:
+        reason = f"is {'' if workdir == checkout else 'a folder holding '}the focalflow checkout"
+    else:
+        return
+    raise ConfigError(f"{where}: workdir {workdir} {reason}; the stages write their folders "
+                      "(logs/, mseed/, sac/, ...) into it: name a folder of its own, e.g. work")
+
+
 def load_config(path: Path | str = "config.yaml") -> Config:
-    """Read and validate a YAML config file; raise ConfigError naming the file and key."""
+    """Read and validate a YAML config file; raise ConfigError naming the file, line and key.
+
+    The file must be UTF-8; a key given twice in one mapping is an error (YAML would keep the
+    last silently).
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return config_from_dict(data, base_dir=path.parent, source=str(path))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                          "save the file as UTF-8") from None
+    try:
+        lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader), str(path))
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (e.g. NUL)
+        line = text[:exc.position].count("\n") + 1
+        raise ConfigError(f"{path}, line {line}: not valid YAML: character "
+                          f"{exc.character!r} is not allowed in YAML text") from None
+    return config_from_dict(data, base_dir=path.parent, source=str(path), lines=lines)
+
+
+def _key_lines(node, source: str, path: tuple = ()) -> dict[tuple, int]:
+    """Line of every key (and list item) under ``node``; ConfigError for a key given twice."""
+    lines: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = (*path, key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in lines:
+                raise ConfigError(f"{source}, line {line}: key '{'.'.join(map(str, key))}' is "
+                                  f"given twice (first on line {lines[key]}); keep one")
+            lines[key] = line
+            lines.update(_key_lines(value_node, source, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, index)] = item.start_mark.line + 1
+            lines.update(_key_lines(item, source, (*path, index)))
+    return lines
 
 
 def _yaml_value(value: Any) -> str:

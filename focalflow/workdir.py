@@ -5,6 +5,10 @@ place that names them. Writes go through :func:`atomic_path` (temporary file, th
 crash never leaves a half-written table behind; written files get the user's umask (0644 by
 default), not the temporary file's 0600. :func:`locked` serialises read-modify-write updates of
 a shared file between processes (two runs on different ``--events``).
+
+A temporary file is named ``.NAME.<host>~<pid>.<random>.part`` after the process writing it, so
+that :func:`remove_stale_parts` (run at the start of every stage) can tell the leftovers of a
+killed run from a file another run is writing right now.
 """
 from __future__ import annotations
 
@@ -12,7 +16,10 @@ import contextlib
 import fcntl
 import filecmp
 import os
+import re
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -25,6 +32,9 @@ def _current_umask() -> int:
 
 FILE_MODE = 0o666 & ~_current_umask()
 PART_SUFFIX = ".part"
+HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+STALE_AFTER_S = 3600.0  # a temporary file of another machine untouched this long is a leftover
+_PART_NAME = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9-]+)~(?P<pid>\d+)\.[^.]+\.part$")
 
 
 class WorkDir:
@@ -128,7 +138,8 @@ def atomic_path(path: Path | str, if_changed: bool = False) -> Iterator[Path]:
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART_SUFFIX, dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{HOST}~{os.getpid()}.",
+                                    suffix=PART_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
@@ -139,6 +150,42 @@ def atomic_path(path: Path | str, if_changed: bool = False) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def remove_stale_parts(root: Path | str) -> list[Path]:
+    """Remove the temporary files under ``root`` that a killed run left behind; return them.
+
+    A ``.*.part`` file is a leftover when the process named in it (this machine) is gone; one
+    of another machine, or without a writer in its name, when untouched for an hour.
+    """
+    removed = []
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            if not (name.startswith(".") and name.endswith(PART_SUFFIX)):
+                continue
+            path = Path(folder) / name
+            match = _PART_NAME.match(name)
+            try:
+                if match and match["host"] == HOST:
+                    if _running(int(match["pid"])):
+                        continue
+                elif time.time() - path.stat().st_mtime < STALE_AFTER_S:
+                    continue
+                path.unlink()
+            except FileNotFoundError:  # its writer renamed or removed it meanwhile
+                continue
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
 
 
 def write_text_atomic(path: Path | str, text: str, if_changed: bool = False) -> None:

@@ -18,7 +18,7 @@ from obspy import read
 
 from focalflow.cli import run_stage
 from focalflow.config import config_from_dict
-from focalflow.errors import FocalflowError
+from focalflow.errors import FocalflowError, StageFailed
 from focalflow.stages import (convert_phases, convert_stations, get_waveforms, mseed2sac,
                               polarity_predict)
 from focalflow.tables import read_table
@@ -108,10 +108,11 @@ def test_stage2_follows_the_sac_settings(config, caplog):
     store = config.workdir / "store" / "traces"
     before = {p: p.read_bytes() for p in sorted(store.glob("*.h5"))}
     config.sac.min_duration_s = 200.0          # longer than the 120 s windows: no trace is kept
-    summary = rerun(config, "2_mseed2sac")
+    with pytest.raises(StageFailed, match="no traces for any of the 10 selected event"):
+        rerun(config, "2_mseed2sac")           # exit status 1: stage 3 would have nothing
     assert "10 events (re)computed (10: sac.min_duration_s changed 10.0 -> 200.0); " \
            "0 kept unchanged" in caplog.text
-    assert summary["traces"] == 0 and all(len(read_sets(p)["traces"]) == 0 for p in before)
+    assert all(len(read_sets(p)["traces"]) == 0 for p in before)
     failures = read_table(config.workdir / "logs" / "failures.csv", "failures")
     assert failures["reason"].str.contains("shorter than sac.min_duration_s = 200 s").sum() == 900
 

@@ -10,8 +10,10 @@ from obspy import read, read_inventory
 from fdsn_server import Fault, FdsnTestServer
 from focalflow.cli import run_stage
 from focalflow.config import config_from_dict
+from focalflow.errors import StageFailed
 from focalflow.stages import get_waveforms
 from focalflow.tables import read_table
+from focalflow.waveforms.download import NetworkGone
 from waveform_case import ORIGINS, build_inventory, build_stream, case_config, sds_config
 
 EXPECTED_FILES = sorted([
@@ -133,14 +135,15 @@ def closed_port_url() -> str:
         return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
-def test_unreachable_server_fails_each_event_cleanly(tmp_path):
+def test_unreachable_server_stops_the_stage_after_the_first_event(tmp_path):
     url = closed_port_url()
     config = config_from_dict(case_config(tmp_path, url=url, fdsn={"retries": 1}))
-    summary = stage1(config)
-    assert summary["events_failed"] == 2
+    with pytest.raises(NetworkGone, match=f"cannot reach FDSN provider {url}") as stop:
+        stage1(config)
+    assert stop.value.exit_status == 1
     rows = failures(config)
-    assert list(rows["event_id"]) == ["ev1", "ev2"]
-    assert rows["reason"].str.contains(f"connecting to FDSN provider {url}").all()
+    assert list(rows["event_id"]) == ["ev1"]
+    assert rows["reason"].str.contains(f"cannot reach FDSN provider {url}").all()
     assert not list((config.workdir / "mseed").glob("*/manifest.json"))
 
 
@@ -152,7 +155,7 @@ def test_a_second_provider_that_fails_is_asked_again_but_data_is_not_refetched(t
         assert stage1(config)["stations_ok"] == 8
         rows = failures(config)
         assert list(rows["event_id"]) == ["ev1", "ev2"] and set(rows["station"]) == {""}
-        assert rows["reason"].str.contains(f"connecting to FDSN provider {dead}").all()
+        assert rows["reason"].str.contains(f"cannot reach FDSN provider {dead}").all()
         server.clear_log()
         assert stage1(config)["stations_ok"] == 8
         assert [r.service for r in server.queries()] == ["station", "station"]  # no waveforms
@@ -189,7 +192,8 @@ def test_sds_settings_change_refetches_the_event(tmp_path, caplog):
     assert stage1(config)["events_skipped"] == 2
     settings["waveforms"]["max_radius_km"] = 5.0
     config = config_from_dict(settings)
-    assert stage1(config)["events"] == 2
+    with pytest.raises(StageFailed, match="no waveforms for any of the 2 selected event"):
+        stage1(config)  # exit status 1: the later stages would have nothing to work on
     assert event_files(config, "ev1") == []
     assert list(failures(config)["reason"]) == [
         "no station within waveforms.max_radius_km = 5 km has channels matching "

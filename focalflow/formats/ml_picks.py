@@ -26,7 +26,8 @@ from pathlib import Path
 import pandas as pd
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, frame, iso_time, parse_time
+from focalflow.formats.common import (ReadProblem, check_codes, check_origin, frame, iso_time,
+                                      parse_time)
 
 MIN_POLARITY_SCORE = 0.1
 PICK_ALIASES = {"station_id": ("station_id", "id"), "phase_time": ("phase_time", "timestamp"),
@@ -50,11 +51,13 @@ def read_gamma_catalog(path: Path | str) -> tuple[pd.DataFrame, list[ReadProblem
             if event_id in seen:
                 raise ValueError(f"duplicate event_index {event_id}")
             magnitude = str(record.get("magnitude", "")).strip()
-            rows.append({"event_id": event_id,
-                         "time": iso_time(parse_time(record[columns["time"]])),
+            time = parse_time(record[columns["time"]])
+            depth = _float(record[columns["depth_km"]], "depth_km", -math.inf, math.inf)
+            check_origin(time, depth)
+            rows.append({"event_id": event_id, "time": iso_time(time),
                          "latitude": _float(record[columns["latitude"]], "latitude", -90, 90),
                          "longitude": _float(record[columns["longitude"]], "longitude", -180, 180),
-                         "depth": _float(record[columns["depth_km"]], "depth_km", -10, 800),
+                         "depth": depth,
                          "horz_uncert_km": math.nan, "vert_uncert_km": math.nan,
                          "mag": _float(magnitude, "magnitude", -10, 12) if magnitude else math.nan})
             seen.add(event_id)
@@ -142,6 +145,7 @@ def _station_codes(station_id: str) -> dict:
         network, station, location, channel = "", parts[0], "", ""
     if not station or len(parts) > 4:
         raise ValueError(f"station id {station_id!r} is not NET.STA.LOC.CHA")
+    check_codes(network, station, location, channel)
     return {"network": network, "station": station, "location": location, "channel": channel}
 
 

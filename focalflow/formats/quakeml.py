@@ -28,7 +28,8 @@ from obspy.core.event import (Arrival, Catalog, Comment, Event, Magnitude, Origi
                               WaveformStreamID)
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, frame, iso_time, parse_time, read_nonempty_bytes
+from focalflow.formats.common import (ReadProblem, check_codes, check_origin, frame, iso_time,
+                                      parse_time, read_nonempty_bytes)
 from focalflow.workdir import atomic_path
 
 log = logging.getLogger("focalflow.formats.quakeml")
@@ -66,6 +67,11 @@ def read_quakeml(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, list[Rea
             continue
         if event_id in seen:
             problems.append(ReadProblem(str(path), None, f"{where}: duplicate event id"))
+            continue
+        try:
+            check_origin(origin.time, origin.depth / 1000.0 if origin.depth is not None else 0.0)
+        except ValueError as exc:
+            problems.append(ReadProblem(str(path), None, f"{where}: {exc}"))
             continue
         seen.add(event_id)
         magnitude = event.preferred_magnitude() or (event.magnitudes[0] if event.magnitudes else None)
@@ -132,6 +138,11 @@ def _pick_row(pick: Pick, event_id: str, arrival: Arrival | None, source: str) -
         return "no station code"
     if pick.time is None:
         return "no time"
+    try:
+        check_codes(wid.network_code or "", wid.station_code, wid.location_code or "",
+                    wid.channel_code or "")
+    except ValueError as exc:
+        return str(exc)
     hint = pick.phase_hint or (arrival.phase if arrival is not None else None)
     phase = phase_code(hint)
     if phase is None:

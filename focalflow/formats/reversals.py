@@ -27,7 +27,7 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import InputError
-from focalflow.formats.common import iso_time, read_text_lines
+from focalflow.formats.common import check_codes, iso_time, read_text_lines
 from focalflow.tables import COLUMNS, write_table
 
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
@@ -73,8 +73,7 @@ def _read_csv_rows(path: Path, lines: list[str]) -> list[dict]:
         start_text, end_text = values.get("start", ""), values.get("end", "")
         start = _time(path, number, start_text, end_of_day=False) if start_text else ""
         end = _time(path, number, end_text, end_of_day=True) if end_text else ""
-        rows.append({"network": values.get("network", ""), "station": station,
-                     "start": start, "end": end})
+        rows.append(_row(path, number, values.get("network", ""), station, start, end))
     return rows
 
 
@@ -90,8 +89,20 @@ def _read_scsn_rows(path: Path, lines: list[str]) -> list[dict]:
                              line=number)
         start = "" if int(fields[0]) == 0 else _time(path, number, fields[0], end_of_day=False)
         end = "" if int(fields[1]) == 0 else _time(path, number, fields[1], end_of_day=True)
-        rows.append({"network": "", "station": station, "start": start, "end": end})
+        rows.append(_row(path, number, "", station, start, end))
     return rows
+
+
+def _row(path: Path, number: int, network: str, station: str, start: str, end: str) -> dict:
+    """A reversals.csv row; InputError for a period that ends before it starts."""
+    try:  # a lone "*" is every station, on purpose; any other pattern is a mistake
+        check_codes(network, None if station == ALL_STATIONS else station)
+    except ValueError as exc:
+        raise InputError(path, f"{exc}; a lone {ALL_STATIONS} names every station",
+                         line=number) from None
+    if start and end and end < start:  # ISO 8601 strings of one form sort as times
+        raise InputError(path, f"the period ends ({end}) before it starts ({start})", line=number)
+    return {"network": network, "station": station, "start": start, "end": end}
 
 
 def _time(path: Path, number: int, text: str, end_of_day: bool) -> str:

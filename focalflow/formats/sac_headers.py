@@ -38,12 +38,12 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, frame, iso_time
+from focalflow.formats.common import (MAX_DEPTH_KM, ReadProblem, check_codes, check_origin, frame,
+                                      iso_time)
 
 log = logging.getLogger("focalflow.formats.sac_headers")
 
 MARKERS = ("a",) + tuple(f"t{k}" for k in range(10))
-MAX_DEPTH_KM = 800.0
 # HYPO71-style pick codes: onset, phase (first arrivals only), first motion, weight
 PICK_LABEL = re.compile(r"^([IE])?\s*([PS])([GNB*])?\s*([UDC+\-])?\s*([0-4])?$", re.IGNORECASE)
 THEORETICAL = re.compile(r"taup|theo|pred|calc|synth|ak135|iasp|prem|model", re.IGNORECASE)
@@ -189,6 +189,12 @@ def _event_row(group: list[dict], folders: Counter, root: Path | None,
         log.warning("event %s: SAC evdp %g cannot be km (deeper than %g km); read as metres "
                     "(%g km)", event_id, depth_km, MAX_DEPTH_KM, depth_km / 1000.0)
         depth_km /= 1000.0
+    try:
+        check_origin(first["origin"], depth_km)
+    except ValueError as exc:
+        problems.append(ReadProblem(str(first["path"].parent), None,
+                                    f"event {event_id}: {exc}; event skipped"))
+        return None
     magnitudes = [h["mag"] for h in group if h["mag"] is not None and math.isfinite(h["mag"])]
     return {"event_id": event_id, "time": iso_time(first["origin"]),
             "latitude": values["evla"], "longitude": values["evlo"], "depth": depth_km,
@@ -248,6 +254,12 @@ def _pick_rows(event_id: str, group: list[dict], options: SacHeaderOptions,
     for header in group:
         if not header["kstnm"]:
             problems.append(ReadProblem(str(header["path"]), None, "no station code (kstnm)"))
+            continue
+        try:
+            check_codes(header["knetwk"] or "", header["kstnm"], header["khole"] or "",
+                        header["kcmpnm"] or "")
+        except ValueError as exc:
+            problems.append(ReadProblem(str(header["path"]), None, f"{exc}; file not used"))
             continue
         channel = header["kcmpnm"] or ""
         by_instrument[(header["knetwk"] or "", header["kstnm"], header["khole"] or "",

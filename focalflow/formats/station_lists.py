@@ -26,7 +26,8 @@ from typing import Optional, Sequence
 import pandas as pd
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, frame, iso_time, parse_time, read_text_lines
+from focalflow.formats.common import (ReadProblem, check_codes, frame, iso_time, parse_time,
+                                      read_text_lines)
 
 # names a ``columns`` option may give to the fields of a whitespace list
 WHITESPACE_COLUMNS = ("network", "station", "latitude", "longitude", "elevation", "elevation_km",
@@ -100,6 +101,8 @@ def read_fdsn_text(path: Path | str, lines: list[str] | None = None
 def _fdsn_text_row(record: dict) -> dict:
     if not record["station"]:
         raise ValueError("blank station code")
+    check_codes(record["network"], record["station"],
+                record.get("location", "").replace("--", ""), record.get("channel", ""))
     return {"network": record["network"], "station": record["station"],
             "location": record.get("location", "").replace("--", ""),
             "channel": record.get("channel", ""),
@@ -203,6 +206,7 @@ def _whitespace_row(fields: list[str], columns: Sequence[str]) -> dict:
     if len(fields) < sum(1 for c in columns if not c.startswith("elevation")):
         raise ValueError(f"{len(fields)} fields where {len(columns)} columns are named")
     values = dict(zip(columns, fields))
+    check_codes(values.get("network", ""), values["station"])
     record = {"latitude": values["latitude"], "longitude": values["longitude"],
               "elevation": values.get("elevation", values.get("elevation_km", ""))}
     elevation = _number(record, "elevation", -12000, 9000, default=0.0)

@@ -26,6 +26,7 @@ from focalflow.formats.common import read_text_lines
 from focalflow.workdir import write_text_atomic
 
 
+MAX_VP_KM_S = 15.0  # P waves are slower everywhere in the Earth (about 13.7 km/s at most)
 # TauP's names of the discontinuity below a ``.nd`` line (and their synonyms)
 TAUP_DISCONTINUITIES = {"crust", "mantle", "moho", "outer-core", "cmb", "inner-core", "icocb",
                         "ice", "ice-ocean", "ice-crust", "ocean", "seabed"}
@@ -57,6 +58,9 @@ def read_velocity_model(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
             raise InputError(path, f"expected 'depth_km vp_km_s', got {raw.strip()!r}", line=number) from None
         if not np.isfinite(depth) or not np.isfinite(vp) or vp <= 0:
             raise InputError(path, f"velocity {vp} at depth {depth} is not a positive number", line=number)
+        if vp > MAX_VP_KM_S:
+            raise InputError(path, f"velocity {vp:g} at depth {depth:g} is above {MAX_VP_KM_S:g} "
+                             "km/s, faster than any rock (a velocity in m/s?)", line=number)
         if depths and depth < depths[-1]:
             raise InputError(path, f"depth {depth} km is above the previous depth {depths[-1]} km "
                              "(depths must increase down the file)", line=number)

@@ -122,11 +122,11 @@ def write_catalog_tables(ctx: StageContext, events: pd.DataFrame, picks: pd.Data
             with locked(path):
                 write_table(table, path, name, if_changed=True)
     else:
-        present = (set(read_table(workdir.events_csv, "events")["event_id"])
-                   if workdir.events_csv.is_file() else set())
-        replaced = ctx.events | (set(events["event_id"]) - present)
         order = events["event_id"].tolist()
         for table, path, name in tables:
+            # each table by itself: a run killed between the two writes left one without the rest
+            present = set(read_table(path, name)["event_id"]) if path.is_file() else set()
+            replaced = ctx.events | (set(events["event_id"]) - present)
             update_event_rows(path, table[table["event_id"].isin(replaced)], replaced, order, name)
     log.info("%d events and %d picks of %s in %s", len(events), len(picks),
              ctx.config.catalog.phase_file, workdir.root)

@@ -21,11 +21,11 @@ from __future__ import annotations
 import logging
 
 from focalflow.catalog import read_event_catalog
-from focalflow.cli import StageContext
+from focalflow.cli import StageContext, require_some
 from focalflow.errors import FocalflowError
 from focalflow.formats.common import iso_time
 from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest
-from focalflow.waveforms.download import DownloadError, make_sources
+from focalflow.waveforms.download import DownloadError, make_sources, require_reachable
 from focalflow.waveforms.files import make_files_source
 from focalflow.waveforms.fetch import MANIFEST, EventRequest, fetch_event, request_keys
 from focalflow.waveforms.inventory import StationXmlCache
@@ -52,10 +52,12 @@ def run(ctx: StageContext) -> dict:
     params = config_params(config, request_keys(config.waveforms))
     rerun = RerunSummary()
     counts = {"events": 0, "events_skipped": 0, "events_failed": 0}
+    usable = 0  # events with at least one station's waveforms
     for event in events.itertuples(index=False):
         event_id = str(event.event_id)
         if not ctx.selected(event_id):
             continue
+        require_reachable(sources)  # offline: stop after the first event, not fail them all
 
         def report(station, reason, event_id=event_id):
             ctx.failures.add(event_id, station, reason)
@@ -94,6 +96,7 @@ def run(ctx: StageContext) -> dict:
             counts["events_failed"] += 1
             continue
         counts["events"] += 1
+        usable += "ok" in outcome.statuses.values()
         for status in outcome.statuses.values():
             counts[f"stations_{status}"] = counts.get(f"stations_{status}", 0) + 1
         if reason is not None:
@@ -104,4 +107,5 @@ def run(ctx: StageContext) -> dict:
             rerun.keep()
             counts["events_skipped"] += 1
     log.info("%s", rerun)
+    require_some(usable, counts["events"] + counts["events_failed"], "waveforms")
     return counts

@@ -23,7 +23,7 @@ from __future__ import annotations
 import logging
 
 from focalflow.catalog import read_event_catalog
-from focalflow.cli import StageContext
+from focalflow.cli import StageContext, require_some
 from focalflow.parallel import make_executor
 from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest, file_digests
 from focalflow.tables import picks_digest
@@ -48,10 +48,12 @@ def run(ctx: StageContext) -> dict:
     rerun = RerunSummary()
     counts = {"events": 0, "events_skipped": 0, "events_without_waveforms": 0, "traces": 0}
     todo = []
+    selected = usable = 0  # events asked for, and those with traces
     for event in events.to_dict("records"):
         event_id = str(event["event_id"])
         if not ctx.selected(event_id):
             continue
+        selected += 1
         in_dir = workdir.event_mseed_dir(event_id)
         if not in_dir.is_dir():
             counts["events_without_waveforms"] += 1
@@ -68,6 +70,7 @@ def run(ctx: StageContext) -> dict:
                 ctx.failures.add(event_id, station, problem)
             rerun.keep()
             counts["events_skipped"] += 1
+            usable += bool(ledger.outputs(event_id))
             continue
         todo.append((event, files, event_picks.to_dict("records"), inputs, reason))
     tasks = [(event, files, picks, workdir.event_traces_file(str(event["event_id"])),
@@ -88,9 +91,11 @@ def run(ctx: StageContext) -> dict:
             rerun.redo(reason)
             counts["events"] += 1
             counts["traces"] += traces
+            usable += bool(traces)
     ledger.save()
     listed.say_assumptions()
     log.info("%s", rerun)
+    require_some(usable, selected, "traces")
     return counts
 
 

@@ -46,6 +46,7 @@ def run(ctx: StageContext) -> dict:
     picks = picks.drop_duplicates(["event_id", "network", "station", "location"])
     order = sorted(set(picks["event_id"]))
     reversals = reversals_path(ctx.config.stations)
+    reversal_table = configured_reversals(ctx.config.stations)  # a bad table stops us before the CNN
     shared_inputs = {"weights": file_digest(weights_path(cfg)),
                      "reversals": file_digest(reversals) if reversals else "none"}
     params = config_params(ctx.config, PARAMS)
@@ -64,7 +65,8 @@ def run(ctx: StageContext) -> dict:
             rerun.redo(reason)
     summary, rows, failures = {"picks": 0, "predicted": 0}, None, []
     if redo:
-        rows, failures, summary = classify(ctx, picks[picks["event_id"].isin(list(redo))])
+        rows, failures, summary = classify(ctx, picks[picks["event_id"].isin(list(redo))],
+                                           reversal_table)
     problems: dict[str, list[tuple[str, str]]] = {}
     for event_id, station, problem in failures:
         problems.setdefault(event_id, []).append((station, problem))
@@ -86,9 +88,10 @@ def run(ctx: StageContext) -> dict:
     return summary
 
 
-def classify(ctx: StageContext, picks: pd.DataFrame) -> tuple[pd.DataFrame, list, dict]:
-    """polarities.csv rows of ``picks``, the (event, station, reason) of unusable windows, and
-    a summary of counts."""
+def classify(ctx: StageContext, picks: pd.DataFrame,
+             reversals: pd.DataFrame | None) -> tuple[pd.DataFrame, list, dict]:
+    """polarities.csv rows of ``picks`` (``reversals``: the station reversal table), the
+    (event, station, reason) of unusable windows, and a summary of counts."""
     cfg, parallel = ctx.config.polarity, ctx.config.parallel
     started = time.perf_counter()
     if parallel.scheduler or parallel.executor == "processes":
@@ -104,6 +107,5 @@ def classify(ctx: StageContext, picks: pd.DataFrame) -> tuple[pd.DataFrame, list
              len(calls) / elapsed if elapsed > 0 else float("nan"), model)
     failures = [(row.event_id, f"{row.network}.{row.station}", row.reason)
                 for row in calls[calls["reason"] != ""].itertuples()]
-    rows, summary = polarity_rows(calls, configured_reversals(ctx.config.stations),
-                                  cfg.analyst, model_label(cfg))
+    rows, summary = polarity_rows(calls, reversals, cfg.analyst, model_label(cfg))
     return rows, failures, summary

@@ -41,7 +41,7 @@ from obspy.io.mseed.util import get_record_information
 from obspy.io.sac import SACTrace
 
 from focalflow.errors import FocalflowError
-from focalflow.formats.common import parse_time
+from focalflow.formats.common import check_codes, parse_time
 from focalflow.formats.sac import sac_trace, write_sac_folder
 from focalflow.waveforms.inventory import StationXmlCache
 from focalflow.waveforms.store import WindowSet, concatenate_sets, write_sets
@@ -83,6 +83,14 @@ def read_mseed(path: Path | str) -> Stream:
         raise TraceRejected(f"{path.name}: truncated or corrupt miniSEED ({problems[0][:200]})")
     if not stream or not any(tr.stats.npts for tr in stream):
         raise TraceRejected(f"{path.name}: no samples")
+    for trace in stream:
+        try:
+            check_codes(*trace.id.split("."))
+        except ValueError as exc:
+            raise TraceRejected(f"{path.name}: {exc}") from None
+        bad = np.count_nonzero(~np.isfinite(trace.data)) if trace.data.dtype.kind == "f" else 0
+        if bad:
+            raise TraceRejected(f"{path.name}: {trace.id}: {bad} sample(s) are NaN or infinite")
     return stream
 
 
@@ -91,7 +99,8 @@ def merge_gaps(stream: Stream, policy: str, max_gap_s: float, fill: str) -> Stre
 
     ``policy`` ``reject`` refuses any gap; ``merge`` fills gaps up to ``max_gap_s`` seconds with
     linear interpolation (``fill='interpolate'``) or zeros, and refuses longer ones. Overlaps
-    with equal samples are merged; overlapping traces of different sampling rates are refused.
+    with equal samples are merged; overlapping pieces whose samples differ (which one is
+    right?) and pieces of different sampling rates are refused.
     """
     merged = Stream()
     for seed_id in sorted({tr.id for tr in stream}):
@@ -101,6 +110,7 @@ def merge_gaps(stream: Stream, policy: str, max_gap_s: float, fill: str) -> Stre
         if len(rates) > 1:
             raise TraceRejected(f"{seed_id}: pieces with different sampling rates {sorted(rates)}")
         if len(part) > 1:
+            _check_overlaps(seed_id, part)
             gaps = [g for g in part.get_gaps() if g[6] > 0]
             longest = max((g[6] for g in gaps), default=0.0)
             if gaps and policy == "reject":
@@ -115,6 +125,25 @@ def merge_gaps(stream: Stream, policy: str, max_gap_s: float, fill: str) -> Stre
                 raise TraceRejected(f"{seed_id}: cannot merge its pieces ({exc})") from None
         merged += part
     return merged
+
+
+def _check_overlaps(seed_id: str, pieces: Stream) -> None:
+    """TraceRejected when two pieces of one channel overlap with different samples (nearest
+    samples compared, so pieces on shifted sample grids differ too)."""
+    delta = pieces[0].stats.delta
+    for i, first in enumerate(pieces):
+        for second in pieces[i + 1:]:
+            start = max(first.stats.starttime, second.stats.starttime)
+            end = min(first.stats.endtime, second.stats.endtime)
+            if end < start:
+                continue
+            count = int(round((end - start) / delta)) + 1
+            a = first.data[int(round((start - first.stats.starttime) / delta)):][:count]
+            b = second.data[int(round((start - second.stats.starttime) / delta)):][:count]
+            differ = np.count_nonzero(~np.isclose(a[:len(b)], b[:len(a)], rtol=1e-6, atol=0))
+            if differ:
+                raise TraceRejected(f"{seed_id}: pieces overlap for {count * delta:.3g} s with "
+                                    f"different samples ({differ} of {count} differ); not merged")
 
 
 def channel_metadata(inventory: Inventory, seed_id: str, time: UTCDateTime) -> dict:

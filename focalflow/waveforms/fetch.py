@@ -7,7 +7,9 @@ and ``manifest.json``: the window, the chosen instruments and each station's out
 The manifest is written atomically at least every few seconds and at the end, so an
 interrupted or partly failed fetch is finished by the next run, which asks only for the failed
 and pending stations (and again for failed station queries) and for stations whose files have
-gone. Whether the manifest still belongs to the configuration is the stage's ledger's business.
+gone, and again for the stations of an event that had none. Each event has
+``waveforms.fdsn.event_deadline_s`` for all its requests. Whether the manifest still belongs to
+the configuration is the stage's ledger's business.
 """
 from __future__ import annotations
 
@@ -122,10 +124,13 @@ def fetch_event(request: EventRequest, folder: Path, sources, cache: StationXmlC
     failed, and an event without stations. Returns None (after reporting) when no station
     query answered for an event without a manifest.
     """
+    for source in sources:
+        source.start_event()  # waveforms.fdsn.event_deadline_s counts from here
     manifest_path = folder / MANIFEST
     manifest = None if fresh else read_manifest(manifest_path)
-    if manifest is None or manifest.get("query_errors"):
-        # a station query that failed (one of several providers) is asked again next run
+    if manifest is None or manifest.get("query_errors") or not manifest["stations"]:
+        # a station query that failed (one of several providers) or found no station (an FDSN
+        # "no data" answer may be a data centre's passing trouble) is asked again next run
         stations, errors = choose_stations(request, sources, waveforms_config)
         if errors and not stations and manifest is None:
             report(None, "; ".join(errors))

@@ -33,7 +33,7 @@ from obspy.core.inventory import Channel, Network, Station
 from obspy.geodetics import gps2dist_azimuth
 
 from focalflow.errors import FocalflowError
-from focalflow.formats.common import iso_time
+from focalflow.formats.common import check_codes, iso_time
 from focalflow.workdir import atomic_path
 
 log = logging.getLogger("focalflow.waveforms.files")
@@ -43,6 +43,8 @@ INDEX_COLUMNS = ["path", "size", "mtime_ns", "format", "network", "station", "lo
                  "elevation", "azimuth", "dip"]
 INDEX_TEXT = ["path", "format", "network", "station", "location", "channel", "start", "end"]
 FORMATS = ("MSEED", "SAC")
+#: file name endings that promise a waveform: such a file that cannot be read is a warning
+WAVEFORM_SUFFIXES = (".mseed", ".miniseed", ".msd", ".ms", ".sac")
 
 
 @dataclass
@@ -177,7 +179,11 @@ def file_entries(path: Path) -> list[dict]:
     try:
         stream = read_quietly(path, headonly=True)
     except Exception as exc:  # not a waveform file (or a damaged one): noted, never fatal
-        log.debug("%s: not read as a waveform file (%s)", path, exc)
+        damaged = path.suffix.lower() in WAVEFORM_SUFFIXES
+        (log.warning if damaged else log.debug)(
+            "%s: not a readable %s file (%s); left out of the index", path,
+            path.suffix.lstrip(".").upper() if damaged else "waveform",
+            " ".join(str(exc).split())[:200] or type(exc).__name__)
         return [{"format": ""}]
     fmt = stream[0].stats._format if len(stream) else ""
     if fmt not in FORMATS:
@@ -185,6 +191,11 @@ def file_entries(path: Path) -> list[dict]:
     entries = []
     for trace in stream:
         stats = trace.stats
+        try:  # a wildcard code would select other stations' traces
+            check_codes(stats.network, stats.station, stats.location, stats.channel)
+        except ValueError as exc:
+            log.warning("%s: %s; trace %s left out of the index", path, exc, trace.id)
+            continue
         entry = {"format": fmt, "network": stats.network, "station": stats.station,
                  "location": stats.location, "channel": stats.channel,
                  "start": iso_time(stats.starttime), "end": iso_time(stats.endtime),
@@ -222,11 +233,15 @@ class FilesSource:
     """
 
     provider = "files"
+    unreachable = None  # local files are always there
 
     def __init__(self, index: FileIndex, metadata, stationxml: Optional[Inventory] = None):
         self.index = index
         self.metadata = metadata
         self.stationxml = stationxml
+
+    def start_event(self) -> None:
+        """Nothing to time: local files have no deadlines."""
 
     @property
     def provides_responses(self) -> bool:

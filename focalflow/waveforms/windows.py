@@ -158,6 +158,11 @@ def _cut_trace(traces: WindowSet, i: int, origin: UTCDateTime, windows: list[Win
             what = "predicted S" if window.predicted else window.phase
             problems.append(f"{label}: no {what} window: {exc}")
             continue
+        bad = np.count_nonzero(~np.isfinite(traces.samples(i)[first:first + count]))
+        if bad:  # traces from elsewhere than stage 2 may hold them
+            problems.append(f"{label}: no {window.phase} window: {bad} sample(s) in it are "
+                            "NaN or infinite")
+            continue
         rows[window.phase].append((i, first, count, pick_s, window.predicted))
     return problems
 
