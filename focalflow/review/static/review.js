@@ -50,6 +50,11 @@ async function loadCatalog() {
 function renderHeader() {
   document.getElementById("workdir").textContent = state.catalog.workdir;
   document.getElementById("user").textContent = `reviewer: ${state.catalog.user}`;
+  const times = state.catalog.events.map((row) => row.time).filter(Boolean).sort();
+  if (times.length) {  // the catalog's own first and last day show the format to type
+    document.getElementById("time-from").placeholder = times[0].slice(0, 10);
+    document.getElementById("time-to").placeholder = times[times.length - 1].slice(0, 13);
+  }
   const pending = state.catalog.pending.length;
   document.getElementById("pending").textContent = pending
     ? `${pending} event(s) edited: run "focalflow run 6" to update mechanisms.csv, figures and report`
