@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import io
 import struct
 import zlib
 from pathlib import Path
@@ -38,6 +39,14 @@ def save_figure(fig: plt.Figure, path: Path | str, dpi: int) -> Path:
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
         box = fig.get_tightbbox(canvas.get_renderer()).padded(0.1)
+        if box.x0 < 0 or box.y0 < 0 or box.x1 > fig.get_figwidth() \
+                or box.y1 > fig.get_figheight():  # e.g. a legend beside the axes: draw again
+            buffer = io.BytesIO()
+            fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1,
+                        metadata={"Software": None})
+            with atomic_path(Path(path)) as tmp:
+                tmp.write_bytes(buffer.getvalue())
+            return Path(path)
         rgb = np.asarray(canvas.buffer_rgba())[..., :3]
         height, width = rgb.shape[:2]
         x0, x1 = max(int(box.x0 * dpi), 0), min(int(np.ceil(box.x1 * dpi)), width)
