@@ -1,9 +1,8 @@
 #!/usr/bin/env python
-"""Stage 1: see focalflow/stages/get_waveforms.py."""
+"""Stage 1: see focalflow/stages/get_waveforms.py (``focalflow run 1`` does the same)."""
 import sys
 
-from focalflow.cli import main
-from focalflow.stages import get_waveforms
+from focalflow.commands import stage_main
 
 if __name__ == "__main__":
-    sys.exit(main("1_get_waveforms", get_waveforms.__doc__, get_waveforms.run))
+    sys.exit(stage_main("1_get_waveforms"))

@@ -1,9 +1,8 @@
 #!/usr/bin/env python
-"""Stage 2: see focalflow/stages/mseed2sac.py."""
+"""Stage 2: see focalflow/stages/mseed2sac.py (``focalflow run 2`` does the same)."""
 import sys
 
-from focalflow.cli import main
-from focalflow.stages import mseed2sac
+from focalflow.commands import stage_main
 
 if __name__ == "__main__":
-    sys.exit(main("2_mseed2sac", mseed2sac.__doc__, mseed2sac.run))
+    sys.exit(stage_main("2_mseed2sac"))

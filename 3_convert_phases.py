@@ -1,9 +1,8 @@
 #!/usr/bin/env python
-"""Stage 3: see focalflow/stages/convert_phases.py."""
+"""Stage 3: see focalflow/stages/convert_phases.py (``focalflow run 3`` does the same)."""
 import sys
 
-from focalflow.cli import main
-from focalflow.stages import convert_phases
+from focalflow.commands import stage_main
 
 if __name__ == "__main__":
-    sys.exit(main("3_convert_phases", convert_phases.__doc__, convert_phases.run))
+    sys.exit(stage_main("3_convert_phases"))

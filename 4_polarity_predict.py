@@ -1,9 +1,8 @@
 #!/usr/bin/env python
-"""Stage 4: see focalflow/stages/polarity_predict.py."""
+"""Stage 4: see focalflow/stages/polarity_predict.py (``focalflow run 4`` does the same)."""
 import sys
 
-from focalflow.cli import main
-from focalflow.stages import polarity_predict
+from focalflow.commands import stage_main
 
 if __name__ == "__main__":
-    sys.exit(main("4_polarity_predict", polarity_predict.__doc__, polarity_predict.run))
+    sys.exit(stage_main("4_polarity_predict"))

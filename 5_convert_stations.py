@@ -1,9 +1,8 @@
 #!/usr/bin/env python
-"""Stage 5: see focalflow/stages/convert_stations.py."""
+"""Stage 5: see focalflow/stages/convert_stations.py (``focalflow run 5`` does the same)."""
 import sys
 
-from focalflow.cli import main
-from focalflow.stages import convert_stations
+from focalflow.commands import stage_main
 
 if __name__ == "__main__":
-    sys.exit(main("5_convert_stations", convert_stations.__doc__, convert_stations.run))
+    sys.exit(stage_main("5_convert_stations"))

@@ -7,7 +7,7 @@ Also runs HASH v1.2 and SKHASH inputs without a config.yaml:
 """
 import sys
 
-from focalflow.stages import run_hash
+from focalflow.commands import stage_main
 
 if __name__ == "__main__":
-    sys.exit(run_hash.main())
+    sys.exit(stage_main("6_run_hash"))

@@ -1,11 +1,13 @@
-"""Stage-4 throughput: end to end (read SAC windows, preprocess, infer, write polarities.csv)
+"""Stage-4 throughput: end to end (read the P windows from the waveform store, preprocess, infer,
+write polarities.csv)
 next to the raw network's batched throughput in the same run, plus peak memory.
 
     .venv/bin/python bench/bench_polarity.py --picks 10000
     .venv/bin/python bench/bench_polarity.py --picks 10000 --model focalflow-default
 
-Builds a working directory of ``--picks`` vertical P windows (4 s at ``--rate`` Hz, one SAC
-file each, ``--stations`` per event, plus a picks.csv), then times:
+Builds a working directory of ``--picks`` vertical P windows (4 s at ``--rate`` Hz, in the
+waveform store: one windows file per event of ``--stations`` picks, plus a picks.csv), then
+times:
 
 * ``model``: ``predict_inputs`` on already prepared inputs (the network alone, large batches);
 * ``stage``: ``run_stage(4_polarity_predict)`` with the model already loaded (reported apart)
@@ -36,9 +38,10 @@ sys.path.insert(0, str(REPO))
 
 from focalflow.cli import run_stage  # noqa: E402
 from focalflow.config import config_from_dict  # noqa: E402
-from focalflow.polarity.predict import SAC_HEADER_BYTES  # noqa: E402
-from focalflow.stages.polarity_predict import load_configured_model, run  # noqa: E402
+from focalflow.polarity.policy import load_configured_model  # noqa: E402
+from focalflow.stages.polarity_predict import run  # noqa: E402
 from focalflow.tables import write_table  # noqa: E402
+from focalflow.waveforms.store import WindowSet, write_event_windows  # noqa: E402
 
 ORIGIN = obspy.UTCDateTime("2021-06-01T00:00:00")
 
@@ -48,28 +51,24 @@ def build_workdir(root: Path, picks: int, stations: int, rate: float, seed: int 
     rng = np.random.default_rng(seed)
     npts = int(round(4.0 * rate))
     pick = npts // 2
-    template_trace = obspy.Trace(np.zeros(npts, np.float32),
-                                 header={"sampling_rate": rate, "starttime": ORIGIN})
-    template_trace.stats.sac = obspy.core.AttribDict({"a": 2.0, "ka": "P"})
-    template_path = root / "template.sac"
-    template_trace.write(str(template_path), format="SAC")
-    header = template_path.read_bytes()[:SAC_HEADER_BYTES]
-
     t = (np.arange(npts) - pick) / rate
-    rows = []
+    rows, windows, samples = [], [], []
     for k in range(picks):
         event, station = f"ev{k // stations:05d}", f"S{k % stations:03d}"
         sign = rng.choice([-1, 1])
         freq = rng.uniform(3.0, 15.0)
         signal = np.where(t >= 0, sign * np.sin(2 * np.pi * freq * t) * np.exp(-3.0 * t), 0.0)
-        data = (signal * rng.uniform(0.05, 2.0) + 0.05 * rng.normal(size=npts)).astype("<f4")
-        folder = root / "work" / "cut" / event
-        if k % stations == 0:
-            folder.mkdir(parents=True, exist_ok=True)
-        (folder / f"XB.{station}..HHZ.P.sac").write_bytes(header + data.tobytes())
+        samples.append((signal * rng.uniform(0.05, 2.0) + 0.05 * rng.normal(size=npts))
+                       .astype(np.float32))
+        windows.append({"network": "XB", "station": station, "location": "", "channel": "HHZ",
+                        "rate_hz": rate, "start_s": 0.0, "pick_s": 2.0})
         rows.append({"event_id": event, "network": "XB", "station": station, "location": "",
                      "channel": "HHZ", "phase": "P", "time": str(ORIGIN + 2.0), "onset": "",
                      "polarity": "U" if sign > 0 else "D", "weight": 0, "source": f"bench:{k}"})
+        if k % stations == stations - 1 or k == picks - 1:
+            write_event_windows(root / "work" / "store", event,
+                                [WindowSet.from_rows("P", windows, samples)])
+            windows, samples = [], []
     write_table(pd.DataFrame(rows), root / "work" / "picks.csv", "picks")
     return root / "work"
 
@@ -107,7 +106,7 @@ def main() -> None:
                                    "stations": {"reversals_file": None}})
 
         started = time.perf_counter()
-        model = load_configured_model(config)
+        model = load_configured_model(config.polarity)
         load_s = time.perf_counter() - started
         # Trace the tf.function once (a one-off cost of every run, like loading).
         model.predict_inputs(np.zeros((1, model.window_samples, model.input_channels), np.float32))
@@ -169,7 +168,7 @@ def main() -> None:
     print(f"  first run      : {n / stage_times[0]:10.0f} traces/s  ({stage_times[0]:.2f} s: "
           "includes the network's set-up for new batch shapes)")
     print(f"stage / model    : {stage_s / model_s:10.2f} x the model's time")
-    print(f"  alone          : reading {args.picks} SAC windows {read_s:.2f} s "
+    print(f"  alone          : reading {args.picks} windows from the store {read_s:.2f} s "
           f"({n / read_s:.0f}/s), preprocessing {prep_s:.2f} s ({n / prep_s:.0f}/s); the stage "
           "overlaps both with inference")
     print(f"per-trace predict: {len(sample) / per_trace_s:10.1f} traces/s  (published workflow's loop)")

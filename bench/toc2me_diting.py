@@ -27,7 +27,7 @@ sys.path.insert(0, str(REPO))
 from focalflow.polarity.evaluate import score  # noqa: E402
 from focalflow.polarity.predict import classify_windows  # noqa: E402
 from models.diting_motion import DiTingMotion  # noqa: E402
-from models.toc2me import read_labels, read_window  # noqa: E402
+from focalflow.polarity.toc2me import read_labels, read_window  # noqa: E402
 
 SHARED = REPO.parent / "shared"
 TOC2ME = SHARED / "data" / "toc2me"

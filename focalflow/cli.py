@@ -3,7 +3,7 @@
 Every stage takes ``--config PATH`` (default ``config.yaml``), ``--events ID[,ID...]``,
 ``--overwrite`` and ``-v/--verbose``. A stage module provides ``run(ctx) -> dict`` (a summary of
 counts); errors the user can fix (:class:`FocalflowError`) end the run with one clear line and
-exit status 2, never a traceback.
+exit status 2 (1 when the stage could do nothing at all), never a traceback.
 
 Flags that set a parameter (:data:`STAGE_FLAGS`, e.g. stage 6's ``--seed`` = ``hash.seed``) are
 merged into the validated config once, before the stage runs, so a flag means the same as its
@@ -19,13 +19,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Callable, Optional, Sequence
 
-from focalflow.errors import ConfigError, FocalflowError
-from focalflow.log import FailureLog, setup_logging
-from focalflow.workdir import WorkDir
+from focalflow.errors import ConfigError, FocalflowError, StageFailed
+from focalflow.workdir import WorkDir, remove_stale_parts
+from models.errors import ModelError
 from hash_core.params import MISFIT_WEIGHTS, RANDOM_STREAMS
 
-if TYPE_CHECKING:  # pydantic is imported only when a config is loaded (6_run_hash.py's
-    from focalflow.config import Config  # classic modes start without it)
+if TYPE_CHECKING:  # pydantic and pandas are imported only when a stage runs, so that
+    from focalflow.config import Config  # --help answers at once (and 6_run_hash.py's
+    from focalflow.log import FailureLog  # classic modes start without a config)
 
 log = logging.getLogger("focalflow")
 
@@ -70,6 +71,8 @@ def parse_events(text: str | None) -> set[str] | None:
 def make_context(stage: str, config: Config, events: set[str] | None = None,
                  overwrite: bool = False, args: argparse.Namespace | None = None) -> StageContext:
     """A context for running ``stage`` from Python (tests, notebooks) as the scripts do."""
+    from focalflow.log import FailureLog
+
     workdir = WorkDir(config.workdir).create()
     return StageContext(config=config, workdir=workdir,
                         failures=FailureLog(stage, workdir.failures_csv, events), events=events,
@@ -79,8 +82,13 @@ def make_context(stage: str, config: Config, events: set[str] | None = None,
 def run_stage(stage: str, run: Callable[[StageContext], dict], config: Config,
               events: set[str] | None = None, overwrite: bool = False,
               args: argparse.Namespace | None = None) -> dict:
-    """Run one stage: call ``run``, save the failures table, log a summary; return the summary."""
+    """Run one stage: remove what killed runs left half-written, call ``run``, save the failures
+    table, log a summary; return the summary."""
     ctx = make_context(stage, config, events, overwrite, args)
+    leftovers = remove_stale_parts(ctx.workdir.root)
+    if leftovers:
+        log.info("removed %d temporary file(s) left by an interrupted run, e.g. %s",
+                 len(leftovers), leftovers[0].relative_to(ctx.workdir.root))
     started = time.perf_counter()
     try:
         summary = run(ctx) or {}
@@ -90,6 +98,14 @@ def run_stage(stage: str, run: Callable[[StageContext], dict], config: Config,
     log.info("%s done in %.1f s: %s", stage, time.perf_counter() - started,
              ", ".join(f"{k}={v}" for k, v in summary.items()))
     return summary
+
+
+def require_some(usable: int, selected: int, what: str) -> None:
+    """Raise :class:`StageFailed` (exit status 1) when events were selected and none of them
+    gave ``what``: later stages would have nothing to work on, so ``run_pipeline.sh`` stops."""
+    if selected and not usable:
+        raise StageFailed(f"no {what} for any of the {selected} selected event(s); the reasons "
+                          "are in logs/failures.csv")
 
 
 @dataclass(frozen=True)
@@ -164,6 +180,8 @@ def main(stage: str, description: str, run: Callable[[StageContext], dict],
     if classic is not None:
         add_classic_arguments(parser)
     args = parser.parse_args(argv)
+    from focalflow.log import setup_logging
+
     setup_logging(stage, verbose=args.verbose)
     given = flag_values(args, flags)
     if classic is not None and (args.hash_inp or args.skhash_control):
@@ -182,12 +200,13 @@ def main(stage: str, description: str, run: Callable[[StageContext], dict],
 
 
 def exit_status(action: Callable[[], object]) -> int:
-    """Run ``action``; a user error is logged as one line (status 2), never a traceback."""
+    """Run ``action``; a user error is logged as one line (status 2; 1 for a stage that could
+    do nothing, :class:`~focalflow.errors.StageFailed`), never a traceback."""
     try:
         action()
-    except FocalflowError as exc:
+    except (FocalflowError, ModelError) as exc:
         log.error("%s", exc)
-        return 2
+        return getattr(exc, "exit_status", 2)
     except KeyboardInterrupt:
         log.error("interrupted")
         return 130

@@ -12,10 +12,11 @@ from __future__ import annotations
 import difflib
 from dataclasses import fields
 from pathlib import Path
-from typing import Any, Literal, Optional
+from typing import Any, Literal, Optional, get_args
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (BaseModel, ConfigDict, Field, ValidationError, ValidationInfo,
+                      field_validator)
 
 from focalflow.errors import ConfigError
 from focalflow.mechanisms.sp_settings import SpSettings
@@ -23,20 +24,66 @@ from hash_core.params import HashParams, RunPolicy, describe
 
 
 class Section(BaseModel):
-    """Base of every config section: unknown keys are errors, values are checked on assignment."""
+    """Base of every config section: unknown keys are errors, values are checked on assignment,
+    and ``true``/``false`` are never taken for numbers (pydantic would read ``nmc: true`` as 1)."""
 
     model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _booleans_are_not_numbers(cls, value: Any, info: ValidationInfo) -> Any:
+        if _holds_bool(value) and _is_numeric(cls.model_fields[info.field_name].annotation):
+            raise ValueError(f"expected a number, got the boolean {str(value).lower()}")
+        return value
+
+
+def _holds_bool(value: Any) -> bool:
+    if isinstance(value, (list, tuple)):
+        return any(isinstance(v, bool) for v in value)
+    return isinstance(value, bool)
+
+
+def _is_numeric(annotation: Any) -> bool:
+    """int or float, alone, optional or in a list."""
+    if annotation in (int, float):
+        return True
+    return any(_is_numeric(arg) for arg in get_args(annotation))
+
+
+class SacHeadersConfig(Section):
+    """Which SAC header markers hold the picks (catalog.format: sac_headers)."""
+
+    p_marker: str = Field("auto", pattern=r"^(auto|a|t[0-9])$", description=(
+        "Marker of the P pick: a, t0 ... t9, or auto (the first whose label ka/kt* names P, "
+        "e.g. 'P', 'Pg', 'IPU0')."))
+    s_marker: str = Field("auto", pattern=r"^(auto|a|t[0-9])$",
+                          description="Marker of the S pick, as p_marker.")
+    theoretical_picks: bool = Field(False, description=(
+        "Use markers labelled as theoretical times (e.g. kt3 = 'p_taup') as picks."))
+    vert_uncert_header: Optional[str] = Field(
+        None, pattern=r"^user[0-9]$",
+        description="Header (user0 ... user9) holding each event's vertical uncertainty in km.")
 
 
 class CatalogConfig(Section):
     """Where the events and analyst picks come from (read by stages 1 and 3)."""
 
-    phase_file: Path = Field(Path("demo_data/phases.arc"),
-                             description="Phase/catalog file: Hypoinverse-2000 archive, QuakeML or CSV.")
-    format: Literal["auto", "hypoinverse", "quakeml", "csv"] = Field(
-        "auto", description="Format of phase_file; auto guesses from the extension and content.")
+    phase_file: Path = Field(Path("demo_data/phases.arc"), description=(
+        "Phase/catalog file: Hypoinverse-2000 archive, QuakeML, CSV, a GaMMA catalog "
+        "(format phasenet), or a folder of SAC files (format sac_headers)."))
+    format: Literal["auto", "hypoinverse", "quakeml", "csv", "sac_headers", "phasenet"] = Field(
+        "auto", description="Format of phase_file; auto guesses from the extension and content "
+        "(a folder: sac_headers).")
     picks_file: Optional[Path] = Field(
-        None, description="For format csv: the picks table (events.csv columns go in phase_file).")
+        None, description="For format csv: the picks table (events.csv columns go in "
+        "phase_file); for format phasenet: the PhaseNet or GaMMA picks CSV.")
+    pick_window_s: float = Field(
+        120.0, gt=0, description="For format phasenet without an event column: a pick belongs to "
+        "the latest origin at most this long before it.")
+    duplicate_tolerance_s: float = Field(
+        0.1, ge=0, le=10, description="Picks of one event, station and phase closer than this "
+        "are one pick given twice: merged, with a warning.")
+    sac_headers: SacHeadersConfig = SacHeadersConfig()
 
 
 class FdsnConfig(Section):
@@ -44,7 +91,17 @@ class FdsnConfig(Section):
 
     providers: list[str] = Field(["SCEDC"], min_length=1,
                                  description="ObsPy provider names (SCEDC, IRIS, ...) or base URLs.")
-    timeout_s: float = Field(60.0, gt=0, description="Per-request timeout.")
+    timeout_s: float = Field(60.0, gt=0, description="Longest wait for a connection or for the "
+                             "next bytes of an answer.")
+    request_deadline_s: float = Field(300.0, gt=0, description="Longest time one request may take "
+                                      "in all (connection, headers, body); then it is abandoned and retried.")
+    min_rate_bytes_s: float = Field(1000.0, ge=0, description="An answer arriving slower than this "
+                                    "(over any stretch of min(timeout_s, 10) s) is abandoned and retried.")
+    max_answer_mb: float = Field(256.0, gt=0, description="Largest answer accepted, after "
+                                 "decompression (MiB); a larger one fails that request.")
+    event_deadline_s: float = Field(900.0, gt=0, description="Longest time spent on one event, "
+                                    "retries included; its unfinished stations are failed and "
+                                    "fetched on the next run.")
     retries: int = Field(3, ge=0, le=20, description="Retries of a failed request.")
     backoff_s: float = Field(2.0, ge=0, description="First wait between retries; doubles each retry.")
     networks: str = Field("*", description="Network codes, comma separated, wildcards allowed.")
@@ -61,10 +118,21 @@ class SdsConfig(Section):
                                  description="Folder of StationXML files for the archive's stations.")
 
 
+class FilesConfig(Section):
+    """A folder tree of miniSEED or SAC files, any naming (stage 1, waveforms.source: files)."""
+
+    root: Path = Field(Path("data"), description=(
+        "Folder searched at any depth; event-cut or continuous files, several channels or "
+        "events per file allowed. Indexed once (files_index.csv), updated on reruns."))
+    stationxml_dir: Optional[Path] = Field(
+        None, description="Folder of StationXML files (responses); null: coordinates from "
+        "stations.station_files and SAC headers.")
+
+
 class WaveformsConfig(Section):
     """Stage 1: event waveforms and station metadata."""
 
-    source: Literal["fdsn", "sds"] = Field("sds", description="Where waveforms come from.")
+    source: Literal["fdsn", "sds", "files"] = Field("sds", description="Where waveforms come from.")
     pre_origin_s: float = Field(30.0, ge=0, description="Window start before the origin time.")
     post_origin_s: float = Field(90.0, gt=0, description="Window end after the origin time.")
     max_radius_km: float = Field(150.0, gt=0, description="Stations within this epicentral distance.")
@@ -75,11 +143,15 @@ class WaveformsConfig(Section):
                                            description="Location codes in order of preference.")
     fdsn: FdsnConfig = FdsnConfig()
     sds: SdsConfig = SdsConfig()
+    files: FilesConfig = FilesConfig()
 
 
 class SacConfig(Section):
-    """Stage 2: miniSEED to SAC."""
+    """Stage 2: miniSEED to the waveform store (store/traces/), optionally SAC files too."""
 
+    write_files: bool = Field(False, description="Also write SAC files (sac/<event>/ in stage 2, "
+                              "cut/<event>/ in stage 3) to look at in SAC; the pipeline reads "
+                              "the HDF5 waveform store either way.")
     rotate_to_zne: bool = Field(True, description="Rotate 1/2 (or other azimuths) to Z, N, E.")
     gap_policy: Literal["merge", "reject"] = Field(
         "merge", description="merge: fill gaps up to max_gap_s; reject: drop any gappy trace.")
@@ -104,8 +176,10 @@ class PolarityConfig(Section):
     """Stage 4: CNN first-motion polarity."""
 
     model: str = Field("focalflow-default",
-                       description="Model name (focalflow-default, diting-motion) or a weights file path.")
-    weights: Optional[Path] = Field(None, description="Weights file overriding the model's default.")
+                       description="Model name (focalflow-default, diting-motion, eqpolarity) or a "
+                       "weights file path.")
+    weights: Optional[Path] = Field(None, description="Weights file overriding the model's default "
+                                    "(required for eqpolarity: e.g. best_weigths_Binary_SCSN_Best.h5).")
     cache_dir: Path = Field(Path("~/.cache/focalflow"), description="Where downloaded weights are kept.")
     device: Literal["auto", "cpu", "gpu"] = Field("auto", description="auto uses a GPU when present.")
     batch_size: int = Field(1024, ge=1, le=1_000_000, description="Traces per inference batch; "
@@ -130,14 +204,21 @@ class StationsConfig(Section):
     stationxml_dir: Optional[Path] = Field(
         None, description="StationXML folder; default the working directory's stations/.")
     station_files: list[Path] = Field(
-        [], description="Extra station lists (CSV, NonLinLoc LOCSRCE or StationXML); StationXML "
-        "rows win where both give a channel.")
+        [], description="Station lists of any kind: StationXML, FDSN text, NonLinLoc, CSV "
+        "(SKHASH), HASH scsn.stations, plain '[NET] STA LAT LON [ELEV]'; StationXML rows win "
+        "where both give a channel. Stages 1-2 use them where there is no StationXML.")
+    columns: Optional[list[str]] = Field(
+        None, description="Fields of plain whitespace station lists in order (network, station, "
+        "latitude, longitude, elevation, elevation_km, ignore) when they cannot be told apart.")
     nonlinloc_elevation_unit: Literal["auto", "m", "km"] = Field(
         "auto", description="Elevation unit of NonLinLoc lists; auto: km if all within +-9, else m.")
     reversals_file: Optional[Path] = Field(
         Path("demo_data/reversals.csv"),
-        description="Polarity-reversal table: CSV (network,station,start,end) or HASH scsn.reverse; "
-        "null for none.")
+        description="Polarity-reversal table: CSV (network,station,start,end; station * for "
+        "all stations) or HASH scsn.reverse; null for none.")
+    reversed: Literal["listed", "all"] = Field(
+        "listed", description="listed: the stations of reversals_file are reversed; all: every "
+        "station is (a deployment recorded with inverted polarity), as one table line.")
 
 
 def _hash(name: str):
@@ -241,6 +322,49 @@ class OutputConfig(Section):
         "Seconds of the vertical P window shown after the pick in the waveform figure."))
 
 
+class FiguresConfig(Section):
+    """Per-event figures (figures/<event>/): which events stage 6 draws them for."""
+
+    events: int | Literal["all"] = Field(
+        20, description="Draw them for the first N events with a mechanism (and every event "
+        "named with --events), or all; draw any other on demand with "
+        "python -m focalflow.figures EVENT.")
+    workers: int = Field(0, ge=0, le=256, description="Processes drawing them (0: every core).")
+
+    @field_validator("events")
+    @classmethod
+    def _not_negative(cls, value):
+        if value != "all" and value < 0:
+            raise ValueError("must be a number of events (0 or more) or all")
+        return value
+
+
+class ParallelConfig(Section):
+    """How per-event work is spread: threads or processes here, or a Dask cluster."""
+
+    executor: Literal["threads", "processes"] = Field(
+        "threads", description="On this machine: threads, or processes for work that holds "
+        "Python's lock (stages 2 and 3).")
+    scheduler: Optional[str] = Field(
+        None, description="A dask.distributed cluster instead: local (a LocalCluster on this "
+        "machine) or a scheduler address such as tcp://10.0.0.1:8786; null: none.")
+    workers: int = Field(0, ge=0, le=4096, description="Workers (threads, processes or local "
+                         "cluster processes); 0: every core. Stage 6 on threads uses "
+                         "hash.threads.")
+    events_per_task: int = Field(100, ge=1, le=100_000, description="Events sent to a worker "
+                                 "at a time (stage 4: their P windows fill whole batches).")
+    chunk_events: int = Field(500, ge=1, le=1_000_000, description="Events held in memory "
+                              "at once; results are written to disk after each chunk.")
+
+    @field_validator("scheduler")
+    @classmethod
+    def _scheduler(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None and value != "local" and "://" not in value and ":" not in value:
+            raise ValueError("must be local or a scheduler address such as "
+                             "tcp://10.0.0.1:8786")
+        return value
+
+
 class Config(Section):
     """The whole configuration; ``config.yaml`` mirrors this layout."""
 
@@ -253,6 +377,8 @@ class Config(Section):
     stations: StationsConfig = StationsConfig()
     hash: HashConfig = HashConfig()
     output: OutputConfig = OutputConfig()
+    figures: FiguresConfig = FiguresConfig()
+    parallel: ParallelConfig = ParallelConfig()
 
     @field_validator("workdir")
     @classmethod
@@ -291,22 +417,38 @@ def _section_for(loc: tuple) -> type[BaseModel]:
     return model
 
 
-def _describe(error: dict[str, Any]) -> str:
+def _describe(error: dict[str, Any], lines: dict[tuple, int]) -> str:
     loc = tuple(error["loc"])
     key = ".".join(str(p) for p in loc)
+    line = _line_of(loc, lines)
+    where = f"line {line}: " if line is not None else ""
     if error["type"] == "extra_forbidden":
         known = list(_section_for(loc).model_fields)
         close = difflib.get_close_matches(str(loc[-1]), known, n=1, cutoff=0.5)
         hint = f"; did you mean '{'.'.join(str(p) for p in loc[:-1] + (close[0],))}'?" if close else ""
-        return f"unknown key '{key}'{hint} (known keys here: {', '.join(known)})"
-    message = error["msg"]
+        return f"{where}unknown key '{key}'{hint} (known keys here: {', '.join(known)})"
+    message = error["msg"].removeprefix("Value error, ")
     if error["type"] == "literal_error":
         message = f"{message} (got {error.get('input')!r})"
-    return f"key '{key}': {message}"
+    return f"{where}key '{key}': {message}"
 
 
-def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: str = "config") -> Config:
-    """Validate a config mapping; relative paths are resolved against ``base_dir``."""
+def _line_of(loc: tuple, lines: dict[tuple, int]) -> Optional[int]:
+    """Line of the deepest key of ``loc`` present in the file."""
+    for end in range(len(loc), 0, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return None
+
+
+def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: str = "config",
+                     lines: Optional[dict[tuple, int]] = None) -> Config:
+    """Validate a config mapping; relative paths are resolved against ``base_dir``.
+
+    ``lines`` maps key paths (``("hash", "nmc")``) to their line in ``source``, so that errors
+    name the line.
+    """
+    lines = lines or {}
     if data is None:
         data = {}
     if not isinstance(data, dict):
@@ -314,22 +456,82 @@ def config_from_dict(data: dict[str, Any], base_dir: Path | str = ".", source: s
     try:
         config = Config.model_validate(data)
     except ValidationError as exc:
-        lines = "\n  ".join(_describe(e) for e in exc.errors())
-        raise ConfigError(f"{source}: invalid configuration:\n  {lines}") from None
+        errors = [_describe(e, lines) for e in exc.errors()]
+        if len(errors) == 1 and errors[0].startswith("line "):
+            raise ConfigError(f"{source}, {errors[0]}") from None
+        text = "\n  ".join(errors)
+        raise ConfigError(f"{source}: invalid configuration:\n  {text}") from None
     _resolve_paths(config, Path(base_dir).resolve())
+    _check_workdir(config.workdir, source, lines.get(("workdir",)))
     return config
 
 
+def _check_workdir(workdir: Path, source: str, line: Optional[int]) -> None:
+    """Refuse a working directory that is a filesystem root, the home folder, or the checkout
+    (or a folder holding it): the stages write logs/, mseed/, sac/ ... into it."""
+    where = f"{source}, line {line}" if line is not None else source
+    checkout = Path(__file__).resolve().parents[1]
+    workdir = workdir.resolve()
+    if workdir == Path(workdir.anchor):
+        reason = "is a filesystem root"
+    elif workdir == Path.home().resolve():
+        reason = "is your home folder"
+    elif workdir == checkout or workdir in checkout.parents:
+        reason = f"is {'' if workdir == checkout else 'a folder holding '}the focalflow checkout"
+    else:
+        return
+    raise ConfigError(f"{where}: workdir {workdir} {reason}; the stages write their folders "
+                      "(logs/, mseed/, sac/, ...) into it: name a folder of its own, e.g. work")
+
+
 def load_config(path: Path | str = "config.yaml") -> Config:
-    """Read and validate a YAML config file; raise ConfigError naming the file and key."""
+    """Read and validate a YAML config file; raise ConfigError naming the file, line and key.
+
+    The file must be UTF-8; a key given twice in one mapping is an error (YAML would keep the
+    last silently).
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"{path}: config file not found")
+    raw = path.read_bytes()
     try:
-        data = yaml.safe_load(path.read_text())
-    except yaml.YAMLError as exc:
-        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
-    return config_from_dict(data, base_dir=path.parent, source=str(path))
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[:exc.start].count(b"\n") + 1
+        raise ConfigError(f"{path}, line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02x}); "
+                          "save the file as UTF-8") from None
+    try:
+        lines = _key_lines(yaml.compose(text, Loader=yaml.SafeLoader), str(path))
+        data = yaml.safe_load(text)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        where = f", line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
+        problem = " ".join(p for p in (exc.context, exc.problem) if p)
+        raise ConfigError(f"{path}{where}: not valid YAML: {problem}") from None
+    except yaml.reader.ReaderError as exc:  # a character YAML does not allow (e.g. NUL)
+        line = text[:exc.position].count("\n") + 1
+        raise ConfigError(f"{path}, line {line}: not valid YAML: character "
+                          f"{exc.character!r} is not allowed in YAML text") from None
+    return config_from_dict(data, base_dir=path.parent, source=str(path), lines=lines)
+
+
+def _key_lines(node, source: str, path: tuple = ()) -> dict[tuple, int]:
+    """Line of every key (and list item) under ``node``; ConfigError for a key given twice."""
+    lines: dict[tuple, int] = {}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = (*path, key_node.value)
+            line = key_node.start_mark.line + 1
+            if key in lines:
+                raise ConfigError(f"{source}, line {line}: key '{'.'.join(map(str, key))}' is "
+                                  f"given twice (first on line {lines[key]}); keep one")
+            lines[key] = line
+            lines.update(_key_lines(value_node, source, key))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*path, index)] = item.start_mark.line + 1
+            lines.update(_key_lines(item, source, (*path, index)))
+    return lines
 
 
 def _yaml_value(value: Any) -> str:

@@ -7,6 +7,15 @@ from pathlib import Path
 class FocalflowError(Exception):
     """An error the user can fix: bad config, bad input file, missing data."""
 
+    exit_status = 2  # what the stage script exits with
+
+
+class StageFailed(FocalflowError):
+    """The stage ran but produced nothing usable (every event failed, the network is gone):
+    exit status 1, so ``run_pipeline.sh`` stops there."""
+
+    exit_status = 1
+
 
 class ConfigError(FocalflowError):
     """The configuration file is missing, unreadable or invalid."""

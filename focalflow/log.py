@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import sys
+import warnings
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -33,6 +34,9 @@ def setup_logging(stage: str, logs_dir: Path | None = None, verbose: bool = Fals
     root.addHandler(console)
     for noisy in ("matplotlib", "numba", "urllib3", "tensorflow", "absl", "h5py", "PIL"):
         logging.getLogger(noisy).setLevel(logging.WARNING)
+    # ObsPy notes on every SAC file of 500 Hz and the like that it rounded the sample spacing to
+    # the microsecond: true, harmless and nothing the user can act on
+    warnings.filterwarnings("ignore", message="Sample spacing read from SAC", category=UserWarning)
     if logs_dir is None:
         return None
     logs_dir.mkdir(parents=True, exist_ok=True)
@@ -69,8 +73,10 @@ class FailureLog:
     def save(self) -> None:
         """Replace this stage's rows in the failures table with this run's rows.
 
-        With an event selection, rows of this stage for events outside it are kept. The update
-        holds a lock, so runs on different events never lose each other's rows.
+        With an event selection, rows of this stage for events outside it are kept; rows about
+        no event (a bad catalog line, an unreadable station file) are replaced on every run, as
+        every run reads those inputs whole. The update holds a lock, so runs on different events
+        never lose each other's rows; a table that does not change is not rewritten.
         """
         if self.path is None:
             return
@@ -81,9 +87,11 @@ class FailureLog:
         old = read_table(self.path, "failures") if self.path.is_file() else empty_table("failures")
         redone = old["stage"] == self.stage
         if self.events is not None:
-            redone &= old["event_id"].isin(self.events)
-        old = old[~redone]
+            redone &= old["event_id"].isin(self.events) | (old["event_id"] == "")
+        # this run's rows go where the replaced ones were, so an unchanged rerun writes the same
+        at = int(redone.to_numpy().argmax()) if redone.any() else len(old)
         new = pd.DataFrame(self.rows, columns=COLUMNS["failures"])
-        merged = pd.concat([df for df in (old, new) if len(df)], ignore_index=True) \
-            if len(old) or len(new) else empty_table("failures")
-        write_table(merged, self.path, "failures")
+        parts = [old[:at], new, old[at:][~redone[at:]]]
+        merged = pd.concat([df for df in parts if len(df)], ignore_index=True) \
+            if any(len(df) for df in parts) else empty_table("failures")
+        write_table(merged, self.path, "failures", if_changed=True)

@@ -1,6 +1,6 @@
 """What every output item was made from, so that a rerun redoes exactly what changed.
 
-A stage keeps one ledger, ``<workdir>/.focalflow/<stage>.json``. For each output item (an
+A stage keeps one ledger, ``<workdir>/.focalflow/<stage>.sqlite``. For each output item (an
 event's SAC files, its windows, its polarities, its mechanism, a figure) it records the
 parameters that decide the item (dotted config keys and their values — only those, not the
 whole config), digests of the inputs it was made from, the files it wrote and the problems it
@@ -14,20 +14,24 @@ Input digests: :func:`file_digest` (size and modification time of a file, cheap)
 item reads whole, :func:`content_digest` for the part of a shared table that belongs to the
 item (an event's rows of picks.csv), so an edit to one event's rows redoes that event only.
 
-The ledger is saved under a lock and merged with what other runs saved meanwhile, so two runs
-on different ``--events`` keep both sets of records.
+Each save writes only the records that changed, in one SQLite transaction, so two runs on
+different ``--events`` keep both sets of records, and a catalog of a million events needs no
+more memory than one of ten.
 """
 from __future__ import annotations
 
 import hashlib
 import json
 import os
+import sqlite3
 from collections import Counter
 from pathlib import Path
 from typing import Any, Iterable, Mapping
 
 from focalflow.errors import InputError
-from focalflow.workdir import WorkDir, locked, write_text_atomic
+from focalflow.workdir import FILE_MODE, WorkDir
+
+MAX_NAMED = 3  # changed inputs named in a reason; the rest are counted
 
 
 def config_params(config, keys: Iterable[str]) -> dict[str, Any]:
@@ -64,6 +68,19 @@ def file_digest(path: Path | str) -> str:
     return f"{stat.st_size}:{stat.st_mtime_ns}"
 
 
+def file_digests(root: Path | str, paths: Iterable[Path | str]) -> dict[str, str]:
+    """``{name: file_digest}`` of files; the name of a file under ``root`` (the working
+    directory) is relative to it, so records do not depend on where the working directory
+    lies; other files keep their absolute path."""
+    root = Path(root).absolute()
+    digests = {}
+    for path in paths:
+        path = Path(path).absolute()
+        name = path.relative_to(root) if path.is_relative_to(root) else path
+        digests[name.as_posix()] = file_digest(path)
+    return digests
+
+
 def content_digest(value: Any) -> str:
     """SHA-256 (first 16 hex digits) of ``value``: bytes, text, a pandas frame (its CSV text)
     or anything JSON can write."""
@@ -84,6 +101,13 @@ def _short(value: Any) -> str:
 class Ledger:
     """The records of one stage's output items (see the module docstring).
 
+    Kept in ``<workdir>/.focalflow/<stage>.sqlite`` (SQLite, standard library): a record is
+    looked up when asked about and written at :meth:`save`, so a catalog of a million events
+    costs no memory, and each save writes only the records that changed. Parameters shared by
+    many items are stored once (by digest). Two runs on different ``--events`` each write
+    their own records; SQLite serialises the writes. A ledger of an older focalflow
+    (``<stage>.json``) is read once and carried over.
+
     >>> ledger = Ledger(workdir, "6_run_hash")                     # doctest: +SKIP
     >>> reason = ledger.why_redo(event_id, params, inputs, outputs)
     >>> if reason is None: ...keep...; else: ...redo...; ledger.record(event_id, params, inputs, outputs)
@@ -91,39 +115,110 @@ class Ledger:
     """
 
     def __init__(self, workdir: WorkDir, stage: str):
-        self.path = workdir.ledger_dir / f"{stage}.json"
+        self.path = workdir.ledger_dir / f"{stage}.sqlite"
         self.root = workdir.root
-        self.records: dict[str, dict] = self._read()
         self._changed: dict[str, dict | None] = {}
+        self._params: dict[str, str] = {}           # digest -> JSON of parameters to save
+        self._read: dict[str, dict | None] = {}     # records looked up since the last save
+        self._connection: sqlite3.Connection | None = None
+        legacy = workdir.ledger_dir / f"{stage}.json"
+        if legacy.is_file() and not self.path.exists():
+            self._import_json(legacy)
 
-    def _read(self) -> dict[str, dict]:
+    # ------------------------------------------------------------------ storage
+    def _connect(self) -> sqlite3.Connection:
+        if self._connection is None:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            new = not self.path.exists()
+            connection = sqlite3.connect(self.path, timeout=600.0, check_same_thread=False)
+            with connection:
+                connection.execute("CREATE TABLE IF NOT EXISTS params (digest TEXT PRIMARY "
+                                   "KEY, params TEXT NOT NULL)")
+                connection.execute("CREATE TABLE IF NOT EXISTS items (item TEXT PRIMARY KEY, "
+                                   "params TEXT NOT NULL, inputs TEXT NOT NULL, outputs TEXT "
+                                   "NOT NULL, failures TEXT NOT NULL)")
+            if new:
+                os.chmod(self.path, FILE_MODE)
+            self._connection = connection
+        return self._connection
+
+    def close(self) -> None:
+        if self._connection is not None:
+            self._connection.close()
+            self._connection = None
+
+    def __getstate__(self) -> dict:  # a connection does not travel to other processes
+        return {**self.__dict__, "_connection": None}
+
+    def prefetch(self, items: Iterable[str]) -> None:
+        """Look up the records of many ``items`` at once (a chunk of a catalog)."""
+        wanted = [str(i) for i in items if str(i) not in self._changed and str(i) not in self._read]
+        self._read.update(self._stored(wanted))
+
+    def _stored(self, items: list[str]) -> dict[str, dict | None]:
+        """The saved records of ``items`` (None for those without one)."""
+        found: dict[str, dict | None] = dict.fromkeys(items)
         if not self.path.is_file():
-            return {}
-        try:
-            records = json.loads(self.path.read_text())
-        except (OSError, ValueError):
-            return {}  # a damaged ledger only means everything is redone
-        return records if isinstance(records, dict) else {}
+            return found
+        for start in range(0, len(items), 500):
+            part = items[start:start + 500]
+            rows = self._connect().execute(
+                "SELECT item, params, inputs, outputs, failures FROM items WHERE item IN "
+                f"({', '.join('?' * len(part))})", part)
+            for item, params, inputs, outputs, failures in rows:
+                found[item] = _entry(params, inputs, outputs, failures)
+        return found
+
+    def _row(self, item: str) -> dict | None:
+        item = str(item)
+        if item in self._changed:
+            return self._changed[item]
+        if item not in self._read:
+            self.prefetch([item])
+        return self._read[item]
+
+    def _params_of(self, digest: str) -> dict:
+        if digest in self._params:
+            return json.loads(self._params[digest])
+        row = self._connect().execute("SELECT params FROM params WHERE digest = ?",
+                                      (digest,)).fetchone()
+        return json.loads(row[0]) if row else {}
+
+    # ------------------------------------------------------------------ queries
+    def items(self, prefix: str = "") -> list[str]:
+        """The items recorded (saved or not), those starting with ``prefix`` when given."""
+        found = set()
+        if self.path.is_file():
+            found = {row[0] for row in self._connect().execute(
+                "SELECT item FROM items WHERE substr(item, 1, ?) = ?", (len(prefix), prefix))}
+        for item, entry in self._changed.items():
+            if item.startswith(prefix):
+                (found.add if entry is not None else found.discard)(item)
+        return sorted(found)
 
     def why_redo(self, item: str, params: Mapping[str, Any], inputs: Mapping[str, str],
-                 outputs: Iterable[Path | str] = ()) -> str | None:
+                 outputs: Iterable[Path | str] = (), overwrite: bool = False) -> str | None:
         """None when ``item`` was made from exactly these ``params`` and ``inputs`` and its
-        ``outputs`` (paths, relative to the working directory or absolute) still exist; else the
-        reason it must be redone."""
-        old = self.records.get(str(item))
+        ``outputs`` (paths, relative to the working directory or absolute; default: those
+        recorded) still exist; else the reason it must be redone (``"--overwrite"`` with
+        ``overwrite``)."""
+        if overwrite:
+            return "--overwrite"
+        old = self._row(item)
         if old is None:
             return "new"
-        old_params = old.get("params", {})
-        changed = [f"{key} changed {_short(old_params.get(key))} -> {_short(params.get(key))}"
-                   for key in sorted(set(old_params) | set(params))
-                   if old_params.get(key) != params.get(key)]
-        if changed:
-            return "; ".join(changed)
-        old_inputs = old.get("inputs", {})
+        if old["params"] != _params_digest(params):
+            old_params = self._params_of(old["params"])
+            changed = [f"{key} changed {_short(old_params.get(key))} -> {_short(params.get(key))}"
+                       for key in sorted(set(old_params) | set(params))
+                       if old_params.get(key) != params.get(key)]
+            return "; ".join(changed) or "parameters changed"
+        old_inputs = old["inputs"]
         differ = sorted(k for k in set(old_inputs) | set(inputs) if old_inputs.get(k) != inputs.get(k))
         if differ:
-            return f"input {', '.join(differ)} changed"
-        for output in list(outputs) or old.get("outputs", []):
+            more = f" and {len(differ) - MAX_NAMED} more" if len(differ) > MAX_NAMED else ""
+            return f"input {', '.join(differ[:MAX_NAMED])}{more} changed"
+        for output in list(outputs) or old["outputs"]:
             path = Path(output)
             if not (path if path.is_absolute() else self.root / path).exists():
                 return f"output {output} missing"
@@ -131,39 +226,77 @@ class Ledger:
 
     def failures(self, item: str) -> list[tuple[str, str]]:
         """The (station, reason) problems recorded for ``item``."""
-        return [tuple(f) for f in self.records.get(str(item), {}).get("failures", [])]
+        row = self._row(item)
+        return [tuple(f) for f in row["failures"]] if row else []
 
     def outputs(self, item: str) -> list[str]:
-        return list(self.records.get(str(item), {}).get("outputs", []))
+        row = self._row(item)
+        return list(row["outputs"]) if row else []
 
+    # ------------------------------------------------------------------ changes
     def record(self, item: str, params: Mapping[str, Any], inputs: Mapping[str, str],
                outputs: Iterable[Path | str] = (),
                failures: Iterable[tuple[str, str]] = ()) -> None:
         """Remember what ``item`` was made from (kept in memory until :meth:`save`)."""
-        entry = {"params": dict(params), "inputs": dict(inputs),
-                 "outputs": sorted(str(o) for o in outputs),
-                 "failures": [list(f) for f in failures]}
-        self.records[str(item)] = entry
-        self._changed[str(item)] = entry
+        digest = _params_digest(params)
+        if digest not in self._params:
+            self._params[digest] = json.dumps(dict(params), sort_keys=True, default=str)
+        self._changed[str(item)] = {"params": digest, "inputs": dict(inputs),
+                                    "outputs": sorted(str(o) for o in outputs),
+                                    "failures": [list(f) for f in failures]}
 
     def forget(self, item: str) -> None:
-        self.records.pop(str(item), None)
         self._changed[str(item)] = None
 
+    def take_changes(self) -> tuple[dict, dict]:
+        """The records made since the last save, taken out of memory (to be saved later with
+        :meth:`put_changes`, once the outputs they describe are written)."""
+        changes = (self._changed, self._params)
+        self._changed, self._params, self._read = {}, {}, {}
+        return changes
+
+    def put_changes(self, changes: tuple[dict, dict]) -> None:
+        changed, params = changes
+        self._changed.update(changed)
+        self._params.update(params)
+
     def save(self) -> None:
-        """Write this run's records, merged under a lock with records other runs saved."""
-        if not self._changed:
+        """Write this run's records (one transaction; other runs' records are kept). Records
+        equal to the stored ones are not written again, so a rerun that changes nothing leaves
+        the file untouched."""
+        stored = self._stored(list(self._changed))
+        changed = {item: e for item, e in self._changed.items() if e != stored[item]}
+        if not changed:
+            self._changed, self._params, self._read = {}, {}, {}
             return
-        with locked(self.path):
-            merged = self._read()
-            for item, entry in self._changed.items():
-                if entry is None:
-                    merged.pop(item, None)
-                else:
-                    merged[item] = entry
-            write_text_atomic(self.path, json.dumps(merged, sort_keys=True, indent=0) + "\n")
-        self.records = merged
-        self._changed = {}
+        rows = [(item, e["params"], json.dumps(e["inputs"], sort_keys=True),
+                 json.dumps(e["outputs"]), json.dumps(e["failures"]))
+                for item, e in changed.items() if e is not None]
+        gone = [(item,) for item, e in changed.items() if e is None]
+        needed = sorted({e["params"] for e in changed.values() if e is not None})
+        known = set()
+        for start in range(0, len(needed), 500):
+            part = needed[start:start + 500]
+            known |= {row[0] for row in self._connect().execute(
+                f"SELECT digest FROM params WHERE digest IN ({', '.join('?' * len(part))})", part)}
+        self._params = {d: text for d, text in self._params.items()
+                        if d in set(needed) - known}
+        connection = self._connect()
+        with connection:
+            connection.executemany("INSERT OR IGNORE INTO params VALUES (?, ?)",
+                                   list(self._params.items()))
+            connection.executemany("INSERT OR REPLACE INTO items VALUES (?, ?, ?, ?, ?)", rows)
+            connection.executemany("DELETE FROM items WHERE item = ?", gone)
+        self._changed, self._params, self._read = {}, {}, {}
+
+
+def _entry(params: str, inputs: str, outputs: str, failures: str) -> dict:
+    return {"params": params, "inputs": json.loads(inputs), "outputs": json.loads(outputs),
+            "failures": json.loads(failures)}
+
+
+def _params_digest(params: Mapping[str, Any]) -> str:
+    return content_digest(dict(params))
 
 
 class RerunSummary:

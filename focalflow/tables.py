@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import io
 from pathlib import Path
-from typing import Iterable, Sequence
+from typing import Iterable, Iterator, Sequence
 
 import pandas as pd
 
 from focalflow.errors import InputError
+from focalflow.provenance import content_digest
 from focalflow.workdir import atomic_path, locked
 
 COLUMNS: dict[str, list[str]] = {
@@ -49,36 +50,60 @@ def read_table(path: Path | str, name: str | None = None) -> pd.DataFrame:
 
     Code columns (network, station, location, ...) are read as strings with blanks as "".
     """
+    return next(iter(read_table_chunks(path, name, rows=None)))
+
+
+def read_table_chunks(path: Path | str, name: str | None = None, rows: int | None = 200_000,
+                      as_text: bool = False) -> Iterator[pd.DataFrame]:
+    """:func:`read_table` ``rows`` rows at a time (None: the whole table in one piece), so
+    that tables larger than memory can be streamed. ``as_text``: every column as the text of
+    the file (blanks "")."""
     path = Path(path)
     if not path.is_file():
         raise InputError(path, "file not found (has the stage that writes it been run?)")
+    if as_text:
+        options = {"dtype": str, "keep_default_na": False}
+    else:
+        options = {"dtype": {c: str for c in STRING_COLUMNS}, "keep_default_na": False,
+                   "na_values": {c: [""] for c in _numeric_columns(name)} if name else None}
     try:
-        frame = pd.read_csv(path, dtype={c: str for c in STRING_COLUMNS}, keep_default_na=False,
-                            na_values={c: [""] for c in _numeric_columns(name)} if name else None)
+        reader = pd.read_csv(path, chunksize=rows, **options)
+        pieces = [reader] if rows is None else reader
+        for k, frame in enumerate(pieces):
+            if k == 0 and name is not None:
+                missing = [c for c in COLUMNS[name] if c not in frame.columns]
+                if missing:
+                    raise InputError(path, f"missing column(s) {', '.join(missing)} of the "
+                                           f"{name} table")
+            yield frame
     except pd.errors.EmptyDataError:
         raise InputError(path, "file is empty (expected a CSV header)") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as exc:
         raise InputError(path, f"not a readable CSV table: {exc}") from None
-    if name is not None:
-        missing = [c for c in COLUMNS[name] if c not in frame.columns]
-        if missing:
-            raise InputError(path, f"missing column(s) {', '.join(missing)} of the {name} table")
-    return frame
+
+
+def picks_digest(picks: pd.DataFrame) -> str:
+    """Digest of one event's picks (picks.csv rows) apart from their ``source``: a line added
+    to the phase file moves the ``file:line`` of every later pick, not the picks themselves."""
+    return content_digest(picks.drop(columns="source", errors="ignore"))
 
 
 def _numeric_columns(name: str) -> list[str]:
     return [c for c in COLUMNS[name] if c not in STRING_COLUMNS]
 
 
-def write_table(frame: pd.DataFrame, path: Path | str, name: str | None = None) -> Path:
-    """Write ``frame`` as CSV atomically; with ``name``, the table's columns come first in order."""
+def write_table(frame: pd.DataFrame, path: Path | str, name: str | None = None,
+                if_changed: bool = False) -> Path:
+    """Write ``frame`` as CSV atomically; with ``name``, the table's columns come first in order.
+
+    With ``if_changed`` an identical table leaves the file untouched."""
     if name is not None:
         missing = [c for c in COLUMNS[name] if c not in frame.columns]
         if missing:
             raise ValueError(f"{name} table lacks column(s) {missing}")
         extra = [c for c in frame.columns if c not in COLUMNS[name]]
         frame = frame[COLUMNS[name] + extra]
-    with atomic_path(path) as tmp:
+    with atomic_path(path, if_changed) as tmp:
         frame.to_csv(tmp, index=False)
     return Path(path)
 
@@ -90,8 +115,9 @@ def update_event_rows(path: Path | str, frame: pd.DataFrame, event_ids: Iterable
     Every other event's rows are kept byte for byte (the table is handled as text), so
     ``--events`` never drops or reformats other events' rows. With ``order`` (event ids in
     catalog order) rows are sorted by it, events not in it last, each event's rows in their
-    own order. The read-modify-write holds a lock: two runs on different events keep both.
-    Returns the merged table (all columns as text).
+    own order. The read-modify-write holds a lock: two runs on different events keep both. A
+    merge that changes nothing leaves the file untouched. Returns the merged table (all columns
+    as text).
     """
     path = Path(path)
     replaced = {str(e) for e in event_ids}
@@ -109,7 +135,7 @@ def update_event_rows(path: Path | str, frame: pd.DataFrame, event_ids: Iterable
             rank = {str(e): k for k, e in enumerate(order)}
             merged = merged.sort_values("event_id", key=lambda ids: ids.map(rank).fillna(len(rank)),
                                         kind="stable").reset_index(drop=True)
-        with atomic_path(path) as tmp:
+        with atomic_path(path, if_changed=True) as tmp:
             merged.to_csv(tmp, index=False)
     return merged
 

@@ -5,13 +5,21 @@ place that names them. Writes go through :func:`atomic_path` (temporary file, th
 crash never leaves a half-written table behind; written files get the user's umask (0644 by
 default), not the temporary file's 0600. :func:`locked` serialises read-modify-write updates of
 a shared file between processes (two runs on different ``--events``).
+
+A temporary file is named ``.NAME.<host>~<pid>.<random>.part`` after the process writing it, so
+that :func:`remove_stale_parts` (run at the start of every stage) can tell the leftovers of a
+killed run from a file another run is writing right now.
 """
 from __future__ import annotations
 
 import contextlib
 import fcntl
+import filecmp
 import os
+import re
+import socket
 import tempfile
+import time
 from pathlib import Path
 from typing import Iterator
 
@@ -24,6 +32,9 @@ def _current_umask() -> int:
 
 FILE_MODE = 0o666 & ~_current_umask()
 PART_SUFFIX = ".part"
+HOST = re.sub(r"[^A-Za-z0-9-]", "-", socket.gethostname()) or "host"
+STALE_AFTER_S = 3600.0  # a temporary file of another machine untouched this long is a leftover
+_PART_NAME = re.compile(r"^\..+\.(?P<host>[A-Za-z0-9-]+)~(?P<pid>\d+)\.[^.]+\.part$")
 
 
 class WorkDir:
@@ -55,6 +66,8 @@ class WorkDir:
     def mechanisms_xml(self) -> Path: return self.root / "mechanisms.xml"
     @property
     def overrides_csv(self) -> Path: return self.root / "overrides.csv"
+    @property
+    def files_index_csv(self) -> Path: return self.root / "files_index.csv"
 
     # folders
     @property
@@ -65,6 +78,8 @@ class WorkDir:
     def sac_dir(self) -> Path: return self.root / "sac"
     @property
     def cut_dir(self) -> Path: return self.root / "cut"
+    @property
+    def store_dir(self) -> Path: return self.root / "store"
     @property
     def logs_dir(self) -> Path: return self.root / "logs"
     @property
@@ -85,6 +100,14 @@ class WorkDir:
     def event_cut_dir(self, event_id: str) -> Path:
         return self.cut_dir / safe_name(event_id)
 
+    def event_traces_file(self, event_id: str) -> Path:
+        """The event's traces in the waveform store (stage 2)."""
+        return self.store_dir / "traces" / f"{safe_name(event_id)}.h5"
+
+    def event_windows_file(self, event_id: str) -> Path:
+        """The event's P and S windows in the waveform store (stage 3)."""
+        return self.store_dir / "windows" / f"{safe_name(event_id)}.h5"
+
     def event_figures_dir(self, event_id: str) -> Path:
         return self.figures_dir / safe_name(event_id)
 
@@ -103,29 +126,71 @@ def safe_name(event_id: str) -> str:
 
 
 @contextlib.contextmanager
-def atomic_path(path: Path | str) -> Iterator[Path]:
+def atomic_path(path: Path | str, if_changed: bool = False) -> Iterator[Path]:
     """Yield a temporary path beside ``path``; rename it onto ``path`` only on success.
+
+    With ``if_changed``, a result with the same bytes as the existing file is dropped and the
+    file is left untouched (same modification time), so a rerun that changes nothing touches
+    nothing.
 
     >>> with atomic_path("out.csv") as tmp:      # doctest: +SKIP
     ...     frame.to_csv(tmp)
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=PART_SUFFIX, dir=path.parent)
+    fd, tmp_name = tempfile.mkstemp(prefix=f".{path.name}.{HOST}~{os.getpid()}.",
+                                    suffix=PART_SUFFIX, dir=path.parent)
     os.close(fd)
     tmp = Path(tmp_name)
     try:
         yield tmp
-        os.chmod(tmp, FILE_MODE)
-        os.replace(tmp, path)
+        if not (if_changed and path.is_file() and filecmp.cmp(tmp, path, shallow=False)):
+            os.chmod(tmp, FILE_MODE)
+            os.replace(tmp, path)
     finally:
         if tmp.exists():
             tmp.unlink()
 
 
-def write_text_atomic(path: Path | str, text: str) -> None:
-    """Write ``text`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
+def remove_stale_parts(root: Path | str) -> list[Path]:
+    """Remove the temporary files under ``root`` that a killed run left behind; return them.
+
+    A ``.*.part`` file is a leftover when the process named in it (this machine) is gone; one
+    of another machine, or without a writer in its name, when untouched for an hour.
+    """
+    removed = []
+    for folder, _dirs, names in os.walk(root):
+        for name in names:
+            if not (name.startswith(".") and name.endswith(PART_SUFFIX)):
+                continue
+            path = Path(folder) / name
+            match = _PART_NAME.match(name)
+            try:
+                if match and match["host"] == HOST:
+                    if _running(int(match["pid"])):
+                        continue
+                elif time.time() - path.stat().st_mtime < STALE_AFTER_S:
+                    continue
+                path.unlink()
+            except FileNotFoundError:  # its writer renamed or removed it meanwhile
+                continue
+            removed.append(path)
+    return removed
+
+
+def _running(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # another user's process
+        return True
+    return True
+
+
+def write_text_atomic(path: Path | str, text: str, if_changed: bool = False) -> None:
+    """Write ``text`` to ``path`` atomically (see :func:`atomic_path` for ``if_changed``)."""
+    with atomic_path(path, if_changed) as tmp:
         tmp.write_text(text)
 
 

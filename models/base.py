@@ -62,9 +62,8 @@ from typing import Any, Sequence
 
 import numpy as np
 import pandas as pd
-from scipy.signal import resample_poly
 
-from focalflow.errors import FocalflowError
+from models.errors import ModelError, WeightsError, atomic_path
 
 log = logging.getLogger("focalflow.models")
 
@@ -77,10 +76,6 @@ REASON_FLAT = "trace is all zeros or constant"
 REASON_PICK = "pick time missing or not finite"
 REASON_GAP = "P window contains a gap (a run of exact zeros)"
 GAP_ZERO_RUN = 10
-
-
-class WeightsError(FocalflowError):
-    """A weights file is missing, corrupt, of the wrong shape, or fails its checksum."""
 
 
 class PolarityModel(abc.ABC):
@@ -100,6 +95,7 @@ class PolarityModel(abc.ABC):
     pick_sample: int = 64
     input_channels: int = 1
     taper_fraction: float = TAPER_FRACTION
+    max_batch_size: int = 1 << 20  # larger batches are split (memory of big networks)
 
     def __init__(self, weights_path: Path | str | None = None, device: str = "auto",
                  input_rate_hz: float | None = None):
@@ -127,11 +123,69 @@ class PolarityModel(abc.ABC):
         them): keys ``prob_up``, ``prob_down``, ``prob_undecided`` and optionally
         ``prob_impulsive``, ``prob_emergent``, ``prob_unclear``; each ``(n,)`` float."""
 
+    def new_network(self):
+        """The Keras network with freshly initialised weights, for architectures built in code
+        (their weights files hold numbers only); None (default) when the weights file holds the
+        whole model."""
+        return None
+
     def load_keras_model(self, path: Path):
-        """Load the network from ``path``; default: a whole saved Keras model (.h5/.hdf5/.keras)."""
+        """Load the network from ``path``: :meth:`new_network` then ``load_weights`` (Keras 3
+        ``.weights.h5`` by layer path; Keras 2 ``.h5`` by layer order), or a whole saved Keras
+        model (.h5/.hdf5/.keras) when the architecture is not built in code."""
         import keras
 
-        return keras.models.load_model(path, compile=False)
+        network = self.new_network()
+        if network is None:
+            return keras.models.load_model(path, compile=False)
+        network.load_weights(path)
+        return network
+
+    @classmethod
+    def untrained(cls, seed: int = 0, device: str = "auto") -> "PolarityModel":
+        """A model built in code with freshly initialised weights (deterministic for ``seed``),
+        for training."""
+        import keras
+
+        keras.utils.set_random_seed(seed)
+        model = cls(device=device)
+        with model._device_scope():
+            model.keras_model = model.new_network()
+        if model.keras_model is None:
+            raise ModelError(f"{cls.name}: the architecture is not built in code; it cannot be "
+                             "trained from scratch here")
+        return model
+
+    def save(self, path: Path | str) -> Path:
+        """Write the weights to ``path`` (``*.weights.h5``, Keras 3 format) atomically, without
+        the optimizer's state (a compiled network would add it, tripling the file)."""
+        path = Path(path)
+        if not path.name.endswith(".weights.h5"):
+            raise ModelError(f"{path}: weights files written here must end in .weights.h5")
+        network = self.new_network()
+        if network is None:
+            raise ModelError(f"{self.name}: the architecture is not built in code; save the "
+                             "whole Keras model instead")
+        network.set_weights(self.keras_model.get_weights())
+        with atomic_path(path, suffix=".weights.h5") as tmp:
+            network.save_weights(tmp)
+        self.weights_path = path
+        return path
+
+    # ---------------------------------------------------------------- training
+    #: layers kept frozen when fine-tuning on analyst labels (which say nothing about them)
+    frozen_when_finetuning: tuple[str, ...] = ()
+
+    def training_targets(self, polarity: np.ndarray, clarity: np.ndarray
+                         ) -> tuple[Any, np.ndarray]:
+        """Keras targets for labels (``polarity`` +1/-1/0, ``clarity`` 0/1/2 as in
+        :mod:`models.synthetic`) and the mask of rows the network can learn from."""
+        raise ModelError(f"{self.name} cannot be trained by focalflow")
+
+    def training_loss(self, clarity_weight: float) -> dict:
+        """``loss``, ``loss_weights`` and ``metrics`` for ``keras.Model.compile``; the metric
+        named ``accuracy`` is the polarity accuracy."""
+        raise ModelError(f"{self.name} cannot be trained by focalflow")
 
     def _inference_function(self):
         """The network as one ``tf.function`` over float32 batches (traced once, then shared by
@@ -254,10 +308,7 @@ class PolarityModel(abc.ABC):
 
         rows = np.flatnonzero(valid)
         cleaned = demean_detrend_taper(data[rows], self.taper_fraction)
-        if ratio != 1:
-            cleaned = resample(cleaned, ratio.numerator, ratio.denominator)
-        cols = start[rows, None] + np.arange(self.window_samples)
-        windows[rows] = cleaned[np.arange(len(rows))[:, None], cols]
+        windows[rows] = resampled_windows(cleaned, start[rows], self.window_samples, ratio)
         return windows, valid, reasons
 
     def _zero_runs(self, data: np.ndarray, start: np.ndarray, rows: np.ndarray,
@@ -280,9 +331,11 @@ class PolarityModel(abc.ABC):
 
     # ---------------------------------------------------------------- inference
     def predict_inputs(self, inputs: np.ndarray, batch_size: int = 4096) -> dict[str, np.ndarray]:
-        """Decoded probabilities for prepared inputs, running batches of ``batch_size``."""
+        """Decoded probabilities for prepared inputs, running batches of ``batch_size`` (at most
+        the class's ``max_batch_size``)."""
+        batch_size = max(1, min(batch_size, self.max_batch_size))
         if self.keras_model is None:
-            raise FocalflowError(f"{self.name}: no weights loaded (call load(path) first)")
+            raise ModelError(f"{self.name}: no weights loaded (call load(path) first)")
         infer = self._inference_function()
         import tensorflow as tf
 
@@ -397,7 +450,47 @@ def hann_taper(npts: int, fraction: float = TAPER_FRACTION) -> np.ndarray:
 def resample(data: np.ndarray, up: int, down: int) -> np.ndarray:
     """Rows resampled by ``up/down`` with scipy's zero-phase polyphase FIR (``resample_poly``,
     Kaiser window beta 5, cut-off at the lower Nyquist frequency)."""
+    from scipy.signal import resample_poly  # imported when needed: it costs ~1 s to load
+
     return resample_poly(data, up, down, axis=1)
+
+
+def resampled_windows(data: np.ndarray, start: np.ndarray, length: int,
+                      ratio: Fraction) -> np.ndarray:
+    """Rows of ``data`` resampled by ``ratio`` (:func:`resample`), samples ``start`` to
+    ``start + length`` of each (indices at the new rate).
+
+    The FIR filter only reaches ``10 * max(up, down)`` samples of the upsampled signal either
+    side, so each window is resampled from a piece of its row just long enough (starting on the
+    sampling grid of the whole row): the same numbers as resampling whole rows, bit for bit, in
+    a fraction of the time. Rows whose piece would run off the row are resampled whole (and all
+    rows, when their windows start at more than a few places)."""
+    up, down = ratio.numerator, ratio.denominator
+    columns = np.arange(length)
+    if ratio == 1:
+        return data[np.arange(len(data))[:, None], start[:, None] + columns]
+    margin = -(-10 * max(up, down) // up) + 2                # input samples the filter reaches
+    first = (np.floor(start * down / up).astype(np.int64) - margin) // down * down
+    span = -(-((length * down) // up + 2 * margin + 2 * down) // down) * down
+    whole = (first < 0) | (first + span > data.shape[1])
+    out = np.empty((len(data), length))
+    begins = np.unique(first[~whole])
+    if len(begins) > 8:  # windows cut all over their traces: resample the rows whole
+        whole[:] = True
+        begins = begins[:0]
+    for begin in begins:   # windows cut at the same place (as stage 3 cuts them): one slice each
+        rows = np.flatnonzero(~whole & (first == begin))
+        shifted = start[rows] - begin * up // down
+        resampled = resample(data[rows, begin:begin + span], up, down)
+        if (shifted == shifted[0]).all():
+            out[rows] = resampled[:, shifted[0]:shifted[0] + length]
+        else:
+            out[rows] = resampled[np.arange(len(rows))[:, None], shifted[:, None] + columns]
+    if whole.any():
+        rows = np.flatnonzero(whole)
+        out[rows] = resample(data[rows], up, down)[np.arange(len(rows))[:, None],
+                                                    start[rows, None] + columns]
+    return out
 
 
 def resampling_ratio(from_hz: float, to_hz: float) -> Fraction | None:
@@ -419,7 +512,7 @@ def select_device(device: str = "auto") -> str:
     """TensorFlow device name for ``"auto"``, ``"cpu"`` or ``"gpu"``; "gpu" without a GPU logs a
     line and uses the CPU."""
     if device not in ("auto", "cpu", "gpu"):
-        raise FocalflowError(f"device must be auto, cpu or gpu, got {device!r}")
+        raise ModelError(f"device must be auto, cpu or gpu, got {device!r}")
     if device == "cpu":
         return "/CPU:0"
     import tensorflow as tf

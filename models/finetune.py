@@ -1,205 +1,63 @@
-"""Fine-tune a polarity model on analyst-labelled picks (transfer learning to a user's own data).
+"""Fine-tune a polarity network on analyst-labelled traces (transfer learning): arrays in, a
+trained network and its history out.
 
-    python -m models.finetune --config config.yaml --out my_model.weights.h5
-    python -m models.finetune --labels labels.csv --out my_model.weights.h5 [--base focalflow-default]
+The pipeline's side — labels CSV, SAC files, stage 3's windows, the evaluation files and
+figures — is ``python -m focalflow.polarity.finetune``; this module never reads a file.
 
-Labelled picks come from one of:
+A labelled trace is any object with ``data`` (1-D samples), ``sampling_rate_hz`` and
+``pick_index`` (sample index of the pick, fractional allowed), e.g.
+``focalflow.polarity.predict.TraceWindow``; labels are first motions **on the recorded trace**
+(+1 up / -1 down).
 
-* ``--labels CSV`` with a column ``polarity`` (first motion **on the recorded trace**: +1/-1,
-  or U/D; 0/blank rows are dropped) and either a column ``file`` (a SAC file, or any file ObsPy
-  reads together with a ``pick_time`` column; the pick is ``pick_time`` (ISO 8601 UTC) when
-  given, else SAC header ``--pick-header``, ``a`` by default) or the columns ``event_id,
-  network, station, location`` naming stage 3's vertical P window ``cut/<event_id>/...P.sac``
-  of the working directory of ``--config``;
-* no ``--labels``: the analyst P polarities (U/D) of ``picks.csv`` in ``--config``'s working
-  directory, with stage 3's windows.
-
-Procedure: the labelled traces are split **by station** (no station in two parts, seeded): a
-held-out test part (``--test-fraction``), a validation part for early stopping
-(``--val-fraction`` of the rest) and the training part. Training starts from the base model's
-weights (``--base``: a registry name or weights file of a :class:`FocalflowNet`), augments each
-labelled window with shifts of up to ``--max-shift`` samples and with its sign-flipped copy
-(label flipped), optionally mixes in ``--synthetic`` synthetic onsets (so the model does not
-forget the general case), and stops when the validation loss has not improved for
-``--patience`` epochs (best weights kept). The held-out part is scored before and after.
-
-Writes ``--out`` (weights) and beside it ``<name>.json`` (machine-readable card: command, base,
-labels, split, settings, scores), ``<name>.md`` (model card), and the held-out evaluation of
-``focalflow.polarity.evaluate`` for the base and the fine-tuned model: ``<name>_evaluation.csv``
-(column ``model``), ``<name>_evaluation.png`` (fine-tuned), ``<name>_evaluation_base.png``, plus
-``<name>_held_out.csv`` (one row per held-out trace, both models' calls).
+Procedure (:func:`finetune`): the traces are split **by station** (no station in two parts,
+seeded): a held-out test part, a validation part for early stopping and the training part.
+Training starts from the base model's weights, augments each labelled window with shifts of up
+to ``max_shift`` samples and with its sign-flipped copy (label flipped), optionally mixes in
+synthetic onsets (so the model does not forget the general case), keeps the layers the model
+names in ``frozen_when_finetuning`` (FocalflowNet's clarity head: analyst labels say nothing
+about it) and stops when the validation loss has not improved for ``patience`` epochs (best
+weights kept). The held-out part is scored before and after; the per-epoch history (loss and
+accuracy of the training and validation parts) is returned for the learning curves.
 """
 from __future__ import annotations
 
-import argparse
-import json
-import logging
-import shlex
-import sys
-import warnings
-from pathlib import Path
+from typing import Sequence
 
 import numpy as np
 import pandas as pd
 
-from focalflow.errors import FocalflowError, InputError
-from focalflow.polarity.predict import SacWindow, analyst_polarity, read_sac
-
-log = logging.getLogger("focalflow.models.finetune")
-
-POLARITY_TEXT = {"U": 1, "D": -1, "+": 1, "-": -1, "C": 1}
+from models.base import decide
+from models.errors import ModelError
 
 
-# ------------------------------------------------------------------ labelled data
-def parse_polarity(values, path: Path | str) -> np.ndarray:
-    """+1/-1/0 from a labels column holding numbers (+1/-1/0) or letters (U/D, blank)."""
-    out = np.zeros(len(values), np.int64)
-    for i, value in enumerate(values):
-        text = "" if pd.isna(value) else str(value).strip().upper()
-        if text in POLARITY_TEXT:
-            out[i] = POLARITY_TEXT[text]
-        elif text in ("", "0", "0.0", "X", "?"):
-            out[i] = 0
-        else:
-            try:
-                out[i] = int(np.sign(float(text)))
-            except ValueError:
-                raise InputError(path, f"polarity {value!r} is neither +1/-1/0 nor U/D",
-                                 line=i + 2) from None
-    return out
-
-
-def read_labels(path: Path | str) -> pd.DataFrame:
-    """A labels CSV (see the module docstring) with ``polarity`` as +1/-1/0."""
-    path = Path(path)
-    try:
-        labels = pd.read_csv(path, dtype=str, keep_default_na=False, skipinitialspace=True)
-    except (OSError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise InputError(path, f"cannot read labels CSV: {exc}") from None
-    labels.columns = [c.strip() for c in labels.columns]
-    if "polarity" not in labels.columns and "p_polarity" in labels.columns:
-        labels = labels.rename(columns={"p_polarity": "polarity"})
-    if "polarity" not in labels.columns:
-        raise InputError(path, "labels CSV needs a 'polarity' column (+1/-1 or U/D on the recorded trace)")
-    if "file" not in labels.columns:
-        missing = [c for c in ("event_id", "network", "station") if c not in labels.columns]
-        if missing:
-            raise InputError(path, "labels CSV needs a 'file' column or the columns event_id, "
-                             f"network, station (missing: {', '.join(missing)})")
-    labels["polarity"] = parse_polarity(labels["polarity"], path)
-    for column in ("network", "station", "location", "channel"):
-        if column not in labels.columns:
-            labels[column] = ""
-    if "file" in labels.columns:
-        labels["file"] = [str((path.parent / f) if f and not Path(f).is_absolute() else f)
-                          for f in labels["file"]]
-    return labels
-
-
-def read_window(path: Path | str, pick_header: str = "a", pick_time: str | None = None
-                ) -> SacWindow:
-    """One labelled trace as a :class:`SacWindow` whose ``a`` is the pick: SAC read with NumPy
-    (pick in header ``pick_header``), anything else through ObsPy with ``pick_time``."""
-    path = Path(path)
-    if not path.is_file():
-        raise InputError(path, "labelled trace file not found")
-    if pick_time is None and pick_header == "a":
-        window = read_sac(path)
-    else:
-        import obspy
-
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)  # ObsPy's note on rounding delta
-            try:
-                trace = obspy.read(str(path))[0]
-            except Exception as exc:  # ObsPy raises many types for an unreadable file
-                raise InputError(path, f"cannot read waveform: {exc}") from None
-        if pick_time:
-            try:
-                pick = float(obspy.UTCDateTime(pick_time) - trace.stats.starttime)
-            except Exception:
-                raise InputError(path, f"bad pick_time {pick_time!r} (ISO 8601 UTC expected)") from None
-            b = 0.0
-        else:
-            sac = trace.stats.get("sac", {})
-            value = sac.get(pick_header)
-            pick = np.nan if value is None else float(value)
-            b = float(sac.get("b", 0.0))
-        window = SacWindow(data=trace.data.astype(np.float32), delta=trace.stats.delta, b=b, a=pick)
-    if not np.isfinite(window.a):
-        raise InputError(path, f"no pick: SAC header '{pick_header}' is unset")
-    return window
-
-
-def labelled_windows(labels: pd.DataFrame, workdir=None, pick_header: str = "a"
-                     ) -> tuple[pd.DataFrame, list[SacWindow]]:
-    """The decided (+1/-1) labelled picks whose trace can be read, and their windows; a row that
-    cannot be read is logged and skipped."""
-    from focalflow.polarity.predict import vertical_windows
-
-    rows, windows = [], []
-    labels = labels[labels["polarity"] != 0]
-    for i, row in labels.iterrows():
-        try:
-            if "file" in labels.columns:
-                pick_time = row.get("pick_time") or None
-                window = read_window(row["file"], pick_header, pick_time)
-            else:
-                if workdir is None:
-                    raise FocalflowError("labels without a 'file' column need --config "
-                                         "(stage 3's P windows of its working directory)")
-                paths, reasons = vertical_windows(workdir.event_cut_dir(str(row["event_id"])),
-                                                  pd.DataFrame([row]))
-                if paths[0] is None:
-                    raise InputError(workdir.event_cut_dir(str(row["event_id"])), reasons[0])
-                window = read_window(paths[0])
-        except InputError as exc:
-            log.warning("skipping label %s: %s", i, exc)
-            continue
-        rows.append(row)
-        windows.append(window)
-    return pd.DataFrame(rows).reset_index(drop=True), windows
-
-
-def picks_as_labels(workdir) -> pd.DataFrame:
-    """Analyst P polarities of ``picks.csv`` as a labels frame (workdir windows)."""
-    from focalflow.tables import read_table
-
-    picks = read_table(workdir.picks_csv, "picks")
-    picks = picks[picks["phase"] == "P"].copy()
-    picks["polarity"] = analyst_polarity(picks["polarity"])
-    return picks[["event_id", "network", "station", "location", "channel", "polarity"]]
-
-
-# ------------------------------------------------------------------ inputs
-def prepare_inputs(model, windows: list[SacWindow], shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """Network inputs of windows of mixed rates and lengths (grouped by both) and a valid mask."""
-    inputs = np.zeros((len(windows), model.window_samples, model.input_channels), np.float32)
-    valid = np.zeros(len(windows), bool)
+def prepare_inputs(model, traces: Sequence, shift: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """Network inputs of traces of mixed rates and lengths (grouped by both) and a valid mask."""
+    inputs = np.zeros((len(traces), model.window_samples, model.input_channels), np.float32)
+    valid = np.zeros(len(traces), bool)
     groups: dict[tuple[float, int], list[int]] = {}
-    for i, window in enumerate(windows):
-        groups.setdefault((round(window.sampling_rate_hz, 4), len(window.data)), []).append(i)
+    for i, trace in enumerate(traces):
+        groups.setdefault((round(trace.sampling_rate_hz, 4), len(trace.data)), []).append(i)
     for (rate, _), index in groups.items():
-        data = np.stack([windows[i].data for i in index])
-        picks = np.array([windows[i].pick_index for i in index])
+        data = np.stack([traces[i].data for i in index])
+        picks = np.array([traces[i].pick_index for i in index])
         x, ok, _ = model.preprocess(data, picks, rate, shift)
         inputs[index], valid[index] = x, ok
     return inputs, valid
 
 
-def augmented(model, windows: list[SacWindow], polarity: np.ndarray, max_shift: int
+def augmented(model, traces: Sequence, polarity: np.ndarray, max_shift: int
               ) -> tuple[np.ndarray, np.ndarray]:
     """Inputs for every shift in ``-max_shift..max_shift`` (model samples) and each window's
     sign-flipped copy (label flipped); invalid windows left out."""
     xs, ys = [], []
     for shift in range(-max_shift, max_shift + 1):
-        x, ok = prepare_inputs(model, windows, shift)
+        x, ok = prepare_inputs(model, traces, shift)
         xs += [x[ok], -x[ok]]
         ys += [polarity[ok], -polarity[ok]]
     return np.concatenate(xs), np.concatenate(ys)
 
 
-def split_by_station(stations: pd.Series, test_fraction: float, val_fraction: float,
+def split_by_station(stations: Sequence[str], test_fraction: float, val_fraction: float,
                      seed: int) -> np.ndarray:
     """"train" / "val" / "test" per row; every station's rows in one part (seeded shuffle)."""
     names = np.array(sorted(set(stations)))
@@ -208,22 +66,22 @@ def split_by_station(stations: pd.Series, test_fraction: float, val_fraction: fl
     n_test = max(1, int(round(test_fraction * len(names))))
     n_val = max(1, int(round(val_fraction * (len(names) - n_test)))) if val_fraction > 0 else 0
     if n_test + n_val >= len(names):
-        raise FocalflowError(f"only {len(names)} labelled stations: too few to split into "
-                             "train, validation and test parts")
+        raise ModelError(f"only {len(names)} labelled stations: too few to split into train, "
+                         "validation and test parts")
     part = {s: "test" for s in names[:n_test]}
     part.update({s: "val" for s in names[n_test:n_test + n_val]})
     return np.array([part.get(s, "train") for s in stations])
 
 
-# ------------------------------------------------------------------ evaluation
-def evaluate(model, windows: list[SacWindow], labels: np.ndarray, min_confidence: float = 0.0
-             ) -> pd.DataFrame:
-    """Per-trace predictions (``polarity``, probabilities, ``snr``) next to ``label``."""
-    from focalflow.polarity.predict import classify_windows
-
-    table = classify_windows(model, windows, min_confidence=min_confidence)
-    table.insert(0, "label", labels)
-    return table
+def predict_traces(model, traces: Sequence, labels: np.ndarray, min_confidence: float = 0.0
+                   ) -> pd.DataFrame:
+    """Per-trace calls next to ``label``: ``polarity`` (+1/-1/0 on the recorded trace),
+    ``prob_up``, ``prob_down``, ``prob_undecided``, ``valid``."""
+    inputs, valid = prepare_inputs(model, traces)
+    probs = model.predict_inputs(inputs)
+    table = decide(probs, valid, [""] * len(traces), min_confidence)
+    table.insert(0, "label", np.asarray(labels))
+    return table.drop(columns=["clarity", "reason"])
 
 
 def scores(predicted: np.ndarray, labels: np.ndarray) -> dict:
@@ -241,171 +99,36 @@ def scores(predicted: np.ndarray, labels: np.ndarray) -> dict:
             "confusion": confusion}
 
 
-# ------------------------------------------------------------------ fine-tuning
-def finetune(base, windows: list[SacWindow], labels: pd.DataFrame, *, seed: int = 0,
-             test_fraction: float = 0.3, val_fraction: float = 0.2, epochs: int = 30,
-             patience: int = 5, learning_rate: float = 3e-4, batch_size: int = 64,
-             max_shift: int = 3, synthetic: int = 2000) -> dict:
-    """Fine-tune ``base`` (a loaded :class:`FocalflowNet`) in place; returns the split, the
-    held-out evaluation before and after (tables and scores) and the training history."""
-    from models.synthetic import make_dataset
+def finetune(base, traces: Sequence, polarity: np.ndarray, stations: Sequence[str], *,
+             seed: int = 0, test_fraction: float = 0.3, val_fraction: float = 0.2,
+             epochs: int = 30, patience: int = 5, learning_rate: float = 3e-4,
+             batch_size: int = 64, max_shift: int = 3, synthetic: int = 2000) -> dict:
+    """Fine-tune ``base`` (a loaded model built in code: FocalflowNet, EQPolarity) in place on
+    ``traces`` labelled ``polarity`` (+1/-1) at ``stations``; returns ``part`` (the split),
+    ``before``/``after`` (:func:`predict_traces` on the held-out part), ``scores_before``/
+    ``scores_after``, ``history`` and the numbers of training and validation inputs."""
+    from models.synthetic import make_dataset, recipe_for
     from models.train import fit
 
-    polarity = labels["polarity"].to_numpy()
-    part = split_by_station(labels["station"].astype(str), test_fraction, val_fraction, seed)
-    test = np.flatnonzero(part == "test")
-    pick = lambda rows: [windows[i] for i in rows]  # noqa: E731
-    before = evaluate(base, pick(test), polarity[test])
+    polarity = np.asarray(polarity)
+    part = split_by_station(list(stations), test_fraction, val_fraction, seed)
+    rows = {name: np.flatnonzero(part == name) for name in ("train", "val", "test")}
+    pick = lambda name: [traces[i] for i in rows[name]]  # noqa: E731
+    before = predict_traces(base, pick("test"), polarity[rows["test"]])
 
-    train_x, train_y = augmented(base, pick(np.flatnonzero(part == "train")),
-                                 polarity[part == "train"], max_shift)
-    val_x, val_y = augmented(base, pick(np.flatnonzero(part == "val")), polarity[part == "val"], 0)
+    train_x, train_y = augmented(base, pick("train"), polarity[rows["train"]], max_shift)
+    val_x, val_y = augmented(base, pick("val"), polarity[rows["val"]], 0)
     if synthetic:
-        extra = make_dataset(base, synthetic, seed=seed + 100)
+        extra = make_dataset(base, synthetic, seed=seed + 100, recipe=recipe_for(base))
         train_x = np.concatenate([train_x, extra["inputs"]])
         train_y = np.concatenate([train_y, extra["polarity"]])
-    # Analyst labels say nothing about clarity: its loss is off and its head keeps its weights.
-    base.keras_model.get_layer("clarity").trainable = False
+    for name in base.frozen_when_finetuning:
+        base.keras_model.get_layer(name).trainable = False
     history = fit(base, train_x, train_y, np.full(len(train_y), 2), val_x, val_y,
                   np.full(len(val_y), 2), epochs=epochs, batch_size=batch_size,
                   learning_rate=learning_rate, patience=patience, clarity_weight=0.0)
-    base._infer = None  # the tf.function traced the old weights' graph; retrace
-    after = evaluate(base, pick(test), polarity[test])
+    after = predict_traces(base, pick("test"), polarity[rows["test"]])
     return {"part": part, "before": before, "after": after, "history": history,
-            "scores_before": scores(before["polarity"].to_numpy(), polarity[test]),
-            "scores_after": scores(after["polarity"].to_numpy(), polarity[test]),
+            "scores_before": scores(before["polarity"].to_numpy(), polarity[rows["test"]]),
+            "scores_after": scores(after["polarity"].to_numpy(), polarity[rows["test"]]),
             "n_train_inputs": int(len(train_x)), "n_val_inputs": int(len(val_x))}
-
-
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.finetune", description=__doc__,
-                                     formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--labels", type=Path, help="labels CSV (default: picks.csv of --config)")
-    parser.add_argument("--config", type=Path, help="config.yaml (working directory, windows)")
-    parser.add_argument("--out", type=Path, required=True, help="new weights (*.weights.h5)")
-    parser.add_argument("--base", default="focalflow-default",
-                        help="registry name or weights file of the FocalflowNet to start from")
-    parser.add_argument("--pick-header", default="a", help="SAC header holding the pick time")
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--test-fraction", type=float, default=0.3, help="held-out stations")
-    parser.add_argument("--val-fraction", type=float, default=0.2,
-                        help="stations of the rest used for early stopping")
-    parser.add_argument("--epochs", type=int, default=30)
-    parser.add_argument("--patience", type=int, default=5)
-    parser.add_argument("--learning-rate", type=float, default=3e-4)
-    parser.add_argument("--batch-size", type=int, default=64)
-    parser.add_argument("--max-shift", type=int, default=3, help="augmentation shifts (samples)")
-    parser.add_argument("--synthetic", type=int, default=2000,
-                        help="synthetic onsets mixed into the training set")
-    parser.add_argument("--threads", type=int, default=2)
-    args = parser.parse_args(argv)
-    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(message)s")
-    if not args.out.name.endswith(".weights.h5"):
-        parser.error("--out must end in .weights.h5")
-    if args.labels is None and args.config is None:
-        parser.error("give --labels, --config, or both")
-    try:
-        return run(args, argv)
-    except FocalflowError as exc:
-        log.error("%s", exc)
-        return 1
-
-
-def run(args, argv) -> int:
-    from focalflow.workdir import WorkDir, write_text_atomic
-    from models.focalflow_net import FocalflowNet
-    from models.registry import load_model
-    from models.train import card_path, configure_tensorflow
-
-    configure_tensorflow(args.seed, args.threads)
-    workdir = None
-    if args.config is not None:
-        from focalflow.config import load_config
-
-        workdir = WorkDir(load_config(args.config).workdir)
-    labels = read_labels(args.labels) if args.labels else picks_as_labels(workdir)
-    labels, windows = labelled_windows(labels, workdir, args.pick_header)
-    if len(labels) < 6:
-        raise FocalflowError(f"only {len(labels)} usable labelled picks: too few to fine-tune")
-    base = load_model(args.base, device="cpu")
-    if not isinstance(base, FocalflowNet):
-        raise FocalflowError(f"--base {args.base}: fine-tuning needs a FocalflowNet model, "
-                             f"got {type(base).__name__}")
-    base_name = f"{args.base} ({base.weights_path.name})"
-    result = finetune(base, windows, labels, seed=args.seed, test_fraction=args.test_fraction,
-                      val_fraction=args.val_fraction, epochs=args.epochs, patience=args.patience,
-                      learning_rate=args.learning_rate, batch_size=args.batch_size,
-                      max_shift=args.max_shift, synthetic=args.synthetic)
-    base.save(args.out)
-
-    stem = args.out.name[:-len(".weights.h5")]
-    write_evaluation(result, labels, args.out.parent, stem, base_name)
-    stations = {p: sorted(set(labels["station"].astype(str)[result["part"] == p]))
-                for p in ("train", "val", "test")}
-    card = {"model": FocalflowNet.name, "weights": args.out.name, "base": base_name,
-            "command": "python -m models.finetune " + " ".join(
-                shlex.quote(a) for a in (argv if argv is not None else sys.argv[1:])),
-            "labels": str(args.labels or WorkDir(workdir.root).picks_csv),
-            "n_labelled": int(len(labels)), "stations": stations,
-            "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
-            "n_train_inputs": result["n_train_inputs"], "n_val_inputs": result["n_val_inputs"],
-            "epochs_run": len(result["history"].get("loss", [])), "history": result["history"],
-            "held_out_before": result["scores_before"], "held_out_after": result["scores_after"]}
-    write_text_atomic(card_path(args.out), json.dumps(card, indent=1) + "\n")
-    write_text_atomic(args.out.with_name(stem + ".md"), model_card_text(card, stem))
-    b, a = result["scores_before"], result["scores_after"]
-    log.info("held-out (%d picks, stations %s): before %d right / %d wrong / %d undecided; "
-             "after %d / %d / %d; wrote %s", b["n"], ", ".join(stations["test"]), b["right"],
-             b["wrong"], b["undecided"], a["right"], a["wrong"], a["undecided"], args.out)
-    return 0
-
-
-def write_evaluation(result: dict, labels: pd.DataFrame, folder: Path, stem: str,
-                     base_name: str) -> None:
-    """The held-out evaluation files: ``<stem>_held_out.csv`` (one row per held-out trace, base
-    and fine-tuned calls), ``<stem>_evaluation.csv`` (:func:`focalflow.polarity.evaluate.evaluation_table`
-    of both models, column ``model``) and ``<stem>_evaluation.png`` / ``_evaluation_base.png``
-    (:func:`focalflow.polarity.evaluate.plot_evaluation`)."""
-    from focalflow.polarity.evaluate import evaluation_table, plot_evaluation
-    from focalflow.workdir import atomic_path
-
-    test = np.flatnonzero(result["part"] == "test")
-    keys = labels.iloc[test][[c for c in ("event_id", "network", "station", "location", "channel",
-                                          "file") if c in labels.columns]].reset_index(drop=True)
-    per_trace = pd.concat([keys, result["before"].add_prefix("before_"),
-                           result["after"].drop(columns="label").add_prefix("after_")], axis=1)
-    with atomic_path(folder / f"{stem}_held_out.csv") as tmp:
-        per_trace.to_csv(tmp, index=False, float_format="%.4f")
-    tables = []
-    for key, name, suffix in (("before", base_name, "_base"), ("after", "fine-tuned", "")):
-        frame = result[key].rename(columns={"polarity": "recorded_polarity"})
-        table = evaluation_table(frame)
-        plot_evaluation(table, folder / f"{stem}_evaluation{suffix}.png",
-                        f"{name}: {len(test)} held-out picks")
-        tables.append(table.assign(model=name))
-    with atomic_path(folder / f"{stem}_evaluation.csv") as tmp:
-        pd.concat(tables).to_csv(tmp, index=False)
-
-
-def model_card_text(card: dict, stem: str) -> str:
-    """A short Markdown model card of a fine-tuned model."""
-    b, a = card["held_out_before"], card["held_out_after"]
-    return "\n".join([
-        f"# {card['weights']} — fine-tuned {card['model']}", "",
-        f"- Base: {card['base']}", f"- Labels: {card['labels']} ({card['n_labelled']} decided picks)",
-        f"- Command: `{card['command']}`",
-        f"- Split by station: train {len(card['stations']['train'])}, validation "
-        f"{len(card['stations']['val'])}, held-out test {len(card['stations']['test'])} stations "
-        f"({', '.join(card['stations']['test'])})",
-        f"- Training inputs: {card['n_train_inputs']} (shifts, sign flips, synthetic), "
-        f"{card['epochs_run']} epochs run (early stopping on the validation loss)", "",
-        "| held-out picks | right | wrong | undecided | accuracy where decided |",
-        "|---|---|---|---|---|",
-        f"| base model | {b['right']} | {b['wrong']} | {b['undecided']} | {b['accuracy_where_both_decide']:.3f} |",
-        f"| fine-tuned | {a['right']} | {a['wrong']} | {a['undecided']} | {a['accuracy_where_both_decide']:.3f} |",
-        "", f"Held-out evaluation: `{stem}_evaluation.csv` / `{stem}_evaluation.png` (base: "
-        f"`{stem}_evaluation_base.png`); per trace: `{stem}_held_out.csv`.", ""])
-
-
-if __name__ == "__main__":
-    sys.exit(main())

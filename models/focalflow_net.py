@@ -45,8 +45,7 @@ class FocalflowNet(PolarityModel):
     """The project's own polarity CNN (200 Hz, 256 samples, 2 input channels).
 
     ``FocalflowNet(weights_path)`` loads a ``.weights.h5`` file written by ``models.train`` or
-    ``models.finetune``; ``FocalflowNet.untrained()`` gives randomly initialised weights (for
-    training).
+    fine-tuning; ``FocalflowNet.untrained()`` gives randomly initialised weights (for training).
     """
 
     name = "focalflow-net"
@@ -55,39 +54,20 @@ class FocalflowNet(PolarityModel):
     pick_sample = 128
     input_channels = 2
 
-    @classmethod
-    def untrained(cls, seed: int = 0, device: str = "auto") -> "FocalflowNet":
-        """A model with freshly initialised weights (deterministic for a given ``seed``)."""
-        import keras
+    frozen_when_finetuning = ("clarity",)
 
-        keras.utils.set_random_seed(seed)
-        model = cls(device=device)
-        with model._device_scope():
-            model.keras_model = build_network(cls.window_samples, cls.input_channels)
-        return model
+    def new_network(self):
+        return build_network(self.window_samples, self.input_channels)
 
-    def load_keras_model(self, path: Path):
-        network = build_network(self.window_samples, self.input_channels)
-        network.load_weights(path)
-        return network
+    def training_targets(self, polarity, clarity):
+        return ({"polarity": polarity_targets(polarity), "clarity": np.asarray(clarity)},
+                np.ones(len(polarity), bool))
 
-    def save(self, path: Path | str) -> Path:
-        """Write the weights to ``path`` (``*.weights.h5``) atomically; returns the path."""
-        from focalflow.workdir import atomic_path
-
-        path = Path(path)
-        if not path.name.endswith(".weights.h5"):
-            raise ValueError(f"{path}: FocalflowNet weights files must end in .weights.h5")
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with atomic_path(path) as tmp:
-            # Keras checks the suffix of the file it writes, so the temporary name keeps it.
-            keras_tmp = Path(str(tmp) + ".weights.h5")
-            try:
-                self.keras_model.save_weights(keras_tmp)
-                keras_tmp.replace(tmp)
-            finally:
-                keras_tmp.unlink(missing_ok=True)
-        return path
+    def training_loss(self, clarity_weight: float) -> dict:
+        return {"loss": {"polarity": "sparse_categorical_crossentropy",
+                         "clarity": "sparse_categorical_crossentropy"},
+                "loss_weights": {"polarity": 1.0, "clarity": clarity_weight},
+                "metrics": {"polarity": ["accuracy"]}}
 
     def build_inputs(self, windows: np.ndarray) -> np.ndarray:
         return build_inputs(windows)
@@ -98,6 +78,11 @@ class FocalflowNet(PolarityModel):
         return {"prob_up": polarity[:, 0], "prob_down": polarity[:, 1],
                 "prob_undecided": polarity[:, 2], "prob_impulsive": clarity[:, 0],
                 "prob_emergent": clarity[:, 1], "prob_unclear": clarity[:, 2]}
+
+
+def polarity_targets(polarity: np.ndarray) -> np.ndarray:
+    """Class index of the polarity head (0 up, 1 down, 2 undecided) from +1/-1/0."""
+    return np.select([polarity > 0, polarity < 0], [0, 1], 2).astype(np.int64)
 
 
 def build_inputs(windows: np.ndarray) -> np.ndarray:

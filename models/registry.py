@@ -7,6 +7,8 @@
   ``models/weights/`` or, for published weights, the file in the cache directory — downloaded
   from the entry's URL the first time and verified against its sha256 (a file whose checksum
   does not match is refused, never used);
+* ``eqpolarity`` has no weights of its own here: ``weights:`` must name a file (the published
+  ``best_weigths_Binary_*.h5`` of Chen et al. 2024, or one trained with ``models.train``);
 * ``weights:`` in the config overrides the file of a known name (same architecture);
 * a path to a weights file picks the architecture that loads it.
 
@@ -20,11 +22,13 @@ import importlib
 import logging
 import urllib.error
 import urllib.request
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
-from focalflow.workdir import atomic_path
-from models.base import PolarityModel, WeightsError, select_device
+from models.base import PolarityModel, select_device
+from models import import_tensorflow
+from models.errors import WeightsError, atomic_path
 
 log = logging.getLogger("focalflow.models")
 
@@ -38,7 +42,7 @@ class ModelEntry:
 
     name: str
     model_class: str
-    filename: str
+    filename: str | None = None
     url: str | None = None
     sha256: str | None = None
     shipped: Path | None = None
@@ -65,6 +69,11 @@ REGISTRY: dict[str, ModelEntry] = {
         url="https://github.com/mingzhaochina/DiTing-FOCALFLOW/raw/main/models/DiTingMotionJul.hdf5",
         sha256="81204e86b9f07fed13d7dd796331883f07b13c4b6494b2b6e374a30fb0a0aee6",
         citation="Zhao et al. (2023), Front. Earth Sci. 11:1103914",
+    ),
+    "eqpolarity": ModelEntry(
+        name="eqpolarity",
+        model_class="models.eqpolarity:EQPolarity",
+        citation="Chen et al. (2024), IEEE TGRS 62:5917411",
     ),
 }
 
@@ -120,6 +129,12 @@ def download(url: str, destination: Path, sha256: str | None,
 
 def weights_file(entry: ModelEntry, cache_dir: Path | str) -> Path:
     """The verified local weights file of ``entry``: shipped, cached, or downloaded once."""
+    if entry.filename is None:
+        raise WeightsError(
+            f"{entry.name}: no weights file given and none is shipped: set polarity.weights to the "
+            f"path of a {entry.name} weights file (the published best_weigths_Binary_*.h5 of "
+            f"{entry.citation or 'its authors'}, or one trained with python -m models.train "
+            f"--model {entry.name})")
     if entry.shipped is not None:
         if not entry.shipped.is_file():
             raise WeightsError(f"{entry.shipped}: the shipped weights of {entry.name} are missing "
@@ -138,14 +153,16 @@ def weights_file(entry: ModelEntry, cache_dir: Path | str) -> Path:
 
 def load_model(model: str, weights: Path | str | None = None,
                cache_dir: Path | str = "~/.cache/focalflow", device: str = "auto",
-               input_rate_hz: float | None = None, reuse: bool = False) -> PolarityModel:
+               input_rate_hz: float | None = None, reuse: bool = False,
+               quiet: bool = True) -> PolarityModel:
     """A ready :class:`PolarityModel` for a config's ``model``/``weights``/``cache_dir``/``device``
     (and ``input_rate_hz``, see :class:`PolarityModel`).
 
     With ``reuse``, a network already loaded in this process from the same unchanged file is
     shared instead of loaded again (stage 4 and the benchmarks do this; never train a reused
-    model: its weights are shared).
+    model: its weights are shared). ``quiet``: hide TensorFlow's start-up messages.
     """
+    import_tensorflow(quiet)
     entry = REGISTRY.get(model)
     if entry is not None:
         path = Path(weights).expanduser() if weights is not None else weights_file(entry, cache_dir)
@@ -159,10 +176,19 @@ def load_model(model: str, weights: Path | str | None = None,
     problems = []
     for candidate in dict.fromkeys(e.model_class for e in REGISTRY.values()):
         cls = next(e for e in REGISTRY.values() if e.model_class == candidate).load_class()
-        try:
-            return _loaded(cls, path, device, input_rate_hz, reuse)
-        except WeightsError as exc:
-            problems.append(f"{cls.__name__}: {exc}")
+        # Keras warns while it tries a file on the wrong architecture: keep only the warnings of
+        # the architecture that loads it
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            try:
+                model = _loaded(cls, path, device, input_rate_hz, reuse)
+            except WeightsError as exc:
+                problems.append(f"{cls.__name__}: {exc}")
+                continue
+        for warning in caught:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename,
+                                   warning.lineno)
+        return model
     raise WeightsError(f"{path}: no known architecture loads this file:\n  "
                        + "\n  ".join(problems))
 

@@ -43,7 +43,8 @@ data.
 from __future__ import annotations
 
 import functools
-from dataclasses import asdict, dataclass, field
+import math
+from dataclasses import asdict, dataclass, field, replace
 
 import numpy as np
 from scipy.signal import butter, fftconvolve, sosfilt, sosfiltfilt
@@ -108,7 +109,7 @@ def generate_traces(n: int, sampling_rate_hz: float, rng: np.random.Generator,
     jitter = np.zeros(n)
     fmax = min(recipe.freq_hz[1], recipe.max_freq_fraction * fs)
     for i in range(n):
-        pick[i] = npts / 2 + rng.uniform(-0.3, 0.3) * fs
+        pick[i] = npts / 2 + rng.uniform(-PICK_SPREAD_S, PICK_SPREAD_S) * fs
         trace = noise[i].copy()
         digitiser = rng.random() < recipe.digitiser_fraction
         if rng.random() >= recipe.noise_fraction:
@@ -286,6 +287,19 @@ def add_disturbances(trace: np.ndarray, fs: float, rng: np.random.Generator, rec
                 trace[at] += rng.choice((-1, 1)) * rng.uniform(5, 50)
     if rng.random() < recipe.hum_fraction and fs > 130:
         trace += rng.uniform(0.2, 3) * np.sin(2 * np.pi * rng.choice((50.0, 60.0)) * t)
+
+
+PICK_SPREAD_S = 0.3  # the pick lies within +-0.3 s of a trace's middle (generate_traces)
+
+
+def recipe_for(model, recipe: Recipe = Recipe()) -> Recipe:
+    """``recipe`` with traces long enough (whole seconds) for ``model``'s window to stay clear of
+    the taper at every pick position: 4 s for FocalflowNet's 1.28 s, 8 s for EQpolarity's 6 s."""
+    before_s = model.pick_sample / model.sampling_rate_hz
+    after_s = (model.window_samples - model.pick_sample) / model.sampling_rate_hz
+    usable = 0.5 - model.taper_fraction
+    needed = (max(before_s, after_s) + PICK_SPREAD_S) / usable
+    return replace(recipe, trace_s=max(recipe.trace_s, float(math.ceil(needed))))
 
 
 def make_dataset(model, n: int, seed: int, recipe: Recipe = Recipe()) -> dict[str, np.ndarray]:

@@ -1,6 +1,9 @@
-"""Train FocalflowNet on synthetic onsets (the recipe of :mod:`models.synthetic`).
+"""Train a polarity network built in code on synthetic onsets (the recipe of
+:mod:`models.synthetic`).
 
     python -m models.train --out models/weights/focalflow_polarity_v1.weights.h5 --seed 0
+    python -m models.train --model eqpolarity --out eqpolarity_synthetic.weights.h5 \
+        --n-train 6000 --n-val 1000 --n-test 2000 --epochs 4
 
 Reproducible: the training, validation and test sets are drawn from the seed (seeds ``seed``,
 ``seed + 1``, ``seed + 2``), Keras is seeded and TensorFlow runs deterministic ops. Writes the
@@ -20,7 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
-from models.synthetic import Recipe, make_dataset
+from models.errors import write_text_atomic
+from models.synthetic import Recipe, make_dataset, recipe_for
 
 log = logging.getLogger("focalflow.models.train")
 
@@ -44,40 +48,43 @@ def configure_tensorflow(seed: int, threads: int) -> None:
 
 def compile_for_training(model, learning_rate: float,
                          clarity_weight: float = CLARITY_LOSS_WEIGHT) -> None:
-    """Adam, cross-entropy on both heads (the clarity loss weighted ``clarity_weight``)."""
+    """Adam and the model's own loss (:meth:`models.base.PolarityModel.training_loss`; for
+    FocalflowNet the clarity loss is weighted ``clarity_weight``)."""
     import keras
 
-    model.keras_model.compile(
-        optimizer=keras.optimizers.Adam(learning_rate),
-        loss={"polarity": "sparse_categorical_crossentropy",
-              "clarity": "sparse_categorical_crossentropy"},
-        loss_weights={"polarity": 1.0, "clarity": clarity_weight},
-        metrics={"polarity": ["accuracy"]})
-
-
-def polarity_targets(polarity: np.ndarray) -> np.ndarray:
-    """Class index of the polarity head (0 up, 1 down, 2 undecided) from +1/-1/0."""
-    return np.select([polarity > 0, polarity < 0], [0, 1], 2).astype(np.int64)
+    model.keras_model.compile(optimizer=keras.optimizers.Adam(learning_rate),
+                              **model.training_loss(clarity_weight))
 
 
 def fit(model, inputs, polarity, clarity, val_inputs, val_polarity, val_clarity, *,
         epochs: int, batch_size: int, learning_rate: float, patience: int,
         clarity_weight: float = CLARITY_LOSS_WEIGHT) -> dict:
     """Train ``model.keras_model`` in place with early stopping on the validation loss (best
-    weights restored); returns the Keras history (lists per epoch)."""
+    weights restored); rows the model cannot learn from (undecided ones for a model that always
+    decides) are left out. Returns the Keras history (lists per epoch): ``loss``, ``val_loss``,
+    the accuracy (``accuracy`` or ``polarity_accuracy``) and its ``val_`` twin."""
     import keras
 
+    targets, keep = model.training_targets(polarity, clarity)
+    val_targets, val_keep = model.training_targets(val_polarity, val_clarity)
     compile_for_training(model, learning_rate, clarity_weight)
     callbacks = [keras.callbacks.EarlyStopping("val_loss", patience=patience,
                                                restore_best_weights=True),
                  keras.callbacks.ReduceLROnPlateau("val_loss", factor=0.3,
                                                    patience=max(1, patience // 2))]
     history = model.keras_model.fit(
-        inputs, {"polarity": polarity_targets(polarity), "clarity": clarity},
-        validation_data=(val_inputs, {"polarity": polarity_targets(val_polarity),
-                                      "clarity": val_clarity}),
+        inputs[keep], _rows(targets, keep),
+        validation_data=(val_inputs[val_keep], _rows(val_targets, val_keep)),
         epochs=epochs, batch_size=batch_size, shuffle=True, callbacks=callbacks, verbose=2)
+    model._infer = None  # the inference function traced the old weights' graph; retrace
     return {k: [float(v) for v in values] for k, values in history.history.items()}
+
+
+def _rows(targets, keep: np.ndarray):
+    """``targets`` (an array or a dict of arrays) restricted to the rows of ``keep``."""
+    if isinstance(targets, dict):
+        return {k: np.asarray(v)[keep] for k, v in targets.items()}
+    return np.asarray(targets)[keep]
 
 
 def decisions(model, inputs: np.ndarray, min_confidence: float = 0.0) -> np.ndarray:
@@ -121,7 +128,12 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m models.train", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--out", type=Path, required=True, help="weights file (*.weights.h5)")
+    parser.add_argument("--model", choices=sorted(ARCHITECTURES), default="focalflow-net",
+                        help="architecture to train (default focalflow-net)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--init", type=Path,
+                        help="start from these weights (continue a training run on fresh "
+                             "synthetic traces: give another --seed)")
     parser.add_argument("--n-train", type=int, default=60000, help="synthetic training traces")
     parser.add_argument("--n-val", type=int, default=6000, help="synthetic validation traces")
     parser.add_argument("--n-test", type=int, default=10000, help="synthetic held-out test traces")
@@ -135,12 +147,12 @@ def main(argv: list[str] | None = None) -> int:
     if not args.out.name.endswith(".weights.h5"):
         parser.error("--out must end in .weights.h5")
 
-    from models.focalflow_net import FocalflowNet
-
     configure_tensorflow(args.seed, args.threads)
-    recipe = Recipe()
     started = time.time()
-    model = FocalflowNet.untrained(seed=args.seed, device="cpu")
+    model = architecture(args.model).untrained(seed=args.seed, device="cpu")
+    if args.init is not None:
+        model.keras_model.load_weights(args.init)
+    recipe = recipe_for(model, Recipe())
     train = make_dataset(model, args.n_train, seed=args.seed, recipe=recipe)
     val = make_dataset(model, args.n_val, seed=args.seed + 1, recipe=recipe)
     generated = time.time()
@@ -156,7 +168,7 @@ def main(argv: list[str] | None = None) -> int:
     scores = synthetic_scores(model, test)
     model.save(args.out)
     card = {
-        "model": FocalflowNet.name, "weights": args.out.name,
+        "model": model.name, "weights": args.out.name,
         "command": "python -m models.train " + " ".join(shlex.quote(a) for a in
                                                         (argv if argv is not None else sys.argv[1:])),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()},
@@ -170,8 +182,6 @@ def main(argv: list[str] | None = None) -> int:
                         "tensorflow": _version("tensorflow"), "keras": _version("keras"),
                         "numpy": np.__version__},
     }
-    from focalflow.workdir import write_text_atomic
-
     write_text_atomic(card_path(args.out), json.dumps(card, indent=1) + "\n")
     all_ = scores["all"]
     log.info("held-out synthetic: %d right, %d wrong, %d undecided of %d labelled "
@@ -179,6 +189,18 @@ def main(argv: list[str] | None = None) -> int:
              all_["right"], all_["wrong"], all_["undecided"], all_["labelled"],
              all_["accuracy_where_both_decide"], all_["noise_called_undecided"], args.out)
     return 0
+
+
+ARCHITECTURES = {"focalflow-net": "models.focalflow_net:FocalflowNet",
+                 "eqpolarity": "models.eqpolarity:EQPolarity"}
+
+
+def architecture(name: str):
+    """The model class trained under ``name`` (see :data:`ARCHITECTURES`)."""
+    import importlib
+
+    module, _, cls = ARCHITECTURES[name].partition(":")
+    return getattr(importlib.import_module(module), cls)
 
 
 def card_path(weights: Path) -> Path:

@@ -18,13 +18,23 @@ def _shared_root() -> Path:
     return Path(os.environ.get("FOCALFLOW_SHARED", REPO.parent / "shared"))
 
 
+def _listing(root: Path) -> dict[str, tuple[int, int]]:
+    return {str(p): (p.stat().st_size, p.stat().st_mtime_ns)
+            for p in root.rglob("*") if p.is_file() and not p.is_symlink()}
+
+
 @pytest.fixture(scope="session")
 def shared_dir() -> Path:
-    """Root of the published reference data; skips the test when it is absent."""
+    """Root of the published reference data; skips the test when it is absent. The data are
+    read-only for tests: a test that writes there (say, through a symlink to a control file
+    whose outputs sit beside its inputs) fails the session."""
     root = _shared_root()
     if not (root / "data").is_dir():
         pytest.skip(f"reference data not found at {root} (set FOCALFLOW_SHARED)")
-    return root
+    before = _listing(root / "data")
+    yield root
+    changed = sorted(k for k, v in _listing(root / "data").items() if before.get(k) != v)
+    assert not changed, f"tests wrote into the reference data: {changed}"
 
 
 @pytest.fixture(scope="session")

@@ -6,16 +6,27 @@ It speaks enough of the FDSN protocol for ObsPy's ``Client``: ``application.wadl
 selection), HTTP 204 when nothing matches. It serves an ObsPy ``Stream`` and ``Inventory``
 held in memory.
 
-Faults make chosen requests fail: ``error`` answers HTTP 500, ``stall`` waits ``stall_s``
-before answering (longer than the client's timeout), ``truncate`` announces the full
-Content-Length, sends half the body and closes the connection. Every request is logged so a
-test can count what the client asked for.
+Faults make chosen requests fail, as hostile or broken servers do:
+
+- ``error`` answers HTTP 500; ``nodata`` answers 204 (no data) even when there is data;
+- ``stall`` waits ``stall_s`` before answering (longer than the client's timeout);
+- ``truncate`` announces the full Content-Length, sends half the body and closes;
+- ``trickle`` answers 200 and sends the body one byte every ``1 / trickle_bytes_s`` seconds;
+- ``bomb`` answers 200 with a gzip body (gzip members of zeros) inflating to ``bomb_bytes``;
+- ``html`` answers 200 with an HTML maintenance page instead of data;
+- ``body`` answers 200 with the fault's own ``body`` (``content_type``, ``encoding``).
+
+``max_bulk_lines`` makes the dataselect service refuse larger bulk requests with HTTP 413
+(request too large), as data centres do. Every request is logged so a test can count what the
+client asked for.
 
 >>> with FdsnTestServer(stream, inventory) as server:      # doctest: +SKIP
 ...     Client(server.url).get_waveforms("XX", "A", "", "HHZ", t0, t1)
 """
 from __future__ import annotations
 
+import functools
+import gzip
 import io
 import threading
 from dataclasses import dataclass, field
@@ -74,13 +85,17 @@ class Fault:
     """Make up to ``times`` matching query requests fail (``times=None``: every one).
 
     ``service`` ("dataselect" or "station") and ``station`` (a station code that must appear
-    in the request) narrow which requests match; ``mode`` is error, stall or truncate.
+    in the request) narrow which requests match; ``mode`` is one of the faults of the module
+    docstring.
     """
 
     mode: str
     service: Optional[str] = None
     station: Optional[str] = None
     times: Optional[int] = 1
+    body: bytes = b""
+    content_type: str = "application/xml"
+    encoding: Optional[str] = None
 
     def matches(self, service: str, text: str) -> bool:
         if self.times == 0 or (self.service and self.service != service):
@@ -103,6 +118,9 @@ class _State:
     inventory: Inventory
     faults: list[Fault]
     stall_s: float
+    trickle_bytes_s: float = 1.0
+    bomb_bytes: int = 3 * 2 ** 30
+    max_bulk_lines: Optional[int] = None
     requests: list[Request] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
     closing: threading.Event = field(default_factory=threading.Event)
@@ -205,14 +223,30 @@ class _Handler(BaseHTTPRequestHandler):
         fault = self._take_fault(service, query)
         if fault == "error":
             return self._send(500, b"Error 500: injected failure", "text/plain")
+        if fault == "nodata":
+            return self._send(204, b"", None)
+        if fault == "html":
+            return self._send(200, MAINTENANCE_PAGE, "text/html; charset=utf-8")
+        if fault == "body":
+            return self._send(200, self._fault.body, self._fault.content_type,
+                              encoding=self._fault.encoding)
+        if fault == "bomb":
+            return self._send(200, gzip_bomb(self.state.bomb_bytes), "application/xml",
+                              encoding="gzip")
         if fault == "stall":
             self.state.closing.wait(self.state.stall_s)
+        if (service == "dataselect" and method == "POST" and self.state.max_bulk_lines
+                and len([r for r in body.splitlines() if len(r.split()) == 6])
+                > self.state.max_bulk_lines):
+            return self._send(413, b"Error 413: request too large", "text/plain")
         try:
             payload, content_type = self._query(service, method, url.query, body)
         except (ValueError, KeyError) as exc:
             return self._send(400, f"Error 400: {exc}".encode(), "text/plain")
         if payload is None:
             return self._send(204, b"", None)
+        if fault == "trickle":
+            return self._trickle(payload, content_type)
         self._send(200, payload, content_type, truncate=(fault == "truncate"))
 
     def _take_fault(self, service: str, text: str) -> Optional[str]:
@@ -221,6 +255,7 @@ class _Handler(BaseHTTPRequestHandler):
                 if fault.matches(service, text):
                     if fault.times is not None:
                         fault.times -= 1
+                    self._fault = fault
                     return fault.mode
         return None
 
@@ -250,13 +285,32 @@ class _Handler(BaseHTTPRequestHandler):
         inventory.write(buffer, format="STATIONXML")
         return buffer.getvalue(), "application/xml"
 
+    def _trickle(self, payload: bytes, content_type: str):
+        """Status 200, then the body one byte at a time until done or the client gives up."""
+        self._request.status = 200
+        try:
+            self.send_response(200)
+            self.send_header("Content-Type", content_type)
+            self.send_header("Content-Length", str(len(payload)))
+            self.end_headers()
+            for i in range(len(payload)):
+                self.wfile.write(payload[i:i + 1])
+                self.wfile.flush()
+                if self.state.closing.wait(1.0 / self.state.trickle_bytes_s):
+                    break
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        self.close_connection = True
+
     def _send(self, status: int, payload: bytes, content_type: Optional[str],
-              truncate: bool = False):
+              truncate: bool = False, encoding: Optional[str] = None):
         self._request.status = status
         try:
             self.send_response(status)
             if content_type:
                 self.send_header("Content-Type", content_type)
+            if encoding:
+                self.send_header("Content-Encoding", encoding)
             self.send_header("Content-Length", str(len(payload)))
             if truncate:
                 self.send_header("Connection", "close")
@@ -269,16 +323,35 @@ class _Handler(BaseHTTPRequestHandler):
             self.close_connection = True
 
 
+MAINTENANCE_PAGE = b"""<!DOCTYPE html>
+<html><head><title>Scheduled maintenance</title></head>
+<body><h1>The data centre is down for maintenance.</h1><p>Please come back later.</p></body></html>
+"""
+
+
+@functools.lru_cache(maxsize=4)
+def gzip_bomb(size: int) -> bytes:
+    """A gzip body that inflates to ``size`` bytes of zeros: concatenated 16 MiB members (a
+    3 GiB bomb is about 3 MB)."""
+    block = 16 * 2 ** 20
+    member = gzip.compress(bytes(block), compresslevel=9)
+    count, rest = divmod(size, block)
+    return member * count + (gzip.compress(bytes(rest), compresslevel=9) if rest else b"")
+
+
 class FdsnTestServer:
     """Serve ``stream`` and ``inventory`` over FDSN web services on 127.0.0.1 (a free port).
 
     Use as a context manager; ``url`` is the base URL for ObsPy's ``Client``; ``requests`` is
-    the log of every request; ``queries(service)`` counts the data requests.
+    the log of every request; ``queries(service)`` counts the data requests. ``stall_s``,
+    ``trickle_bytes_s``, ``bomb_bytes`` and ``max_bulk_lines`` tune the faults.
     """
 
     def __init__(self, stream: Stream, inventory: Inventory, faults: list[Fault] | None = None,
-                 stall_s: float = 60.0):
-        self.state = _State(stream, inventory, list(faults or []), stall_s)
+                 stall_s: float = 60.0, trickle_bytes_s: float = 1.0,
+                 bomb_bytes: int = 3 * 2 ** 30, max_bulk_lines: Optional[int] = None):
+        self.state = _State(stream, inventory, list(faults or []), stall_s, trickle_bytes_s,
+                            bomb_bytes, max_bulk_lines)
         handler = type("Handler", (_Handler,), {"state": self.state})
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), handler)
         self._httpd.daemon_threads = True

@@ -1,7 +1,7 @@
 """A small working directory as stage 6 leaves it, built from known mechanisms (for the
 results/report/analysis tests): events.csv, stations.csv, reversals.csv, polarities.csv,
 sp_ratios.csv, mechanisms.csv (one event with two solutions, one event without a mechanism),
-mechanisms_acceptable.csv, polinfo.csv and vertical P windows in cut/.
+mechanisms_acceptable.csv, polinfo.csv and vertical P windows in the waveform store.
 
 Polarities are the P radiation of each mechanism at straight-ray take-off angles; station
 ``R01`` is reversed, so its recorded traces are flipped; one observation disagrees (a misfit).
@@ -12,9 +12,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from obspy import Trace, UTCDateTime
-from obspy.io.sac import SACTrace
+from obspy import UTCDateTime
 
+from focalflow.waveforms.store import WindowSet, write_event_windows
 from hash_core.geometry import auxiliary_plane, ray_vectors, sdr_to_vectors
 
 # event_id: (strike, dip, rake, magnitude, quality)
@@ -46,6 +46,7 @@ def build_workdir(root: Path) -> Path:
         root / "reversals.csv", index=False)
     rng = np.random.default_rng(1)
     events, mechanisms, acceptable, polinfo, polarities, sp_rows = [], [], [], [], [], []
+    windows: list = []
     for number, event_id in enumerate([*MECHANISMS, NO_MECHANISM]):
         time = UTCDateTime(2021, 3, 1 + 3 * number, 4, 5, 6.5)
         lat, lon, depth = ORIGIN[0] + 0.01 * number, ORIGIN[1] - 0.01 * number, 8.0 + number
@@ -107,9 +108,13 @@ def build_workdir(root: Path) -> Path:
                 sp_rows.append({"event_id": event_id, "network": "XX", "station": row.station,
                                 "location": "", "channel": "HHZ", "sp_ratio": 0.4 + 0.1 * k,
                                 "amp_p": 1.0, "amp_s": 3.0, "noise_p": 0.1, "noise_s": 0.1})
-            _write_p_window(root / "cut" / event_id, row.station, time + distance[k] / 6.0,
-                            recorded=observed[k] * (-1 if row.station == "R01" else 1),
-                            rng=rng)
+            windows.append(_p_window(row.station, distance[k] / 6.0,
+                                     recorded=observed[k] * (-1 if row.station == "R01" else 1),
+                                     rng=rng))
+        rows, samples = zip(*windows)
+        write_event_windows(root / "store", event_id, [WindowSet.from_rows("P", rows, samples)],
+                            {"origin": str(time)})
+        windows.clear()
     pd.DataFrame(events).to_csv(root / "events.csv", index=False)
     pd.DataFrame(mechanisms).to_csv(root / "mechanisms.csv", index=False)
     pd.DataFrame(acceptable).round(2).to_csv(root / "mechanisms_acceptable.csv", index=False)
@@ -119,17 +124,13 @@ def build_workdir(root: Path) -> Path:
     return root
 
 
-def _write_p_window(folder: Path, station: str, pick: UTCDateTime, recorded: float,
-                    rng: np.random.Generator) -> None:
-    """A 2 s vertical window, the pick 0.5 s in, first motion of sign ``recorded``."""
-    folder.mkdir(parents=True, exist_ok=True)
+def _p_window(station: str, pick_s: float, recorded: float,
+              rng: np.random.Generator) -> tuple[dict, np.ndarray]:
+    """A 2 s vertical window, the pick 0.5 s in, first motion of sign ``recorded``; R01 is
+    reversed (as reversals.csv says)."""
     t = np.arange(int(2.0 * RATE_HZ)) / RATE_HZ - 0.5
     onset = np.where(t >= 0, np.sin(2 * np.pi * 8.0 * t) * np.exp(-t / 0.25), 0.0)
     data = (recorded * onset + 0.02 * rng.standard_normal(len(t))).astype(np.float32)
-    trace = Trace(data, header={"network": "XX", "station": station, "location": "",
-                                "channel": "HHZ", "sampling_rate": RATE_HZ,
-                                "starttime": pick - 0.5})
-    sac = SACTrace.from_obspy_trace(trace)
-    sac.a = sac.b + 0.5
-    sac.ka = "P"
-    sac.write(str(folder / f"XX.{station}..HHZ.P.sac"))
+    return ({"network": "XX", "station": station, "location": "", "channel": "HHZ",
+             "rate_hz": RATE_HZ, "start_s": pick_s - 0.5, "pick_s": pick_s,
+             "reversed": station == "R01"}, data)

@@ -10,7 +10,7 @@ from focalflow.formats.hypoinverse import read_hypoinverse
 from focalflow.mechanisms.amplitudes import (SpSettings, measure_event_sp, measure_sp_amplitudes,
                                              read_sp_corrections)
 from focalflow.tables import COLUMNS
-from focalflow.workdir import WorkDir
+from focalflow.waveforms.store import WindowSet, write_sets
 
 START = UTCDateTime(2024, 1, 1)
 
@@ -83,35 +83,50 @@ def test_demo_ratios_match_the_true_radiation_pattern(demo_dir):
     assert np.corrcoef(measured, expected)[0, 1] > 0.95
 
 
-def write_cut_window(stream, pick, phase, folder, predicted=False):
-    for tr in stream:
-        tr = tr.copy()
-        tr.data = tr.data.astype(np.float32)
-        tr.stats.sac = {"a": float(pick - tr.stats.starttime), "ka": phase}
-        if predicted:
-            tr.stats.sac["kuser0"] = "predS"
-        tr.write(str(folder / f"{tr.id}.{phase}.sac"), format="SAC")
+def window_rows(stream, pick, reference, predicted=False):
+    """Store rows (times in s after ``reference``) and samples of one window's components."""
+    rows = [{"network": tr.stats.network, "station": tr.stats.station,
+             "location": tr.stats.location, "channel": tr.stats.channel,
+             "rate_hz": tr.stats.sampling_rate, "start_s": tr.stats.starttime - reference,
+             "pick_s": pick - reference, "predicted": predicted} for tr in stream]
+    return rows, [tr.data.astype(np.float32) for tr in stream]
 
 
-def test_cut_folder_to_sp_table_with_station_corrections(demo_dir, demo_config, tmp_path):
+def test_windows_file_to_sp_table_with_station_corrections(demo_dir, demo_config, tmp_path):
     windows = list(analyst_windows(demo_dir, "60000001"))
-    folder = WorkDir(demo_config.workdir).event_cut_dir("60000001")
-    folder.mkdir(parents=True)
+    reference = windows[0][4] - 10.0
+    sets = {"P": ([], []), "S": ([], [])}
     for k, (_, station, p, s, p_time, s_time) in enumerate(windows):
-        write_cut_window(p, p_time, "P", folder)
-        write_cut_window(s, s_time, "S", folder, predicted=(k == 0))  # a predicted S: not used
-    (folder / "FF.ZZ99..HHZ.P.sac").write_bytes(b"garbage")
-    (folder / "FF.ZZ99..HHZ.S.sac").write_bytes(b"garbage")
-    table, problems = measure_event_sp(folder, "60000001")
+        for phase, stream, pick, predicted in (("P", p, p_time, False),
+                                               ("S", s, s_time, k == 0)):  # a predicted S: not used
+            rows, samples = window_rows(stream, pick, reference, predicted)
+            sets[phase][0].extend(rows)
+            sets[phase][1].extend(samples)
+    # a station whose three components disagree on the pick
+    rows, samples = window_rows(windows[1][2], windows[1][4], reference)
+    rows[1]["pick_s"] += 0.5
+    for row in rows:
+        row["station"] = "ZZ99"
+    sets["P"][0].extend(rows)
+    sets["P"][1].extend(samples)
+    rows, samples = window_rows(windows[1][3], windows[1][5], reference)
+    sets["S"][0].extend({**row, "station": "ZZ99"} for row in rows)
+    sets["S"][1].extend(samples)
+    path = tmp_path / "windows.h5"
+    write_sets(path, [WindowSet.from_rows(phase, *sets[phase]) for phase in "PS"], {})
+    table, problems = measure_event_sp(path, "60000001")
     assert list(table.columns) == COLUMNS["sp_ratios"]
     assert len(table) == len(windows) - 1 and windows[0][1] not in set(table["station"])
     assert set(table["channel"]) <= {"HHZ"} and table["location"].eq("").all()
-    assert problems and problems[0][0] == "FF.ZZ99" and "not a readable SAC file" in problems[0][1]
+    assert problems and problems[0][0] == "FF.ZZ99" and "disagree on the pick" in problems[0][1]
+    for row in table.itertuples():  # the same ratios as measured on the ObsPy streams
+        _, _, p, s, p_time, s_time = next(w for w in windows if w[1] == row.station)
+        assert row.amp_p == pytest.approx(measure_sp_amplitudes(p, s, p_time, s_time).amp_p)
 
     corrections = tmp_path / "statcor.csv"
     station = table["station"].iloc[1]
     corrections.write_text(f"station,network,sta_correction\n{station},FF,0.25\n")
-    corrected, _ = measure_event_sp(folder, "60000001", corrections=read_sp_corrections(corrections))
+    corrected, _ = measure_event_sp(path, "60000001", corrections=read_sp_corrections(corrections))
     corrected = corrected.set_index("station")["sp_ratio"]
     plain = table.set_index("station")["sp_ratio"]
     assert corrected[station] == pytest.approx(plain[station] - 0.25)

@@ -111,5 +111,5 @@ def test_same_seed_same_bytes_and_refuses_foreign_folders(demo_dir, tmp_path):
     (foreign / "thesis.tex").write_text("precious")
     with pytest.raises(FocalflowError, match="not a focalflow demo folder"):
         generate(foreign)
-    assert main(["--out", str(foreign)]) == 1
+    assert main(["--out", str(foreign)]) == 2  # a user error: status 2, one line
     assert (foreign / "thesis.tex").read_text() == "precious"

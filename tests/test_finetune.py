@@ -1,4 +1,4 @@
-"""Fine-tuning the own model on analyst-labelled picks, end to end through the command."""
+"""Fine-tuning on analyst-labelled picks, end to end through the command."""
 from __future__ import annotations
 
 import json
@@ -9,11 +9,11 @@ import pytest
 from obspy.io.sac import SACTrace
 
 from focalflow.errors import InputError
-from models import finetune
+from focalflow.polarity import finetune
 from models.synthetic import generate_traces
 
 OUTPUTS = (".weights.h5", ".json", ".md", "_evaluation.csv", "_evaluation.png",
-           "_evaluation_base.png", "_held_out.csv")
+           "_evaluation_base.png", "_held_out.csv", "_learning_curves.png")
 
 
 def write_labelled_sac(folder, n_stations=12, per_station=3, seed=0) -> pd.DataFrame:
@@ -70,7 +70,7 @@ def test_finetune_on_a_labels_csv_with_sac_files(tmp_path):
 
 def test_finetune_on_toc2me_reports_held_out_stations(tmp_path, shared_dir):
     """Transfer learning on the ToC2ME analyst labels (pick in SAC header t1), split by station."""
-    from models.toc2me import read_labels
+    from focalflow.polarity.toc2me import read_labels
 
     labels = read_labels(shared_dir / "data" / "toc2me")
     labels.to_csv(tmp_path / "toc2me_labels.csv", index=False)
@@ -93,7 +93,7 @@ def test_bad_labels_are_named(tmp_path):
     rows, windows = finetune.labelled_windows(labels)
     assert len(rows) == 0 and windows == []  # unreadable trace skipped, not fatal
     assert finetune.main(["--labels", str(tmp_path / "ok.csv"),
-                          "--out", str(tmp_path / "x.weights.h5")]) == 1
+                          "--out", str(tmp_path / "x.weights.h5")]) == 2
 
 
 def _write(path, text):

@@ -154,6 +154,11 @@ def test_writer_rejects_values_the_format_cannot_hold(tmp_path, column, value, m
     assert list(tmp_path.iterdir()) == []      # nothing half-written
 
 
+def announcing(summary: str, readings: int) -> str:
+    """``summary`` announcing ``readings`` readings (columns 40-42)."""
+    return summary[:39] + f"{readings:3d}" + summary[42:]
+
+
 def test_malformed_lines_are_reported_and_skipped(tmp_path):
     bad_summary = SUMMARY[:16] + "x9" + SUMMARY[18:]
     lines = [P_LINE,                                   # 1: before any event
@@ -164,7 +169,7 @@ def test_malformed_lines_are_reported_and_skipped(tmp_path):
              bad_summary, P_LINE, S_LINE,               # 8-10: bad event and its phases
              "    ",                                    # blank line
              "$1 shadow line",                          # ignored
-             SUMMARY.replace("38442575", "38442576"), S_LINE]  # 13-14: good again
+             announcing(SUMMARY.replace("38442575", "38442576"), 1), S_LINE]  # 13-14: good again
     path = tmp_path / "bad.arc"
     path.write_text("\n".join(lines) + "\n")
     events, picks, problems = read_hypoinverse(path)

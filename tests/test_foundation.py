@@ -26,7 +26,7 @@ def test_wrong_type_and_choice_name_the_key():
     with pytest.raises(ConfigError) as err:
         config_from_dict({"hash": {"nmc": "many"}, "waveforms": {"source": "ftp"}})
     text = str(err.value)
-    assert "key 'hash.nmc'" in text and "key 'waveforms.source'" in text and "'fdsn' or 'sds'" in text
+    assert "key 'hash.nmc'" in text and "key 'waveforms.source'" in text and "'fdsn', 'sds' or 'files'" in text
 
 
 def test_out_of_range_value():

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from models.base import WeightsError, decide
+from models.base import decide
+from models.errors import ModelError, WeightsError
 from models.focalflow_net import DEFAULT_WEIGHTS, FocalflowNet, build_inputs
 from models.registry import load_model
 from models.synthetic import Recipe, first_extremum, generate_traces, make_dataset
@@ -74,7 +75,7 @@ def test_weights_round_trip_and_bad_files(tmp_path):
     broken.write_bytes(path.read_bytes()[:2000])
     with pytest.raises(WeightsError, match="broken.weights.h5"):
         FocalflowNet(broken, device="cpu")
-    with pytest.raises(ValueError, match=r"\.weights\.h5"):
+    with pytest.raises(ModelError, match=r"\.weights\.h5"):
         model.save(tmp_path / "wrong.h5")
 
 
@@ -103,7 +104,7 @@ def test_shipped_model_on_the_demo_true_first_motions(shipped, demo_dir):
     from obspy.clients.filesystem.sds import Client
 
     from focalflow.formats.hypoinverse import read_hypoinverse
-    from focalflow.polarity.predict import SacWindow, classify_windows
+    from focalflow.polarity.predict import TraceWindow, classify_windows
 
     _, picks, _ = read_hypoinverse(demo_dir / "phases.arc")
     truth = pd.read_csv(demo_dir / "truth_picks.csv", dtype={"event_id": str})
@@ -113,7 +114,7 @@ def test_shipped_model_on_the_demo_true_first_motions(shipped, demo_dir):
     for row in p.itertuples():
         pick = obspy.UTCDateTime(row.time)
         trace = client.get_waveforms(row.network, row.station, "*", "HH[Z3]", pick - 2, pick + 2)[0]
-        windows.append(SacWindow(trace.data.astype(np.float32), trace.stats.delta, 0.0,
+        windows.append(TraceWindow(trace.data.astype(np.float32), trace.stats.delta, 0.0,
                                  pick - trace.stats.starttime))
     table = classify_windows(shipped, windows)
     call, true = table["polarity"].to_numpy(), p["first_motion_recorded"].to_numpy()
@@ -123,8 +124,25 @@ def test_shipped_model_on_the_demo_true_first_motions(shipped, demo_dir):
 
 
 def test_shipped_model_on_toc2me_analyst_labels(shipped, shared_dir):
-    from models.toc2me import evaluate, read_labels
+    from focalflow.polarity.toc2me import evaluate, read_labels
 
     counts, table = evaluate(shipped, read_labels(shared_dir / "data" / "toc2me"))
     assert counts["labelled"] == 50
     assert counts["right"] >= 40 and counts["wrong"] <= 3, counts
+
+
+def test_windows_resampled_from_pieces_equal_resampled_whole_traces():
+    """Stage 4 resamples only the piece of each trace its window needs: bit for bit the same."""
+    from fractions import Fraction
+
+    from models.base import resample, resampled_windows
+
+    g = np.random.default_rng(0)
+    for rate_in, rate_out, npts in ((100, 200, 400), (500, 100, 5000), (100, 150, 400)):
+        ratio = Fraction(rate_out, rate_in)
+        data = g.normal(size=(50, npts))
+        n_out = npts * ratio.numerator // ratio.denominator
+        for start in (np.full(50, n_out // 2), g.integers(0, n_out - 128, 50)):  # aligned, any
+            whole = resample(data, ratio.numerator, ratio.denominator)
+            expected = whole[np.arange(50)[:, None], start[:, None] + np.arange(128)]
+            np.testing.assert_array_equal(resampled_windows(data, start, 128, ratio), expected)

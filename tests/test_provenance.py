@@ -9,7 +9,8 @@ import pytest
 
 from focalflow.config import Config
 from focalflow.errors import InputError
-from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest, file_digest
+from focalflow.provenance import (Ledger, RerunSummary, config_params, content_digest, file_digest,
+                                  file_digests)
 from focalflow.tables import update_event_rows
 from focalflow.workdir import WorkDir, write_text_atomic
 
@@ -86,3 +87,76 @@ def test_written_files_follow_the_umask(tmp_path):
     mask = os.umask(0)
     os.umask(mask)
     assert stat.S_IMODE(path.stat().st_mode) == 0o666 & ~mask
+
+
+def test_file_digests_name_workdir_files_relative_to_it(tmp_path):
+    workdir = WorkDir(tmp_path / "work").create()
+    inside, outside = workdir.root / "sac" / "ev1" / "A.sac", tmp_path / "phases.arc"
+    for path in (inside, outside):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    digests = file_digests(workdir.root, [inside, outside])
+    assert list(digests) == ["sac/ev1/A.sac", outside.as_posix()]
+    assert digests["sac/ev1/A.sac"] == file_digest(inside)
+
+
+def test_many_changed_inputs_are_counted_not_listed(tmp_path):
+    ledger = Ledger(WorkDir(tmp_path).create(), "2_mseed2sac")
+    ledger.record("ev1", {}, {f"f{k}": "1" for k in range(5)})
+    assert ledger.why_redo("ev1", {}, {f"f{k}": "2" for k in range(5)}) == \
+        "input f0, f1, f2 and 2 more changed"
+    assert ledger.why_redo("ev1", {}, {}, overwrite=True) == "--overwrite"
+
+
+def test_writing_the_same_content_leaves_the_file_untouched(tmp_path):
+    path = tmp_path / "events.csv"
+    write_text_atomic(path, "a\n")
+    os.utime(path, ns=(0, 0))
+    write_text_atomic(path, "a\n", if_changed=True)
+    assert path.stat().st_mtime_ns == 0
+    write_text_atomic(path, "b\n", if_changed=True)
+    assert path.read_text() == "b\n" and path.stat().st_mtime_ns > 0
+    table = tmp_path / "picks.csv"
+    table.write_text("event_id,n\nA,1\nB,2\n")
+    os.utime(table, ns=(0, 0))
+    update_event_rows(table, pd.DataFrame({"event_id": ["A"], "n": [1]}), ["A"], order=["A", "B"])
+    assert table.stat().st_mtime_ns == 0
+
+
+def test_failures_of_an_unchanged_rerun_keep_their_place(tmp_path):
+    from focalflow.log import FailureLog
+
+    path = tmp_path / "logs" / "failures.csv"
+    for stage in ("3_convert_phases", "4_polarity_predict"):
+        failures = FailureLog(stage, path)
+        failures.add("ev1", "FF.A", f"{stage} problem")
+        failures.add(None, None, f"{stage} bad line")
+        failures.save()
+    before = path.read_bytes()
+    os.utime(path, ns=(0, 0))
+    again = FailureLog("3_convert_phases", path, events={"ev1"})
+    again.add("ev1", "FF.A", "3_convert_phases problem")
+    again.add(None, None, "3_convert_phases bad line")   # about no event: replaced, not doubled
+    again.save()
+    assert path.read_bytes() == before and path.stat().st_mtime_ns == 0
+
+
+def test_records_saved_again_unchanged_leave_the_ledger_file_untouched(tmp_path):
+    workdir = WorkDir(tmp_path).create()
+    ledger = Ledger(workdir, "3_convert_phases")
+    ledger.record("ev1", {"phases.p_before_s": 2.0}, {"picks": "abc"}, ["cut/ev1"],
+                  [("FF.A", "no trace")])
+    ledger.save()
+    os.utime(ledger.path, ns=(0, 0))
+    again = Ledger(workdir, "3_convert_phases")  # e.g. --overwrite redoes it the same way
+    again.record("ev1", {"phases.p_before_s": 2.0}, {"picks": "abc"}, ["cut/ev1"],
+                 [("FF.A", "no trace")])
+    again.save()
+    assert ledger.path.stat().st_mtime_ns == 0
+    assert again.failures("ev1") == [("FF.A", "no trace")]
+    again.record("ev1", {"phases.p_before_s": 1.0}, {"picks": "abc"}, ["cut/ev1"])
+    again.save()
+    assert ledger.path.stat().st_mtime_ns > 0
+    assert Ledger(workdir, "3_convert_phases").why_redo("ev1", {"phases.p_before_s": 2.0},
+                                                        {"picks": "abc"}) == \
+        "phases.p_before_s changed 1.0 -> 2.0"

@@ -78,6 +78,7 @@ def test_quakeml_round_trips_through_obspy(products):
         plane2 = mechanism.nodal_planes.nodal_plane_2
         assert (plane2.strike, plane2.dip, plane2.rake) == pytest.approx(
             (row.strike2, row.dip2, row.rake2))
+        assert mechanism.nodal_planes.preferred_plane is None  # first motions cannot tell
         assert plane1.strike_errors.uncertainty == pytest.approx(row.fault_plane_uncertainty)
         assert mechanism.misfit == pytest.approx(row.polarity_misfit / 100)
         assert mechanism.station_polarity_count == row.num_p_pol
@@ -124,16 +125,27 @@ def test_quakeml_reads_back_into_focalflow_tables(products):
         assert np.allclose(merged[column], merged[f"{column}_xml"]), column
 
 
-def test_report_lists_every_event_and_links_local_images(products):
+def test_report_is_self_contained_and_lists_every_event(products, tmp_path):
     wd, _, _ = products
-    page = (wd.report_dir / "index.html").read_text()
+    moved = tmp_path / "moved_report"
+    shutil.copytree(wd.report_dir, moved)  # the folder works on its own, anywhere
+    page = (moved / "index.html").read_text()
     body = page.split("<tbody>", 1)[1].split("</tbody>", 1)[0]
     assert body.count("<tr>") == len(MECHANISMS) + 1  # the event without mechanism too
+    assert body.count('<svg class="ball"') == len(MECHANISMS)  # inline table beachballs
     sources = re.findall(r'<img[^>]* src="([^"]+)"', page)
-    assert len(sources) == len(CATALOG_FIGURES) + 3 * len(MECHANISMS)
+    assert len(sources) == len(CATALOG_FIGURES) + len(MECHANISMS)  # one figure per event
     for source in sources:
-        assert (wd.report_dir / source).resolve().is_file(), source
+        assert not source.startswith(("/", "..")) and (moved / source).is_file(), source
     assert "http://" not in page.replace("http://focalflow", "") and "https://" not in page
+
+
+def test_report_shows_the_multiple_solution_flag(products):
+    wd, _, _ = products
+    page = (wd.report_dir / "index.html").read_text()
+    row = re.search(r"<tr><td[^>]*><a[^>]*>ev2</a>.*?</tr>", page).group(0)
+    assert "multiple" in row
+    assert "Multiple solutions" in page.split('id="event-ev2"', 1)[1].split('class="event"', 1)[0]
 
 
 def test_observations_join_polinfo_probabilities_and_sp(products):

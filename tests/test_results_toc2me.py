@@ -14,6 +14,7 @@ from obspy import read
 from focalflow.cli import make_context
 from focalflow.config import config_from_dict
 from focalflow.products.results import event_observations, load_tables, p_windows, write_products
+from focalflow.waveforms.store import WindowSet, write_event_windows
 from hash_core.geometry import auxiliary_plane
 
 pytestmark = pytest.mark.filterwarnings("ignore:Sample spacing read from SAC")
@@ -48,15 +49,16 @@ def build_toc2me_workdir(shared, root):
     pd.DataFrame({"network": "5B", "station": stations["station"], "start": "", "end": ""}) \
         .to_csv(root / "reversals.csv", index=False)
     for event_id in ids.values():
-        folder = root / "cut" / event_id
-        folder.mkdir(parents=True)
-        for path in (shared / "data/toc2me/waveforms" / event_id).glob("5B.*.DHZ.SAC"):
+        rows, samples = [], []
+        for path in sorted((shared / "data/toc2me/waveforms" / event_id).glob("5B.*.DHZ.SAC")):
             trace = read(str(path), format="SAC")[0]
             if "t1" not in trace.stats.sac:  # no analyst pick: no P window
                 continue
-            trace.stats.sac.a = trace.stats.sac.t1
-            trace.stats.sac.ka = "P"
-            trace.write(str(folder / f"5B.{trace.stats.station}..DHZ.P.sac"), format="SAC")
+            rows.append({"network": "5B", "station": trace.stats.station, "location": "",
+                         "channel": "DHZ", "rate_hz": trace.stats.sampling_rate, "start_s": 0.0,
+                         "pick_s": trace.stats.sac.t1 - trace.stats.sac.b, "reversed": True})
+            samples.append(trace.data)
+        write_event_windows(root / "store", event_id, [WindowSet.from_rows("P", rows, samples)])
     return root
 
 
@@ -72,15 +74,14 @@ def test_p_windows_are_found_aligned_and_shown_as_ground_motion(toc2me):
     observations = event_observations(EVENT, tables)
     used = tables["mechanisms"].set_index("event_id").loc[EVENT, "num_p_pol"]
     assert len(observations) == used and (observations["network"] == "").all()
-    windows = p_windows(toc2me.workdir, EVENT, observations, tables["reversals"])
+    windows = p_windows(toc2me.workdir, EVENT, observations)
     assert len(windows) >= 0.8 * used and all(w.reversed for w in windows.values())
     # the first swing after the pick, shown as ground motion, matches the polarity used
     agree = []
     for row in observations[observations["label"].isin(windows)].itertuples(index=False):
         window = windows[row.label]
-        trace = window.trace
-        start = int(round((window.pick_time - trace.stats.starttime) / trace.stats.delta))
-        data = trace.data.astype(float) - trace.data[start - 50:start].mean()
+        start = int(round((window.pick_s - window.start_s) * window.rate_hz))
+        data = window.data.astype(float) - window.data[start - 50:start].mean()
         first = data[start:start + 15]
         swing = first[np.argmax(np.abs(first))] * (-1 if window.reversed else 1)
         agree.append(np.sign(swing) == row.polarity)

@@ -144,6 +144,6 @@ def closed_port_url() -> str:
 def test_a_dead_server_gives_a_clear_error_after_the_retries():
     url = closed_port_url()
     source = FdsnSource(url, FdsnConfig(timeout_s=0.5, retries=1, backoff_s=0.01))
-    with pytest.raises(DownloadError, match=rf"connecting to FDSN provider {url}: "
+    with pytest.raises(DownloadError, match=rf"cannot reach FDSN provider {url}: "
                                             r"failed 2 time\(s\)"):
         source.waveforms([("XX", "NEAR", "", "HHZ", ORIGINS["ev1"], ORIGINS["ev1"] + 1)])

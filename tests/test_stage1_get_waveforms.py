@@ -10,8 +10,10 @@ from obspy import read, read_inventory
 from fdsn_server import Fault, FdsnTestServer
 from focalflow.cli import run_stage
 from focalflow.config import config_from_dict
+from focalflow.errors import StageFailed
 from focalflow.stages import get_waveforms
 from focalflow.tables import read_table
+from focalflow.waveforms.download import NetworkGone
 from waveform_case import ORIGINS, build_inventory, build_stream, case_config, sds_config
 
 EXPECTED_FILES = sorted([
@@ -133,14 +135,15 @@ def closed_port_url() -> str:
         return f"http://127.0.0.1:{probe.getsockname()[1]}"
 
 
-def test_unreachable_server_fails_each_event_cleanly(tmp_path):
+def test_unreachable_server_stops_the_stage_after_the_first_event(tmp_path):
     url = closed_port_url()
     config = config_from_dict(case_config(tmp_path, url=url, fdsn={"retries": 1}))
-    summary = stage1(config)
-    assert summary["events_failed"] == 2
+    with pytest.raises(NetworkGone, match=f"cannot reach FDSN provider {url}") as stop:
+        stage1(config)
+    assert stop.value.exit_status == 1
     rows = failures(config)
-    assert list(rows["event_id"]) == ["ev1", "ev2"]
-    assert rows["reason"].str.contains(f"connecting to FDSN provider {url}").all()
+    assert list(rows["event_id"]) == ["ev1"]
+    assert rows["reason"].str.contains(f"cannot reach FDSN provider {url}").all()
     assert not list((config.workdir / "mseed").glob("*/manifest.json"))
 
 
@@ -152,7 +155,7 @@ def test_a_second_provider_that_fails_is_asked_again_but_data_is_not_refetched(t
         assert stage1(config)["stations_ok"] == 8
         rows = failures(config)
         assert list(rows["event_id"]) == ["ev1", "ev2"] and set(rows["station"]) == {""}
-        assert rows["reason"].str.contains(f"connecting to FDSN provider {dead}").all()
+        assert rows["reason"].str.contains(f"cannot reach FDSN provider {dead}").all()
         server.clear_log()
         assert stage1(config)["stations_ok"] == 8
         assert [r.service for r in server.queries()] == ["station", "station"]  # no waveforms
@@ -176,20 +179,40 @@ def test_sds_archive_gives_the_same_files(tmp_path):
     assert snapshot(config) == before
 
 
-def test_sds_settings_change_refetches_the_event(tmp_path):
+def test_sds_settings_change_refetches_the_event(tmp_path, caplog):
     settings = sds_config(tmp_path)
     stage1(config_from_dict(settings))
     settings["waveforms"]["channel_priorities"] = ["EH[ZNE12]"]
     config = config_from_dict(settings)
-    stage1(config)
+    with caplog.at_level("INFO", logger="focalflow"):
+        stage1(config)
+    assert "2 events (re)computed (2: waveforms.channel_priorities changed" in caplog.text
     assert event_files(config, "ev1") == ["XX.VERT..EHZ.mseed"]
+    config.waveforms.fdsn.timeout_s = 5.0           # how data come, not which: nothing refetched
+    assert stage1(config)["events_skipped"] == 2
     settings["waveforms"]["max_radius_km"] = 5.0
     config = config_from_dict(settings)
-    assert stage1(config)["events"] == 2
+    with pytest.raises(StageFailed, match="no waveforms for any of the 2 selected event"):
+        stage1(config)  # exit status 1: the later stages would have nothing to work on
     assert event_files(config, "ev1") == []
     assert list(failures(config)["reason"]) == [
         "no station within waveforms.max_radius_km = 5 km has channels matching "
         "waveforms.channel_priorities"] * 2
+
+
+def test_deleted_waveform_file_is_fetched_again_alone(tmp_path, caplog):
+    config = config_from_dict(sds_config(tmp_path))
+    stage1(config)
+    gone = config.workdir / "mseed" / "ev2" / "XX.TILT..HH1.mseed"
+    kept = config.workdir / "mseed" / "ev2" / "XX.NEAR..HHZ.mseed"
+    content, mtime = gone.read_bytes(), kept.stat().st_mtime_ns
+    gone.unlink()
+    with caplog.at_level("INFO", logger="focalflow"):
+        summary = stage1(config)
+    assert "1 events (re)computed (1: stations failed or missing before, asked again); " \
+           "1 kept unchanged" in caplog.text
+    assert summary["events_skipped"] == 1 and gone.read_bytes() == content
+    assert kept.stat().st_mtime_ns == mtime
 
 
 def test_missing_sds_archive_is_a_clear_error(tmp_path):

@@ -1,8 +1,10 @@
-"""Stage 2 end to end: miniSEED from stage 1 to SAC, reruns, and a corpus of bad inputs."""
+"""Stage 2 end to end: miniSEED from stage 1 to the waveform store (and the SAC export), reruns,
+and a corpus of bad inputs."""
 from __future__ import annotations
 
 import shutil
 
+import h5py
 import numpy as np
 import pytest
 from obspy import Stream, read
@@ -12,6 +14,7 @@ from focalflow.cli import run_stage
 from focalflow.config import config_from_dict
 from focalflow.stages import get_waveforms, mseed2sac
 from focalflow.tables import read_table
+from focalflow.waveforms.store import WindowSet, read_sets
 from waveform_case import ORIGINS, p_arrival, sds_config
 
 
@@ -27,7 +30,7 @@ def fetched(tmp_path_factory):
 @pytest.fixture
 def config(fetched, tmp_path):
     """A private copy of the stage 1 working directory."""
-    settings = {**fetched, "workdir": str(tmp_path / "work")}
+    settings = {**fetched, "workdir": str(tmp_path / "work"), "sac": {"write_files": True}}
     shutil.copytree(fetched["workdir"], settings["workdir"])
     return config_from_dict(settings)
 
@@ -46,14 +49,19 @@ def failures(config) -> list[tuple[str, str, str]]:
     return list(zip(table["event_id"], table["station"], table["reason"]))
 
 
+def stored(config, event_id: str) -> WindowSet:
+    return read_sets(config.workdir / "store" / "traces" / f"{event_id}.h5")["traces"]
+
+
 def contents(config) -> dict[str, bytes]:
     return {str(p.relative_to(config.workdir)): p.read_bytes()
-            for p in sorted((config.workdir / "sac").rglob("*")) if p.is_file()}
+            for folder in ("sac", "store") for p in sorted((config.workdir / folder).rglob("*"))
+            if p.is_file()}
 
 
 def test_sac_files_with_headers_rotated_to_zne(config):
     summary = stage2(config)
-    assert summary["sac_files"] == 20 and summary["skipped"] == 0 and failures(config) == []
+    assert summary["traces"] == 20 and summary["skipped"] == 0 and failures(config) == []
     assert sac_files(config, "ev1") == [
         "XX.MIXD.00.BHE.sac", "XX.MIXD.00.BHN.sac", "XX.MIXD.00.BHZ.sac",
         "XX.NEAR..HHE.sac", "XX.NEAR..HHN.sac", "XX.NEAR..HHZ.sac",
@@ -81,16 +89,28 @@ def test_sac_files_with_headers_rotated_to_zne(config):
     # onset on Z: the first motion after the P pick is up, as the synthetic data were made
     onset = int(round((z.t1 - z.b) * 100))
     assert z.data[onset + 1:onset + 10].mean() > 100
+    # the store holds the same traces, samples and times (seconds after the origin)
+    traces = stored(config, "ev1")
+    assert sorted(".".join(traces.codes(i)) + ".sac" for i in range(len(traces))) == \
+        sac_files(config, "ev1")
+    row = [i for i in range(len(traces)) if traces.codes(i) == ("XX", "TILT", "", "HHZ")][0]
+    np.testing.assert_array_equal(traces.samples(row), z.data)
+    record = traces.table[row]
+    assert record["start_s"] == pytest.approx(-20.0) and record["rate_hz"] == 100.0
+    assert record["p_s"] == pytest.approx(z.t1, abs=1e-3) and record["s_s"] > record["p_s"]
+    assert (record["station_lat"], record["cmpaz"], record["cmpinc"]) == \
+        (pytest.approx(35.70), 0.0, 0.0)
 
 
 def test_rerun_keeps_identical_files_and_overwrite_redoes_them(config):
     stage2(config)
     first = contents(config)
-    mtimes = {p: p.stat().st_mtime_ns for p in (config.workdir / "sac").rglob("*.sac")}
+    mtimes = {p: p.stat().st_mtime_ns for folder in ("sac", "store")
+              for p in (config.workdir / folder).rglob("*") if p.is_file()}
     assert stage2(config)["events_skipped"] == 2
     assert contents(config) == first
     assert {p: p.stat().st_mtime_ns for p in mtimes} == mtimes
-    assert stage2(config, overwrite=True)["sac_files"] == 20
+    assert stage2(config, overwrite=True)["traces"] == 20
     assert contents(config) == first
     assert any(p.stat().st_mtime_ns != t for p, t in mtimes.items())
 
@@ -174,13 +194,17 @@ def test_demo_event_gets_picks_and_rotated_components(demo_config):
     event_id = events["event_id"].iloc[0]
     run_stage("1_get_waveforms", get_waveforms.run, demo_config, events={event_id})
     summary = stage2(demo_config, events={event_id})
-    assert summary["skipped"] == 0 and summary["sac_files"] % 3 == 0
+    assert summary["skipped"] == 0 and summary["traces"] % 3 == 0
+    assert not (demo_config.workdir / "sac").exists()  # SAC files only with sac.write_files
     p_picked = set(picks[(picks["event_id"] == event_id) & (picks["phase"] == "P")]["station"])
-    verticals = sorted((demo_config.workdir / "sac" / event_id).glob("*Z.sac"))
-    assert len(verticals) == summary["sac_files"] // 3
-    for path in verticals:
-        sac = SACTrace.read(str(path), headonly=True)
-        assert (sac.t1 is not None) == (sac.kstnm.strip() in p_picked)
-        if sac.t1 is not None:
-            assert sac.b < sac.t1 < sac.e and sac.kt1.strip() == "P"
-        assert sac.evdp == pytest.approx(float(events["depth"].iloc[0]), abs=1e-3)
+    traces = stored(demo_config, event_id)
+    verticals = [i for i in range(len(traces)) if traces.codes(i)[3].endswith("Z")]
+    assert len(verticals) == summary["traces"] // 3
+    for i in verticals:
+        row = traces.table[i]
+        end_s = row["start_s"] + (row["npts"] - 1) / row["rate_hz"]
+        assert np.isfinite(row["p_s"]) == (traces.codes(i)[1] in p_picked)
+        if np.isfinite(row["p_s"]):
+            assert row["start_s"] < row["p_s"] < end_s
+    with h5py.File(demo_config.workdir / "store" / "traces" / f"{event_id}.h5") as handle:
+        assert handle.attrs["depth_km"] == pytest.approx(float(events["depth"].iloc[0]))

@@ -9,8 +9,9 @@ from obspy import Stream, Trace, UTCDateTime
 from obspy.core.inventory import Channel, Inventory, Network, Station
 from obspy.io.sac import SACTrace
 
-from focalflow.waveforms.assemble import (TraceRejected, merge_gaps, orientation, read_mseed, rotate_to_zne,
-                           to_sac, vertical_up, write_sac)
+from focalflow.formats.sac import write_sac
+from focalflow.waveforms.assemble import (TraceRejected, merge_gaps, orientation, read_mseed,
+                                          rotate_to_zne, to_sac, vertical_up)
 
 T0 = UTCDateTime("2021-06-01T12:00:00")
 

@@ -1,4 +1,5 @@
-"""Stage 3 on a small hand-made working directory: tables, P/S windows, failures, reruns."""
+"""Stage 3 on a small hand-made working directory: tables, P/S windows in the waveform store (and
+their SAC export), failures, reruns."""
 from __future__ import annotations
 
 import hashlib
@@ -14,21 +15,25 @@ from focalflow.config import config_from_dict
 from focalflow.formats.hypoinverse import write_hypoinverse
 from focalflow.stages.convert_phases import run
 from focalflow.tables import COLUMNS, read_table
+from focalflow.waveforms.store import WindowSet, read_sets, write_sets
 from focalflow.workdir import WorkDir
 
 ORIGIN = UTCDateTime("2021-03-02T10:00:00")
 
 
-def _write_sac(path, station, channel, start_s=-10.0, npts=4001, delta=0.01):
-    """A SAC file like stage 2 writes: reference = origin, b seconds after it, t1 = P."""
-    data = np.sin(np.arange(npts) * 0.05).astype(np.float32) + np.arange(npts, dtype=np.float32)
-    sac = SACTrace(data=data, delta=delta, knetwk="FF", kstnm=station, kcmpnm=channel,
-                   stla=35.0, stlo=-117.0, evla=35.1, evlo=-117.1, evdp=8.0, mag=2.5, cmpaz=0.0,
-                   cmpinc=0.0, kt1="P")
-    sac.reftime = ORIGIN       # set first: setting it later shifts b and the markers
-    sac.b, sac.o, sac.iztype, sac.t1 = start_s, 0.0, "io", 5.0
-    path.parent.mkdir(parents=True, exist_ok=True)
-    sac.write(str(path))
+TRACE = np.sin(np.arange(4001) * 0.05).astype(np.float32) + np.arange(4001, dtype=np.float32)
+
+
+def _write_traces(workdir, stations, start_s=-10.0, rate_hz=100.0):
+    """Event 1's traces file as stage 2 writes it: times in s after the origin, P at 5 s."""
+    rows = [{"network": "FF", "station": station, "location": "", "channel": channel,
+             "rate_hz": rate_hz, "start_s": start_s, "p_s": 5.0, "station_lat": 35.0,
+             "station_lon": -117.0, "station_elev_m": 0.0, "station_depth_m": 0.0,
+             "cmpaz": 0.0, "cmpinc": 0.0} for station in stations for channel in ("HHZ", "HHN", "HHE")]
+    write_sets(workdir.event_traces_file("1"), [WindowSet.from_rows("traces", rows,
+                                                                     [TRACE] * len(rows))],
+               {"event_id": "1", "origin": str(ORIGIN), "latitude": 35.1, "longitude": -117.1,
+                "depth_km": 8.0, "mag": 2.5})
 
 
 def _pick(event_id, station, phase, seconds, channel="HHZ", polarity="", onset="i", weight=0):
@@ -39,27 +44,27 @@ def _pick(event_id, station, phase, seconds, channel="HHZ", polarity="", onset="
 
 @pytest.fixture
 def case(tmp_path):
-    """Two events; the SAC folder of event 1 has stations A, B, C, E, F (F garbage)."""
+    """Three events: the traces of event 1 have stations A, B, C, E; event 2 has no traces
+    file, event 3 a garbage one."""
     work = tmp_path / "work"
-    sac_dir = WorkDir(work).event_sac_dir("1")
-    for station in ("A", "B", "C", "E"):
-        for channel in ("HHZ", "HHN", "HHE"):
-            _write_sac(sac_dir / f"FF.{station}..{channel}.sac", station, channel)
-    (sac_dir / "FF.F..HHZ.sac").write_bytes(b"garbage, not SAC")
+    _write_traces(WorkDir(work), ("A", "B", "C", "E"))
+    WorkDir(work).event_traces_file("3").write_bytes(b"garbage, not HDF5")
     events = pd.DataFrame([
         {"event_id": "1", "time": str(ORIGIN), "latitude": 35.1, "longitude": -117.1, "depth": 8.0,
          "horz_uncert_km": 0.3, "vert_uncert_km": 0.5, "mag": 2.5},
         {"event_id": "2", "time": str(ORIGIN + 3600), "latitude": 35.1, "longitude": -117.1,
-         "depth": 8.0, "horz_uncert_km": 0.3, "vert_uncert_km": 0.5, "mag": 1.5}],
+         "depth": 8.0, "horz_uncert_km": 0.3, "vert_uncert_km": 0.5, "mag": 1.5},
+        {"event_id": "3", "time": str(ORIGIN + 7200), "latitude": 35.1, "longitude": -117.1,
+         "depth": 8.0, "horz_uncert_km": 0.3, "vert_uncert_km": 0.5, "mag": 1.0}],
         columns=COLUMNS["events"])
     picks = pd.DataFrame([
         _pick("1", "A", "P", 5.0, polarity="U"), _pick("1", "A", "S", 8.5, channel="HHE", onset="e"),
         _pick("1", "B", "P", 6.0, polarity="D"),                # no S pick: predicted S window
         _pick("1", "C", "P", 35.0),                             # after the waveform's end (30 s)
-        _pick("1", "D", "P", 5.0),                              # no SAC file at all
+        _pick("1", "D", "P", 5.0),                              # no trace at all
         _pick("1", "E", "S", 9.0, channel="HHN"),               # S only: no P window
-        _pick("1", "F", "P", 5.0),                              # unreadable SAC file
-        _pick("2", "A", "P", 3605.0)], columns=COLUMNS["picks"])  # event 2 has no sac folder
+        _pick("2", "A", "P", 3605.0),                           # event 2 has no traces file
+        _pick("3", "A", "P", 7205.0)], columns=COLUMNS["picks"])  # event 3's is unreadable
     phase_file = tmp_path / "phases.arc"
     write_hypoinverse(events, picks, phase_file)
     lines = phase_file.read_text().splitlines()
@@ -67,7 +72,9 @@ def case(tmp_path):
     phase_file.write_text("\n".join(lines) + "\n")
     config = config_from_dict({"workdir": str(work), "catalog": {"phase_file": str(phase_file)},
                                "phases": {"p_before_s": 1.0, "p_after_s": 1.5, "s_before_s": 2.0,
-                                          "s_after_s": 3.0, "vp_vs": 1.75}}, base_dir=tmp_path)
+                                          "s_after_s": 3.0, "vp_vs": 1.75},
+                               "stations": {"reversals_file": None},
+                               "sac": {"write_files": True}}, base_dir=tmp_path)
     return config, WorkDir(work)
 
 
@@ -80,24 +87,36 @@ def test_tables_windows_and_failures(case):
     config, workdir = case
     summary = run_stage("convert_phases", run, config)
     events, picks = read_table(workdir.events_csv, "events"), read_table(workdir.picks_csv, "picks")
-    assert events["event_id"].tolist() == ["1", "2"]
+    assert events["event_id"].tolist() == ["1", "2", "3"]
     assert len(picks) == 8 and picks.loc[0, "polarity"] == "U"
     assert summary["P_windows"] == 6 and summary["S_windows"] == 9 and summary["S_predicted"] == 3
 
-    cut = workdir.event_cut_dir("1")
-    assert sorted(p.name for p in cut.iterdir()) == sorted(
+    windows = read_sets(workdir.event_windows_file("1"))
+    codes = {phase: sorted(".".join(w.codes(i)) for i in range(len(w)))
+             for phase, w in windows.items()}
+    assert codes == {"P": [f"FF.{s}..{c}" for s in "AB" for c in ("HHE", "HHN", "HHZ")],
+                     "S": [f"FF.{s}..{c}" for s in "ABE" for c in ("HHE", "HHN", "HHZ")]}
+    p = windows["P"]
+    a_z = next(i for i in range(len(p)) if p.codes(i) == ("FF", "A", "", "HHZ"))
+    assert p.table[a_z]["npts"] == 251 and p.table[a_z]["pick_s"] == pytest.approx(5.0)
+    assert p.table[a_z]["start_s"] == pytest.approx(4.0) and not p.table[a_z]["reversed"]
+    np.testing.assert_array_equal(p.samples(a_z), TRACE[1400:1651])
+    s_windows = windows["S"]
+    predicted = {s_windows.codes(i)[1] for i in range(len(s_windows))
+                 if s_windows.table[i]["predicted"]}
+    assert predicted == {"B"}
+
+    cut = workdir.event_cut_dir("1")  # the SAC export (sac.write_files)
+    assert sorted(path.name for path in cut.iterdir()) == sorted(
         [f"FF.A..{c}.{ph}.sac" for c in ("HHZ", "HHN", "HHE") for ph in "PS"]
         + [f"FF.B..{c}.{ph}.sac" for c in ("HHZ", "HHN", "HHE") for ph in "PS"]
         + [f"FF.E..{c}.S.sac" for c in ("HHZ", "HHN", "HHE")])
-
     window = SACTrace.read(str(cut / "FF.A..HHZ.P.sac"))
     assert window.npts == 251 and window.ka.strip() == "P"
     assert window.reftime == ORIGIN and window.a == pytest.approx(5.0, abs=1e-4)
     assert window.b == pytest.approx(4.0, abs=1e-4) and window.e == pytest.approx(6.5, abs=1e-4)
     assert window.t1 == pytest.approx(5.0) and window.kstnm.strip() == "A" and window.evdp == 8.0
-    original = SACTrace.read(str(workdir.event_sac_dir("1") / "FF.A..HHZ.sac"))
-    np.testing.assert_array_equal(window.data, original.data[1400:1651])
-
+    np.testing.assert_array_equal(window.data, TRACE[1400:1651])
     s_window = SACTrace.read(str(cut / "FF.A..HHN.S.sac"))
     assert s_window.npts == 501 and s_window.ka.strip() == "S" and s_window.a == pytest.approx(8.5, abs=1e-4)
     assert s_window.kuser0 is None
@@ -108,9 +127,9 @@ def test_tables_windows_and_failures(case):
     reasons = {(row.event_id, row.station): row.reason for row in failures.itertuples()}
     assert "phases.arc, line 4: bad phase line" in reasons[("", "")]
     assert "is outside the waveform" in reasons[("1", "FF.C")]
-    assert "no SAC file" in reasons[("1", "FF.D")]
-    assert "FF.F..HHZ.sac: not a readable SAC file" in reasons[("1", "FF.F")]
-    assert "no SAC folder" in reasons[("2", "")]
+    assert "no trace in" in reasons[("1", "FF.D")]
+    assert "store/traces/2.h5: waveform store file not found" in reasons[("2", "")]
+    assert "store/traces/3.h5: not a readable HDF5 file" in reasons[("3", "")]
     assert set(failures["stage"]) == {"convert_phases"} and summary["skipped"] == len(failures) == 6
 
 
@@ -119,7 +138,7 @@ def test_rerun_is_identical_and_overwrite_redoes(case):
     run_stage("convert_phases", run, config)
     first = _digest(workdir.root)
     again = run_stage("convert_phases", run, config)
-    assert again["kept_existing"] == 15 and again["P_windows"] == again["S_windows"] == 0
+    assert again["kept_existing"] == 3 and again["P_windows"] == again["S_windows"] == 0
     assert _digest(workdir.root) == first
     stale = workdir.event_cut_dir("1") / "FF.Z..HHZ.P.sac"
     stale.write_bytes(b"left over from an old run")
@@ -131,10 +150,10 @@ def test_rerun_is_identical_and_overwrite_redoes(case):
 def test_events_selection_cuts_only_those(case):
     config, workdir = case
     summary = run_stage("convert_phases", run, config, events={"2", "99"})
-    assert summary["P_windows"] == 0 and not workdir.event_cut_dir("1").exists()
+    assert summary["P_windows"] == 0 and not workdir.event_windows_file("1").exists()
     failures = read_table(workdir.failures_csv, "failures")
     assert failures.set_index("event_id").loc["99", "reason"] == "event given with --events is not in the catalog"
-    assert len(read_table(workdir.events_csv, "events")) == 2      # tables stay whole
+    assert len(read_table(workdir.events_csv, "events")) == 3      # tables stay whole
 
 
 def test_window_that_overhangs_the_trace_start_is_a_failure(case):
@@ -143,7 +162,7 @@ def test_window_that_overhangs_the_trace_start_is_a_failure(case):
     run_stage("convert_phases", run, config)
     failures = read_table(workdir.failures_csv, "failures")
     assert failures["reason"].str.contains("too close to the edge of the waveform").sum() == 2   # stations A and B
-    assert not list(workdir.event_cut_dir("1").glob("*.P.sac"))
+    assert len(read_sets(workdir.event_windows_file("1"))["P"]) == 0
 
 
 def test_no_predicted_s_when_switched_off(case):

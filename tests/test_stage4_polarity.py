@@ -1,4 +1,5 @@
-"""Stage 4 on a small working directory of real SAC P windows (synthetic onsets of known sign)."""
+"""Stage 4 on a small working directory of P windows in the waveform store (synthetic onsets of
+known sign)."""
 from __future__ import annotations
 
 import logging
@@ -10,10 +11,12 @@ import pytest
 
 from focalflow.config import config_from_dict
 from focalflow.cli import run_stage
-from focalflow.errors import FocalflowError
 from focalflow.polarity.predict import read_sac
 from focalflow.stages.polarity_predict import run
 from focalflow.tables import COLUMNS, read_table, write_table
+from focalflow.waveforms.store import TEXT_FIELDS, WindowSet, read_sets, write_event_windows
+from focalflow.workdir import WorkDir
+from models.errors import WeightsError
 
 EVENT = "ev1"
 ORIGIN = obspy.UTCDateTime("2020-01-01T00:00:00")
@@ -28,15 +31,27 @@ def onset(sign: int, rate: float, npts: int, pick: int, seed: int) -> np.ndarray
     return (signal + 0.02 * np.random.default_rng(seed).normal(size=npts)).astype(np.float32)
 
 
-def write_window(workdir, station: str, data: np.ndarray, rate: float, pick_s: float,
-                 event: str = EVENT, channel: str = "HHZ") -> None:
-    trace = obspy.Trace(data, header={"network": "XX", "station": station, "location": "",
-                                      "channel": channel, "sampling_rate": rate,
-                                      "starttime": ORIGIN})
-    trace.stats.sac = obspy.core.AttribDict({"a": pick_s, "ka": "P"})
-    folder = workdir / "cut" / event
-    folder.mkdir(parents=True, exist_ok=True)
-    trace.write(str(folder / f"XX.{station}..{channel}.P.sac"), format="SAC")
+def windows_file(workdir, event: str = EVENT):
+    return WorkDir(workdir).event_windows_file(event)
+
+
+def write_window(workdir, station: str, data: np.ndarray | None, rate: float = 100.0,
+                 pick_s: float = 2.0, event: str = EVENT, channel: str = "HHZ") -> None:
+    """Add (or replace, or with ``data`` None remove) one P window of the event's windows file;
+    the window starts at the origin."""
+    path = windows_file(workdir, event)
+    old = read_sets(path)["P"] if path.is_file() else WindowSet.from_rows("P", [], [])
+    keep = [i for i in range(len(old)) if old.codes(i)[1:4:2] != (station, channel)]
+    rows = [{f: old.table[i][f].decode() if f in TEXT_FIELDS else old.table[i][f]
+             for f in ("network", "station", "location", "channel", "rate_hz", "start_s",
+                       "pick_s")} for i in keep]
+    samples = [old.samples(i) for i in keep]
+    if data is not None:
+        rows.append({"network": "XX", "station": station, "location": "", "channel": channel,
+                     "rate_hz": rate, "start_s": 0.0, "pick_s": pick_s})
+        samples.append(data)
+    write_event_windows(WorkDir(workdir).store_dir, event, [WindowSet.from_rows("P", rows,
+                                                                                  samples)])
 
 
 def make_workdir(root, stations=STATIONS, rate=100.0):
@@ -68,8 +83,11 @@ def config_for(workdir, weights, reversals=None, **polarity):
 
 
 def test_fast_sac_reader_matches_obspy(tmp_path):
-    workdir = make_workdir(tmp_path, {"S01": (1, "")}, rate=200.0)
-    path = workdir / "cut" / EVENT / "XX.S01..HHZ.P.sac"
+    path = tmp_path / "XX.S01..HHZ.P.sac"
+    trace = obspy.Trace(onset(1, 200.0, 800, 400, 0), header={"sampling_rate": 200.0,
+                                                              "starttime": ORIGIN})
+    trace.stats.sac = obspy.core.AttribDict({"a": 2.0, "ka": "P"})
+    trace.write(str(path), format="SAC")
     window = read_sac(path)
     trace = obspy.read(str(path))[0]
     np.testing.assert_array_equal(window.data, trace.data)
@@ -127,23 +145,22 @@ def test_min_confidence_turns_weak_calls_into_zero(tmp_path, weights):
 
 def test_bad_windows_skip_only_their_picks(tmp_path, weights):
     workdir = make_workdir(tmp_path)
-    cut = workdir / "cut" / EVENT
-    (cut / "XX.S01..HHZ.P.sac").unlink()                                  # missing window
+    write_window(workdir, "S01", None)                                     # missing window
     nan = onset(1, 100.0, 400, 200, 0)
     nan[150] = np.nan
     write_window(workdir, "S02", nan, 100.0, 2.0)                          # NaN sample
     write_window(workdir, "S03", onset(1, 99.731, 399, 200, 0), 99.731, 2.0)  # odd sampling rate
-    (cut / "XX.S04..HHZ.P.sac").write_bytes(b"garbage")                    # not SAC
+    write_window(workdir, "S04", onset(1, 100.0, 400, 200, 0), 100.0, np.nan)  # no pick
     write_window(workdir, "S05", np.zeros(400, np.float32), 100.0, 2.0)    # all zeros
     summary = run_stage("4_polarity_predict", run, config_for(workdir, weights, analyst="replace"))
     table = read_table(workdir / "polarities.csv", "polarities")
     assert table["station"].tolist() == ["S06"] and table["p_polarity"].tolist() == [-1]
     failures = read_table(workdir / "logs" / "failures.csv", "failures").set_index("station")
     reasons = failures["reason"].to_dict()
-    assert "no P window file" in reasons["XX.S01"] or "vertical component" in reasons["XX.S01"]
+    assert "P window has no vertical component (HHE, HHN)" in reasons["XX.S01"]
     assert "NaN" in reasons["XX.S02"]
     assert "99.731 Hz cannot be resampled" in reasons["XX.S03"]
-    assert "XX.S04..HHZ.P.sac" in reasons["XX.S04"] and "not a SAC file" in reasons["XX.S04"]
+    assert "XX.S04..HHZ has no pick" in reasons["XX.S04"]
     assert "all zeros" in reasons["XX.S05"]
     assert summary["skipped"] == 5
 
@@ -163,11 +180,11 @@ def test_unknown_model_and_corrupt_weights_stop_with_clear_errors(tmp_path, weig
     workdir = make_workdir(tmp_path, {"S01": (1, "")})
     config = config_for(workdir, weights)
     config.polarity.model, config.polarity.weights = "dittingmotion", None
-    with pytest.raises(FocalflowError, match="unknown model name 'dittingmotion'"):
+    with pytest.raises(WeightsError, match="unknown model name 'dittingmotion'"):
         run_stage("4_polarity_predict", run, config)
     broken = tmp_path / "broken.hdf5"
     broken.write_bytes(weights.read_bytes()[:4096])
-    with pytest.raises(FocalflowError, match="broken.hdf5: cannot load diting-motion weights"):
+    with pytest.raises(WeightsError, match="broken.hdf5: cannot load diting-motion weights"):
         run_stage("4_polarity_predict", run, config_for(workdir, weights=broken))
     assert not (workdir / "polarities.csv").exists()
 
@@ -220,7 +237,7 @@ def test_chunked_reading_gives_the_calls_of_one_batch_in_pick_order(tmp_path):
 
     workdir = make_workdir(tmp_path)
     write_window(workdir, "S04", onset(-1, 200.0, 800, 400, 4), 200.0, 2.0)  # another rate
-    (workdir / "cut" / EVENT / "XX.S05..HHZ.P.sac").unlink()                 # no vertical
+    write_window(workdir, "S05", None)                                        # no vertical
     picks = read_table(workdir / "picks.csv", "picks").query("phase == 'P'")
     model = FocalflowNet(DEFAULT_WEIGHTS, device="cpu")
     frame, windows = read_p_windows(WorkDir(workdir), picks)
@@ -233,3 +250,14 @@ def test_chunked_reading_gives_the_calls_of_one_batch_in_pick_order(tmp_path):
                                       whole.drop(columns="reason"))
         assert chunked["reason"].str.contains("no vertical component").tolist() == \
             [s == "S05" for s in STATIONS]
+
+
+def test_shards_on_worker_processes_give_the_calls_of_one_process(tmp_path):
+    workdir = make_workdir(tmp_path, {f"S{k:02d}": (1 if k % 3 else -1, "") for k in range(30)})
+    settings = {"workdir": str(workdir), "stations": {"reversals_file": None},
+                "polarity": {"model": "focalflow-default", "device": "cpu", "batch_size": 8}}
+    run_stage("4_polarity_predict", run, config_from_dict(settings))
+    one = (workdir / "polarities.csv").read_bytes()
+    run_stage("4_polarity_predict", run, config_from_dict(
+        {**settings, "parallel": {"executor": "processes", "workers": 2}}), overwrite=True)
+    assert (workdir / "polarities.csv").read_bytes() == one

@@ -83,6 +83,23 @@ def test_rerun_gives_identical_tables(case):
     assert (work.stations_csv.read_bytes(), work.reversals_csv.read_bytes()) == first
 
 
+def test_rerun_redoes_only_the_table_whose_inputs_changed(case, tmp_path, caplog):
+    config, work = case
+    run_stage("convert_stations", run, config)
+    times = {p: p.stat().st_mtime_ns for p in (work.stations_csv, work.reversals_csv,
+                                               work.failures_csv)}
+    with caplog.at_level("INFO", logger="focalflow"):
+        assert run_stage("convert_stations", run, config)["skipped"] == 3
+        assert "0 tables (re)computed; 2 kept unchanged" in caplog.text
+        assert {p: p.stat().st_mtime_ns for p in times} == times
+        reversals = tmp_path / "reversals.csv"
+        reversals.write_text("network,station,start,end\nFF,ST02,2020-01-01,\nFF,ST01,,\n")
+        run_stage("convert_stations", run, config)
+    assert "1 tables (re)computed (1: reversals.csv: input " in caplog.text
+    assert work.stations_csv.stat().st_mtime_ns == times[work.stations_csv]
+    assert len(read_table(work.reversals_csv, "reversals")) == 2
+
+
 def test_no_reversal_file_gives_an_empty_table(case):
     config, work = case
     config.stations.reversals_file = None

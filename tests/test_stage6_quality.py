@@ -56,9 +56,11 @@ def test_the_demo_a_and_b_events_keep_their_letters(demo_analyst):
 
 def one_sided_copy(settings: dict, folder, towards_deg: float) -> dict:
     """A copy of the demo's working directory in which EVENT keeps only the ten stations with
-    P polarities nearest the azimuth ``towards_deg``: the other stations' picks and windows are
-    dropped."""
+    P polarities nearest the azimuth ``towards_deg``: the other stations' picks and windows (in
+    the waveform store) are dropped."""
     from pathlib import Path
+
+    from focalflow.waveforms.store import read_attributes, read_sets, write_sets
 
     source, workdir = Path(settings["workdir"]), folder / "work"
     shutil.copytree(source, workdir, ignore=shutil.ignore_patterns(".focalflow"))
@@ -77,9 +79,12 @@ def one_sided_copy(settings: dict, folder, towards_deg: float) -> dict:
     assert len(keep) == 10 and off[np.argsort(off)[:10]].max() < 90   # one side of the ball
     picks[(picks["event_id"] != EVENT) | picks["station"].isin(keep)] \
         .to_csv(workdir / "picks.csv", index=False)
-    for window in (workdir / "cut" / EVENT).iterdir():
-        if window.name.split(".")[1] not in keep:
-            window.unlink()
+    windows = workdir / "store" / "windows" / f"{EVENT}.h5"
+    sets = read_sets(windows)
+    write_sets(windows, [s.select(np.isin(s.column("station"), list(keep)))
+                         for s in sets.values()],
+               {k: v for k, v in read_attributes(windows).items()
+                if k != "format" and not k.startswith("digest_")})
     return {**settings, "workdir": str(workdir)}
 
 

@@ -4,7 +4,7 @@ import pandas as pd
 import pytest
 
 from focalflow.mechanisms.observations import make_observations
-from focalflow.mechanisms.solve import event_workers, solve_catalog
+from focalflow.mechanisms.solve import catalog_executor, solve_catalog
 from hash_core.geometry import ray_vectors, sdr_to_vectors
 from hash_core.grid import mechanism_grid
 from hash_core.params import HashParams, RunPolicy
@@ -48,8 +48,8 @@ def test_concurrent_events_give_the_same_tables_and_problems(restore_threads):
     for threads in (1, 2):
         policy = RunPolicy(threads=threads)
         set_threads(threads)
-        if threads == 2 and event_workers(policy, len(events)) != 2:
-            pytest.skip("numba has a single thread here (NUMBA_NUM_THREADS=1)")
+        if threads == 2 and catalog_executor(policy, len(events))[0].workers != 2:
+            pytest.skip("a single core here")
         problems[threads] = []
         results[threads] = solve_catalog(events, obs, params, policy, None,
                                          lambda *problem: problems[threads].append(problem))
@@ -59,9 +59,14 @@ def test_concurrent_events_give_the_same_tables_and_problems(restore_threads):
     assert list(results[2]["mechanisms"]["event_id"].drop_duplicates()) == list(events["event_id"])
 
 
-def test_hash_stream_runs_events_in_order(restore_threads):
-    set_threads(2)
-    assert event_workers(RunPolicy(rng="hash", threads=2), 1000) == 1
+def test_hash_stream_runs_events_in_order_on_free_cores_only(restore_threads, monkeypatch):
+    import os
+
+    executor, parallel = catalog_executor(RunPolicy(rng="hash"), 1000)
+    assert executor.workers == 1 and parallel  # one event at a time, the search on threads
+    monkeypatch.setattr(os, "getloadavg", lambda: (64.0, 64.0, 64.0))
+    catalog_executor(RunPolicy(rng="hash"), 1000)
+    assert get_threads() == 1  # a loaded machine: no thread waits for a busy core
 
 
 def test_serial_and_parallel_grid_search_accept_the_same_mechanisms():
@@ -83,12 +88,15 @@ def test_serial_and_parallel_grid_search_accept_the_same_mechanisms():
 
 def test_solve_event_gives_the_catalog_rows_of_that_event():
     """The one-event API (review app, ``focalflow.solve()``): event row + observation rows +
-    parameters -> the same result tables the catalog run writes for that event."""
+    parameters -> the same result tables the catalog run writes for that event (rounded as
+    written; ``solve_catalog`` keeps full precision for HASH's integer output)."""
+    from focalflow.mechanisms.result_tables import round_tables
     from focalflow.mechanisms.solve import solve_event
 
     events, obs = small_catalog(6)
     params = HashParams(dang_deg=10, nmc=10, max_agap_deg=360, max_pgap_deg=90)
-    catalog = solve_catalog(events, obs, params, RunPolicy(threads=1), None, lambda *p: None)
+    catalog = round_tables(solve_catalog(events, obs, params, RunPolicy(threads=1), None,
+                                         lambda *p: None))
     one = solve_event(events.iloc[2].to_dict(), obs[obs["event_id"] == "ev02"], params)
     for name, frame in one.items():
         expected = catalog[name][catalog[name]["event_id"] == "ev02"].reset_index(drop=True)

@@ -41,11 +41,11 @@ from focalflow.demo.radiation import auxiliary_plane, radiation
 from focalflow.demo.synthetics import (BodyWave, body_waves, brune_corner_hz, coloured_noise,
                                        moment_from_magnitude)
 from focalflow.demo.traveltimes import VP_VS, DemoTravelTimes, read_velocity_model
+from focalflow.resources import VELOCITY_DIR
 from focalflow.errors import FocalflowError
 from focalflow.workdir import atomic_path
 
-REPO = Path(__file__).resolve().parents[2]
-VELOCITY_FILE = REPO / "velocity" / "demo.txt"
+VELOCITY_FILE = VELOCITY_DIR / "demo.txt"
 MARKER = ".focalflow_demo"
 
 NETWORK = "FF"
@@ -90,7 +90,7 @@ class DemoStation:
         return [("HHZ", 0.0, -90.0), ("HH1", a % 360.0, 0.0), ("HH2", (a + 90.0) % 360.0, 0.0)]
 
 
-def generate(out_dir: Path | str = REPO / "demo_data", seed: int = 0) -> Path:
+def generate(out_dir: Path | str = "demo_data", seed: int = 0) -> Path:
     """Write the demo into ``out_dir`` (replacing an earlier demo there) and return its path.
 
     Refuses to overwrite a non-empty folder that is not a demo folder.

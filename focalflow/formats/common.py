@@ -1,4 +1,5 @@
-"""Small pieces shared by the format readers: problem records, time strings, frames."""
+"""Small pieces shared by the format readers: problem records, time strings, frames, and the
+one check of station codes and of origins that every reader applies."""
 from __future__ import annotations
 
 import math
@@ -106,3 +107,48 @@ def parse_any_time(value) -> UTCDateTime | None:
         return UTCDateTime(year, month, day, hour, minute, 0) + float(match.group(6))
     except Exception:
         return None
+
+
+# FDSN source identifier codes (network, station: 1-8 letters or digits; location: 0-8 letters,
+# digits or '-'; channel: 1-3 letters or digits). Lower case is accepted; wildcards, dots,
+# blanks and path characters are not: they would become patterns in archive queries or break
+# NET.STA.LOC.CHA file names.
+_CODE_PATTERNS = {"network": re.compile(r"[A-Za-z0-9]{1,8}"), "station": re.compile(r"[A-Za-z0-9]{1,8}"),
+                  "location": re.compile(r"[A-Za-z0-9-]{0,8}"), "channel": re.compile(r"[A-Za-z0-9]{1,3}")}
+_CODE_RULES = {"network": "1-8 letters or digits", "station": "1-8 letters or digits",
+               "location": "up to 8 letters, digits or '-'", "channel": "1-3 letters or digits"}
+
+
+def check_codes(network: str | None = None, station: str | None = None,
+                location: str | None = None, channel: str | None = None) -> None:
+    """Raise ValueError naming the first code that is not an FDSN code; None skips a code and
+    a blank network or channel is allowed (station lists may leave them out)."""
+    for kind, code in (("network", network), ("station", station), ("location", location),
+                       ("channel", channel)):
+        if code is None or (code == "" and kind in ("network", "location", "channel")):
+            continue
+        if not _CODE_PATTERNS[kind].fullmatch(code):
+            hint = "; wildcards are not codes" if any(c in code for c in "*?[]") else ""
+            raise ValueError(f"{kind} code {code!r} is not an FDSN code "
+                             f"({_CODE_RULES[kind]}{hint})")
+
+
+# Plausible origins: an event more than 3 km above sea level or deeper than 800 km, or one that
+# has not happened yet, is a typo or a unit error (m for km), never data.
+MIN_DEPTH_KM = -3.0
+MAX_DEPTH_KM = 800.0
+FUTURE_MARGIN_S = 86400.0
+
+
+def check_origin(time: UTCDateTime, depth_km: float) -> None:
+    """Raise ValueError when an origin's depth or time cannot be right (see MIN_DEPTH_KM)."""
+    from obspy import UTCDateTime
+
+    if depth_km < MIN_DEPTH_KM:
+        raise ValueError(f"depth {depth_km:g} km is more than {-MIN_DEPTH_KM:g} km above sea "
+                         "level (negative depths are heights)")
+    if depth_km > MAX_DEPTH_KM:
+        raise ValueError(f"depth {depth_km:g} km is below {MAX_DEPTH_KM:g} km, deeper than any "
+                         "earthquake (a depth in m?)")
+    if time > UTCDateTime() + FUTURE_MARGIN_S:
+        raise ValueError(f"origin time {iso_time(time)} is in the future")

@@ -15,7 +15,8 @@ from pathlib import Path
 import pandas as pd
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, frame, iso_time, parse_time
+from focalflow.formats.common import (ReadProblem, check_codes, check_origin, frame, iso_time,
+                                      parse_time)
 from focalflow.tables import write_table
 
 EVENT_REQUIRED = ["event_id", "time", "latitude", "longitude", "depth"]
@@ -48,6 +49,8 @@ def read_events_csv(path: Path | str, problems: list[ReadProblem] | None = None)
     """Events table (events.csv or SKHASH eq_catalog); bad rows go to ``problems``."""
     problems = [] if problems is None else problems
     raw = _read_raw(path, EVENT_REQUIRED)
+    if raw.empty:
+        raise InputError(path, "no event rows, only a header")
     rows, seen = [], set()
     for index, record in enumerate(raw.to_dict("records")):
         line = index + 2
@@ -57,10 +60,11 @@ def read_events_csv(path: Path | str, problems: list[ReadProblem] | None = None)
                 raise ValueError("blank event_id")
             if event_id in seen:
                 raise ValueError(f"duplicate event id {event_id}")
-            row = {"event_id": event_id, "time": iso_time(parse_time(record["time"])),
+            time, depth = parse_time(record["time"]), _float(record, "depth", -math.inf, math.inf)
+            check_origin(time, depth)
+            row = {"event_id": event_id, "time": iso_time(time),
                    "latitude": _float(record, "latitude", -90, 90),
-                   "longitude": _float(record, "longitude", -180, 180),
-                   "depth": _float(record, "depth", -10, 800)}
+                   "longitude": _float(record, "longitude", -180, 180), "depth": depth}
             for column in ("horz_uncert_km", "vert_uncert_km", "mag"):
                 row[column] = _float(record, column, -10, 1e4, optional=True)
         except ValueError as exc:
@@ -121,6 +125,7 @@ def _codes(record: dict) -> dict:
              "channel": _code(record.get("channel", ""))}
     if not codes["event_id"] or not codes["station"]:
         raise ValueError("blank event_id or station")
+    check_codes(codes["network"], codes["station"], codes["location"], codes["channel"])
     return codes
 
 
@@ -190,6 +195,8 @@ def read_station_list_csv(path: Path | str) -> tuple[pd.DataFrame, list[ReadProb
             station = _code(record["station"])
             if not station:
                 raise ValueError("blank station")
+            check_codes(_code(record.get("network", "")), station, _code(record.get("location", "")),
+                        _code(record.get("channel", "")))
             elevation = _float(record, "elevation", -12000, 9000, optional=True)
             rows.append({"network": _code(record.get("network", "")), "station": station,
                          "location": _code(record.get("location", "")),

@@ -20,6 +20,7 @@ Polarities are kept as the analyst gave them, i.e. on the recorded trace.
 """
 from __future__ import annotations
 
+import logging
 import math
 import re
 from pathlib import Path
@@ -28,8 +29,11 @@ import pandas as pd
 from obspy import UTCDateTime
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, frame, iso_time, parse_time, read_text_lines
+from focalflow.formats.common import (ReadProblem, check_codes, check_origin, frame, iso_time,
+                                      parse_time, read_text_lines)
 from focalflow.workdir import atomic_path
+
+log = logging.getLogger("focalflow.formats.hypoinverse")
 
 UP_CODES = {"U": "U", "C": "U", "+": "U", "u": "U", "c": "U"}
 DOWN_CODES = {"D": "D", "-": "D", "d": "D"}
@@ -52,6 +56,7 @@ def read_hypoinverse(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, list
     picks: list[dict] = []
     problems: list[ReadProblem] = []
     seen_ids: set[str] = set()
+    summary_lines: dict[str, int] = {}  # event id -> line of its summary
     current: dict | None = None      # the event that phase lines belong to
     skipping = 0                     # line of a rejected summary; its phase lines are skipped
     skipped_lines = 0
@@ -77,6 +82,7 @@ def read_hypoinverse(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, list
                 current, skipping = None, number
                 continue
             seen_ids.add(event["event_id"])
+            summary_lines[event["event_id"]] = number
             events.append(event)
             current, skipping = event, 0
             continue
@@ -95,10 +101,74 @@ def read_hypoinverse(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, list
         except ValueError as exc:
             problems.append(ReadProblem(str(path), number, f"bad phase line: {exc}"))
     close_skip()
+    _warn_of_missing_readings(path, lines, summary_lines,
+                              events[:-1] if current is not None else events, picks)
+    if events and current is events[-1]:
+        incomplete = _incomplete_last_event(path, lines, picks, current["event_id"])
+        if incomplete is not None:
+            number, reason = incomplete
+            kept = [p for p in picks if p["event_id"] != current["event_id"]]
+            problems = [p for p in problems if p.line != number]
+            problems.append(ReadProblem(str(path), number, f"{reason}; event {current['event_id']} "
+                                        f"skipped with its {len(picks) - len(kept)} reading(s)"))
+            events, picks = events[:-1], kept
     if not events:
         first = problems[0].reason if problems else "no summary line found"
         raise InputError(path, f"no event could be read as Hypoinverse-2000 ({first})")
     return frame(events, "events"), frame(picks, "picks"), problems
+
+
+def _announced_readings(line: str) -> int | None:
+    """Readings with weight above 0.1 that a summary line announces (columns 40-42)."""
+    text = _field(line, 40, 42).strip()
+    return int(text) if text.isdigit() else None
+
+
+def _warn_of_missing_readings(path: Path, lines: list[str], summary_lines: dict[str, int],
+                              events: list[dict], picks: list[dict]) -> None:
+    """One warning for events with fewer readings than their summary lines announce (lines
+    taken out by hand, or lost)."""
+    counts: dict[str, int] = {}
+    for pick in picks:
+        counts[pick["event_id"]] = counts.get(pick["event_id"], 0) + 1
+    short = []
+    for event in events:
+        number = summary_lines[event["event_id"]]
+        announced = _announced_readings(lines[number - 1])
+        if announced is not None and counts.get(event["event_id"], 0) < announced:
+            short.append((event["event_id"], number, announced))
+    if short:
+        event_id, number, announced = short[0]
+        log.warning("%s: %d event(s) have fewer readings than their summary lines announce "
+                    "(columns 40-42), e.g. event %s (line %d): %d of %d", path, len(short),
+                    event_id, number, counts.get(event_id, 0), announced)
+
+
+def _incomplete_last_event(path: Path, lines: list[str], picks: list[dict],
+                           event_id: str) -> tuple[int, str] | None:
+    """(line, why) when the file's last event is cut short (an interrupted download or copy).
+
+    Cut inside a line: the file does not end with a line end and its last line is shorter
+    than the other lines of its kind. Cut between lines: the event has fewer readings than its
+    summary line announces in columns 40-42 (readings with weight above 0.1).
+    """
+    number = max(i for i, line in enumerate(lines, start=1) if line.strip())
+    last = lines[number - 1]
+    with open(path, "rb") as handle:
+        handle.seek(-1, 2)
+        ends_with_newline = handle.read(1) in b"\r\n"
+    kind = _is_summary(last)
+    others = [len(line) for line in lines[:number - 1]
+              if line.strip() and not line.startswith("$") and _is_summary(line) == kind]
+    if not ends_with_newline and (not others or len(last) < min(others)):
+        return number, "the file ends in the middle of this line (cut off?)"
+    summary_number = max(i for i, line in enumerate(lines[:number], start=1) if _is_summary(line))
+    announced = _announced_readings(lines[summary_number - 1])
+    readings = sum(1 for pick in picks if pick["event_id"] == event_id)
+    if announced is not None and readings < announced:
+        return summary_number, (f"the last event's summary line announces {announced} readings, "
+                                f"the file ends after {readings} (cut off?)")
+    return None
 
 
 def _is_summary(line: str) -> bool:
@@ -170,6 +240,7 @@ def _parse_summary(line: str) -> dict:
             break
         mag = _number(line, start, end, 2, name)
     time = minute + second
+    check_origin(time, depth)
     event_id = _field(line, 137 + shift, 146 + shift).strip() or time.strftime("%Y%m%d%H%M%S%f")[:16]
     return {"event_id": event_id, "time": iso_time(time), "latitude": round(lat, 6),
             "longitude": round(lon, 6), "depth": depth,
@@ -202,8 +273,9 @@ def _parse_phase(line: str, event_id: str, source: str) -> list[dict]:
     channel = _field(line, 10, 12).strip()
     location = _field(line, 112, 113).strip()
     location = "" if location == "--" else location
-    if not network or not station.replace("_", "").isalnum():
-        raise ValueError(f"station {station!r} / network {network!r} not valid codes")
+    if not network:
+        raise ValueError("blank network code (columns 6-7)")
+    check_codes(network, station, location, channel)
     has_p = _field(line, 15, 15).upper() == "P"
     has_s = _field(line, 48, 48).upper() == "S"
     if not (has_p or has_s):

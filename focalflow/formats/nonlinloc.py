@@ -13,7 +13,7 @@ from typing import Literal
 import pandas as pd
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, read_text_lines
+from focalflow.formats.common import ReadProblem, check_codes, read_text_lines
 from focalflow.tables import COLUMNS
 
 KEYWORDS = ("LOCSRCE", "GTSRCE")
@@ -31,6 +31,7 @@ def read_nonlinloc_stations(path: Path | str, elevation_unit: Literal["auto", "m
         try:
             if len(fields) < 7 or fields[2] != "LATLON":
                 raise ValueError("expected 'LOCSRCE STA LATLON lat lon depth_km elev'")
+            check_codes(station=fields[1])
             latitude, longitude, elevation = float(fields[3]), float(fields[4]), float(fields[6])
             if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
                 raise ValueError(f"coordinates {latitude}, {longitude} out of range")

@@ -6,10 +6,19 @@ weight of a pick is the Hypoinverse code found in the pick's comment ``weight=N`
 :func:`write_quakeml`), else derived from the arrival's time weight (1 -> 0, 0 -> 4), else 0.
 Event ids are the ``resource_id``'s last path element (``smi:local/event/38442575`` ->
 ``38442575``).
+
+Catalogs as users have them are read too: picks and arrivals in any order, picks without an
+arrival (kept; weight 0), a pick without phase hint takes its arrival's phase, and the first
+arrivals ``Pg``/``Pn``/``Pb``/``P*`` (and ``Sg``...) are read as ``P`` (``S``); later phases
+(``pP``, ``PmP``, ``PKP`` ...) are skipped with a problem record. QuakeML depths are metres: a
+depth between 0 and 100 m is most likely a depth written in km, and is logged as a warning
+naming the event (it is kept as written).
 """
 from __future__ import annotations
 
+import logging
 import math
+import re
 from pathlib import Path
 
 import pandas as pd
@@ -19,13 +28,19 @@ from obspy.core.event import (Arrival, Catalog, Comment, Event, Magnitude, Origi
                               WaveformStreamID)
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, frame, iso_time, parse_time, read_nonempty_bytes
+from focalflow.formats.common import (ReadProblem, check_codes, check_origin, frame, iso_time,
+                                      parse_time, read_nonempty_bytes)
 from focalflow.workdir import atomic_path
+
+log = logging.getLogger("focalflow.formats.quakeml")
 
 POLARITY_TO_CODE = {"positive": "U", "negative": "D"}
 CODE_TO_POLARITY = {"U": "positive", "D": "negative"}
 ONSET_TO_CODE = {"impulsive": "i", "emergent": "e"}
 CODE_TO_ONSET = {"i": "impulsive", "e": "emergent"}
+# first arrivals: direct (p, P), crustal (Pg, Pb) and head waves (Pn, P*); likewise S
+FIRST_ARRIVAL = re.compile(r"^([PS])[gnb*]?$", re.IGNORECASE)
+IMPLAUSIBLE_DEPTH_M = 100.0
 
 
 def read_quakeml(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, list[ReadProblem]]:
@@ -53,17 +68,23 @@ def read_quakeml(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, list[Rea
         if event_id in seen:
             problems.append(ReadProblem(str(path), None, f"{where}: duplicate event id"))
             continue
+        try:
+            check_origin(origin.time, origin.depth / 1000.0 if origin.depth is not None else 0.0)
+        except ValueError as exc:
+            problems.append(ReadProblem(str(path), None, f"{where}: {exc}"))
+            continue
         seen.add(event_id)
         magnitude = event.preferred_magnitude() or (event.magnitudes[0] if event.magnitudes else None)
         horizontal, vertical = _uncertainties(origin)
+        _check_depth_unit(path, event_id, origin.depth, vertical)
         events.append({"event_id": event_id, "time": iso_time(origin.time),
                        "latitude": origin.latitude, "longitude": origin.longitude,
                        "depth": origin.depth / 1000.0 if origin.depth is not None else math.nan,
                        "horz_uncert_km": horizontal, "vert_uncert_km": vertical,
                        "mag": magnitude.mag if magnitude is not None else math.nan})
-        time_weights = {str(a.pick_id): a.time_weight for a in origin.arrivals if a.pick_id}
+        arrivals = {str(a.pick_id): a for a in origin.arrivals if a.pick_id}
         for index, pick in enumerate(event.picks, start=1):
-            row = _pick_row(pick, event_id, time_weights.get(str(pick.resource_id)),
+            row = _pick_row(pick, event_id, arrivals.get(str(pick.resource_id)),
                             f"{path.name}:event {number} pick {index}")
             if isinstance(row, str):
                 problems.append(ReadProblem(str(path), None, f"{where} pick {index}: {row}"))
@@ -94,16 +115,39 @@ def _uncertainties(origin: Origin) -> tuple[float, float]:
     return horizontal, vertical
 
 
-def _pick_row(pick: Pick, event_id: str, time_weight, source: str) -> dict | str:
+def _check_depth_unit(path: Path, event_id: str, depth_m, vertical_km: float) -> None:
+    """Warn about a depth that looks written in km where QuakeML wants metres."""
+    if depth_m is None or not 0 < depth_m < IMPLAUSIBLE_DEPTH_M:
+        return
+    uncertainty = f" with an uncertainty of {vertical_km * 1000:g} m" if math.isfinite(vertical_km) else ""
+    log.warning("%s: event %s has depth %g m%s; QuakeML depths are metres, so this looks like "
+                "a depth in km (kept as %g m = %g km; correct the file if it is km)", path,
+                event_id, depth_m, uncertainty, depth_m, depth_m / 1000.0)
+
+
+def phase_code(hint: str | None) -> str | None:
+    """``P`` or ``S`` for a first-arrival phase name (``P``, ``Pg``, ``Sn`` ...), else None."""
+    match = FIRST_ARRIVAL.match((hint or "").strip())
+    return match.group(1).upper() if match else None
+
+
+def _pick_row(pick: Pick, event_id: str, arrival: Arrival | None, source: str) -> dict | str:
     """A picks.csv row, or the reason the pick is skipped."""
     wid = pick.waveform_id
     if wid is None or not wid.station_code:
         return "no station code"
     if pick.time is None:
         return "no time"
-    phase = (pick.phase_hint or "").strip().upper()[:1]
-    if phase not in ("P", "S"):
-        return f"phase hint {pick.phase_hint!r} is neither P nor S"
+    try:
+        check_codes(wid.network_code or "", wid.station_code, wid.location_code or "",
+                    wid.channel_code or "")
+    except ValueError as exc:
+        return str(exc)
+    hint = pick.phase_hint or (arrival.phase if arrival is not None else None)
+    phase = phase_code(hint)
+    if phase is None:
+        return f"phase hint {hint!r} is not a first P or S arrival (P, Pg, Pn, Pb, P*, S, Sg ...)"
+    time_weight = arrival.time_weight if arrival is not None else None
     weight = 0
     for comment in pick.comments:
         if comment.text and comment.text.startswith("weight="):

@@ -1,7 +1,9 @@
 """The mechanism catalog as QuakeML (``mechanisms.xml``) and back into focalflow tables.
 
 One ObsPy :class:`~obspy.core.event.Event` per mechanism: its origin (and magnitude where
-known), a :class:`~obspy.core.event.FocalMechanism` with both nodal planes, the P, T and B
+known), a :class:`~obspy.core.event.FocalMechanism` with both nodal planes (no
+``preferred_plane``: first motions cannot tell the fault plane from the auxiliary one, so
+nodal plane 1 is simply the one HASH reports first), the P, T and B
 axes, misfit (fraction 0–1 of misfit polarities), station polarity count, azimuthal gap,
 station distribution ratio (0–1), method ``smi:local/focalflow/method/HASH``, the quality letter
 in a comment (``HASH quality A``) and HASH's other numbers as ``focalflow:`` extra elements,
@@ -16,16 +18,17 @@ is derived from the event id, so writing the same tables twice gives the same fi
 """
 from __future__ import annotations
 
+import contextlib
+import io
 import math
 from pathlib import Path
+from xml.sax.saxutils import escape
 
 import numpy as np
 import pandas as pd
+
 from obspy import UTCDateTime, read_events
-from obspy.core.event import (Arrival, Axis, Catalog, Comment, Event, FocalMechanism, Magnitude,
-                              NodalPlane, NodalPlanes, Origin, OriginUncertainty, Pick,
-                              PrincipalAxes, QuantityError, ResourceIdentifier, WaveformStreamID)
-from obspy.core.util import AttribDict
+from obspy.core.event import Catalog, Event, FocalMechanism, Origin
 
 from focalflow.errors import InputError
 from focalflow.formats.common import parse_any_time
@@ -36,7 +39,10 @@ from hash_core.geometry import auxiliary_plane, axis_trend_plunge, pbt_axes, sdr
 NAMESPACE = "http://focalflow.org/xmlns/mechanism/1.0"
 KM_PER_DEGREE = 111.19
 METHOD_ID = "smi:local/focalflow/method/HASH"
+CATALOG_ID = "smi:local/focalflow/catalog"
 
+POLINFO_USED = ["event_id", "sta_code", "network", "p_polarity", "azimuth", "takeoff",
+                "sr_dist_km", "pol_agreement"]
 # Columns of mechanisms.csv stored as focalflow extra elements (exact text round trip).
 EXTRA_COLUMNS = ["quality", "fault_plane_uncertainty", "aux_plane_uncertainty", "num_sp_ratios",
                  "prob_mech", "sp_misfit", "mult_solution_flag", "takeoff_gap", "faulting_class"]
@@ -45,25 +51,18 @@ EXTRA_COLUMNS = ["quality", "fault_plane_uncertainty", "aux_plane_uncertainty", 
 def mechanisms_catalog(mechanisms: pd.DataFrame, events: pd.DataFrame | None = None,
                        polinfo: pd.DataFrame | None = None,
                        picks: pd.DataFrame | None = None) -> Catalog:
-    """An ObsPy Catalog of the mechanism table (see the module docstring for the layout).
+    """An ObsPy Catalog of the mechanism table (the document :func:`write_mechanisms_quakeml`
+    writes, read back by ObsPy; see the module docstring for the layout).
 
     ``events`` (events.csv) supplies origin time, uncertainties and magnitude where present;
     ``polinfo`` (polinfo.csv) the polarities used; ``picks`` (picks.csv) the P pick times (else
     the pick time is the origin time, and a comment on the pick says so).
     """
-    event_rows = _by_event(events)
-    pick_times = _pick_times(picks)
-    polinfo_groups = ({str(k): g for k, g in polinfo.groupby(polinfo["event_id"].astype(str),
-                                                               sort=False)}
-                      if polinfo is not None and len(polinfo) else {})
-    catalog = Catalog(resource_id=ResourceIdentifier("smi:local/focalflow/catalog"))
-    rows_by_event: dict[str, list[dict]] = {}
-    for row in mechanisms.to_dict("records"):
-        rows_by_event.setdefault(str(row["event_id"]), []).append(row)
-    for event_id, rows in rows_by_event.items():
-        catalog.append(_event(event_id, rows, event_rows.get(event_id),
-                              polinfo_groups.get(event_id), pick_times))
-    return catalog
+    buffer = io.BytesIO()
+    with QuakemlWriter(buffer) as writer:
+        writer.add(mechanisms, events, polinfo, picks)
+    buffer.seek(0)
+    return read_events(buffer, format="QUAKEML")
 
 
 def write_mechanisms_quakeml(path: Path | str, mechanisms: pd.DataFrame,
@@ -71,10 +70,255 @@ def write_mechanisms_quakeml(path: Path | str, mechanisms: pd.DataFrame,
                              polinfo: pd.DataFrame | None = None,
                              picks: pd.DataFrame | None = None) -> Path:
     """Write ``mechanisms.xml`` atomically; :func:`read_mechanisms_quakeml` reads it back."""
-    catalog = mechanisms_catalog(mechanisms, events, polinfo, picks)
-    with atomic_path(path) as tmp:
-        catalog.write(str(tmp), format="QUAKEML", nsmap={"focalflow": NAMESPACE})
+    with QuakemlWriter(path) as writer:
+        writer.add(mechanisms, events, polinfo, picks)
     return Path(path)
+
+
+HEADER = ("<?xml version='1.0' encoding='utf-8'?>\n"
+          f'<q:quakeml xmlns:focalflow="{NAMESPACE}" xmlns="http://quakeml.org/xmlns/bed/1.2" '
+          'xmlns:q="http://quakeml.org/xmlns/quakeml/1.2">\n')
+
+
+class QuakemlWriter:
+    """``mechanisms.xml`` written a chunk of events at a time (:meth:`add`), so a catalog of any
+    size is written in flat memory and about a millisecond per event. The text is the one
+    ObsPy writes for the same :class:`~obspy.core.event.Catalog` (elements in QuakeML's order,
+    numbers as Python writes them, indented by two spaces), written directly. ``target``: a
+    path, replaced atomically on :meth:`close` and only when its content changed, or an open
+    binary file."""
+
+    def __init__(self, target):
+        self._stack = contextlib.ExitStack()
+        if isinstance(target, (str, Path)):
+            tmp = self._stack.enter_context(atomic_path(target, if_changed=True))
+            self._handle = self._stack.enter_context(open(tmp, "wb"))
+        else:
+            self._handle = target
+        self._count = 0
+
+    def add(self, mechanisms: pd.DataFrame, events: pd.DataFrame | None = None,
+            polinfo: pd.DataFrame | None = None, picks: pd.DataFrame | None = None) -> None:
+        """The events of ``mechanisms`` (one or more rows each, the preferred solution first)."""
+        event_rows = _by_event(events)
+        pick_times = _pick_times(picks)
+        polinfo_groups: dict[str, list[dict]] = {}
+        if polinfo is not None and len(polinfo):
+            for row in _records(polinfo, POLINFO_USED):
+                polinfo_groups.setdefault(str(row["event_id"]), []).append(row)
+        rows_by_event: dict[str, list[dict]] = {}
+        for row in _records(mechanisms):
+            rows_by_event.setdefault(str(row["event_id"]), []).append(row)
+        lines: list[str] = []
+        for event_id, rows in rows_by_event.items():
+            if not self._count:
+                lines.append(HEADER + f'  <eventParameters publicID="{CATALOG_ID}">')
+            self._count += 1
+            _event_xml(lines, event_id, rows, event_rows.get(event_id),
+                       polinfo_groups.get(event_id), pick_times)
+        if lines:
+            self._handle.write(("\n".join(lines) + "\n").encode())
+
+    def close(self, commit: bool = True) -> None:
+        if commit:
+            self._handle.write((b"  </eventParameters>\n</q:quakeml>\n" if self._count else
+                                (HEADER + f'  <eventParameters publicID="{CATALOG_ID}"/>\n'
+                                 "</q:quakeml>\n").encode()))
+            self._stack.close()
+        else:
+            self._stack.__exit__(RuntimeError, RuntimeError("abandoned"), None)
+
+    def __enter__(self) -> "QuakemlWriter":
+        return self
+
+    def __exit__(self, kind, *rest) -> None:
+        self.close(commit=kind is None)
+
+
+class _Xml:
+    """Indented QuakeML elements appended to a list of lines."""
+
+    def __init__(self, lines: list[str], depth: int):
+        self.lines, self.depth = lines, depth
+
+    def open(self, tag: str, **attributes) -> None:
+        self.lines.append("  " * self.depth + f"<{tag}{_attributes(attributes)}>")
+        self.depth += 1
+
+    def close(self, tag: str) -> None:
+        self.depth -= 1
+        self.lines.append("  " * self.depth + f"</{tag}>")
+
+    def text(self, tag: str, value, **attributes) -> None:
+        """``<tag>value</tag>``; nothing for None."""
+        if value is not None:
+            self.lines.append("  " * self.depth + f"<{tag}{_attributes(attributes)}>"
+                              f"{escape(_str(value))}</{tag}>")
+
+    def value(self, tag: str, value, uncertainty=None, always: bool = False) -> None:
+        """A QuakeML quantity: ``<tag><value>..</value><uncertainty>..</uncertainty></tag>``."""
+        if value is None:
+            if always:
+                self.lines.append("  " * self.depth + f"<{tag}/>")
+            return
+        self.open(tag)
+        self.text("value", value)
+        self.text("uncertainty", uncertainty)
+        self.close(tag)
+
+
+def _str(value) -> str:
+    if isinstance(value, (bool, np.bool_)):
+        return "true" if value else "false"
+    if isinstance(value, (float, np.floating)):
+        return repr(float(value))
+    return str(value)
+
+
+def _attributes(attributes: dict) -> str:
+    return "".join(f' {name}="{escape(str(value), {chr(34): "&quot;"})}"'
+                   for name, value in attributes.items())
+
+
+def _records(frame: pd.DataFrame, columns: list[str] | None = None) -> list[dict]:
+    """The rows of ``frame`` (only ``columns`` where it has them) as dicts; much faster than
+    ``DataFrame.to_dict("records")`` for text columns."""
+    names = [c for c in (columns or frame.columns) if c in frame.columns]
+    values = [frame[c].to_numpy(dtype=object) for c in names]
+    return [dict(zip(names, row)) for row in zip(*values)]
+
+
+def _event_xml(lines: list[str], event_id: str, rows: list[dict], event_row: dict | None,
+               polinfo: list[dict] | None, pick_times: dict) -> None:
+    """One event; its first mechanism row is the preferred one, others (HASH's multiple
+    solutions) follow as further focal mechanisms."""
+    row, source = rows[0], event_row or {}
+    origin_id = f"smi:local/origin/{event_id}"
+    x = _Xml(lines, 2)
+    x.open("event", publicID=f"smi:local/event/{event_id}")
+    x.text("preferredOriginID", origin_id)
+    mag = _number(source.get("mag", row.get("mag")))
+    if mag is not None:
+        x.text("preferredMagnitudeID", f"smi:local/magnitude/{event_id}")
+    x.text("preferredFocalMechanismID", f"smi:local/focal_mechanism/{event_id}")
+    x.text("type", "earthquake")
+    time = parse_any_time(source.get("time", row.get("time")))
+    time = time if time is not None else UTCDateTime(0)
+    used = [obs for obs in polinfo or () if _number(obs.get("p_polarity")) is not None]
+    _origin_xml(x, event_id, row, source, time, used)
+    if mag is not None:
+        x.open("magnitude", publicID=f"smi:local/magnitude/{event_id}")
+        x.value("mag", mag)
+        x.text("originID", origin_id)
+        x.close("magnitude")
+    for index, obs in enumerate(used):
+        _pick_xml(x, event_id, index, obs, time, pick_times)
+    for number, solution in enumerate(rows):
+        _focal_mechanism_xml(x, event_id, number, solution, origin_id)
+    x.text("focalflow:event_id", event_id)
+    x.close("event")
+
+
+def _origin_xml(x: _Xml, event_id: str, row: dict, source: dict, time: UTCDateTime,
+                used: list[dict]) -> None:
+    x.open("origin", publicID=f"smi:local/origin/{event_id}")
+    x.value("time", time, always=True)
+    x.value("latitude", _number(source.get("latitude", row.get("origin_lat"))), always=True)
+    x.value("longitude", _number(source.get("longitude", row.get("origin_lon"))), always=True)
+    depth_km = _number(source.get("depth", row.get("origin_depth_km")))
+    vertical = _number(source.get("vert_uncert_km", row.get("vert_uncert_km")))
+    if depth_km is not None:
+        x.value("depth", depth_km * 1000.0, None if vertical is None else vertical * 1000.0)
+    horizontal = _number(source.get("horz_uncert_km", row.get("horz_uncert_km")))
+    if horizontal is not None:
+        x.open("originUncertainty")
+        x.text("preferredDescription", "horizontal uncertainty")
+        x.text("horizontalUncertainty", horizontal * 1000.0)
+        x.close("originUncertainty")
+    for index, obs in enumerate(used):
+        polarity = _number(obs.get("p_polarity")) or 0.0
+        azimuth, takeoff = _number(obs.get("azimuth")), _number(obs.get("takeoff"))
+        distance, agreement = _number(obs.get("sr_dist_km")), _number(obs.get("pol_agreement"))
+        x.open("arrival", publicID=f"smi:local/arrival/{event_id}/{index}")
+        x.text("pickID", f"smi:local/pick/{event_id}/mechanism/{index}")
+        x.text("phase", "P")
+        x.text("azimuth", None if azimuth is None else azimuth % 360.0)
+        x.text("distance", None if distance is None else distance / KM_PER_DEGREE)
+        x.value("takeoffAngle", None if takeoff is None else 180.0 - takeoff)
+        x.text("timeWeight", abs(polarity))
+        x.text("focalflow:pol_agreement", None if agreement is None else _extra_value(agreement))
+        x.close("arrival")
+    x.close("origin")
+
+
+def _pick_xml(x: _Xml, event_id: str, index: int, obs: dict, origin_time: UTCDateTime,
+              pick_times: dict) -> None:
+    network, station, location, channel = split_sta_code(obs.get("sta_code", ""))
+    network = str(obs.get("network", network) or network)
+    pick_id = f"smi:local/pick/{event_id}/mechanism/{index}"
+    time = pick_times.get((event_id, network, station)) or pick_times.get((event_id, "", station))
+    polarity = _number(obs.get("p_polarity")) or 0.0
+    x.open("pick", publicID=pick_id)
+    x.value("time", time or origin_time, always=True)
+    x.lines.append("  " * x.depth + "<waveformID" + _attributes(
+        {"networkCode": network, "stationCode": station, "locationCode": location,
+         "channelCode": channel}) + "></waveformID>")
+    x.text("phaseHint", "P")
+    x.text("polarity", "positive" if polarity > 0 else "negative" if polarity < 0
+           else "undecidable")
+    x.text("evaluationMode", "automatic")
+    if time is None:
+        x.open("comment", id=f"{pick_id}/comment")
+        x.text("text", "pick time not known here: origin time given")
+        x.close("comment")
+    x.close("pick")
+
+
+def _focal_mechanism_xml(x: _Xml, event_id: str, number: int, row: dict, origin_id: str) -> None:
+    strike, dip, rake = (float(row[k]) for k in ("strike", "dip", "rake"))
+    if all(_number(row.get(k)) is not None for k in ("strike2", "dip2", "rake2")):
+        strike2, dip2, rake2 = (float(row[k]) for k in ("strike2", "dip2", "rake2"))
+    else:
+        strike2, dip2, rake2 = (float(v) for v in auxiliary_plane(strike, dip, rake))
+    mechanism_id = f"smi:local/focal_mechanism/{event_id}" + (f"/{number}" if number else "")
+    misfit, count = _number(row.get("polarity_misfit")), _number(row.get("num_p_pol"))
+    ratio = _number(row.get("sta_distribution_ratio"))
+    x.open("focalMechanism", publicID=mechanism_id)
+    x.text("triggeringOriginID", origin_id)
+    x.text("azimuthalGap", _number(row.get("azimuthal_gap")))
+    x.text("stationPolarityCount", None if count is None else int(count))
+    x.text("misfit", None if misfit is None else misfit / 100.0)
+    x.text("stationDistributionRatio", None if ratio is None else ratio / 100.0)
+    x.open("nodalPlanes")
+    for tag, (s, d, r), column in (("nodalPlane1", (strike, dip, rake), "fault_plane_uncertainty"),
+                                   ("nodalPlane2", (strike2, dip2, rake2), "aux_plane_uncertainty")):
+        uncertainty = _number(row.get(column))
+        x.open(tag)
+        for name, value in (("strike", s), ("dip", d), ("rake", r)):
+            x.value(name, value, uncertainty)
+        x.close(tag)
+    x.close("nodalPlanes")
+    p_axis, t_axis, n_axis = pbt_axes(*sdr_to_vectors(strike, dip, rake))
+    x.open("principalAxes")
+    for tag, vector in (("tAxis", t_axis), ("pAxis", p_axis), ("nAxis", n_axis)):
+        trend, plunge = axis_trend_plunge(vector)
+        x.open(tag)
+        x.value("azimuth", float(trend))
+        x.value("plunge", float(plunge))
+        x.value("length", 1.0)
+        x.close(tag)
+    x.close("principalAxes")
+    x.text("methodID", METHOD_ID)
+    x.text("evaluationMode", "automatic")
+    quality = str(row.get("quality", "") or "").strip()
+    if quality:
+        x.open("comment", id=f"{mechanism_id}/quality")
+        x.text("text", f"HASH quality {quality}")
+        x.close("comment")
+    for column in EXTRA_COLUMNS:
+        if column in row and _extra_value(row[column]) != "":
+            x.text(f"focalflow:{column}", _extra_value(row[column]))
+    x.close("focalMechanism")
 
 
 def read_mechanisms_quakeml(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -125,132 +369,6 @@ def split_sta_code(code: str) -> tuple[str, str, str, str]:
     if len(parts) == 2:
         return parts[0], parts[1], "", ""
     return "", parts[0], "", ""
-
-
-def _event(event_id: str, rows: list[dict], event_row: dict | None,
-           polinfo: pd.DataFrame | None, pick_times: dict) -> Event:
-    """One event; its first mechanism row is the preferred one, others (HASH's multiple
-    solutions) follow as further focal mechanisms."""
-    rid = lambda kind: ResourceIdentifier(f"smi:local/{kind}/{event_id}")  # noqa: E731
-    row = rows[0]
-    event = Event(resource_id=rid("event"), event_type="earthquake")
-    event.extra = AttribDict({"event_id": {"value": event_id, "namespace": NAMESPACE}})
-    origin = _origin(event_id, row, event_row)
-    event.origins.append(origin)
-    event.preferred_origin_id = origin.resource_id
-    mag = _number((event_row or {}).get("mag", row.get("mag")))
-    if mag is not None:
-        magnitude = Magnitude(resource_id=rid("magnitude"), mag=mag, origin_id=origin.resource_id)
-        event.magnitudes.append(magnitude)
-        event.preferred_magnitude_id = magnitude.resource_id
-    for number, solution in enumerate(rows):
-        event.focal_mechanisms.append(_focal_mechanism(event_id, number, solution, origin))
-    event.preferred_focal_mechanism_id = event.focal_mechanisms[0].resource_id
-    if polinfo is not None:
-        used = [obs for obs in polinfo.to_dict("records")
-                if _number(obs.get("p_polarity")) is not None]  # S/P rows carry no polarity
-        for index, obs in enumerate(used):
-            pick, arrival = _pick_arrival(event_id, index, obs, origin.time, pick_times)
-            event.picks.append(pick)
-            origin.arrivals.append(arrival)
-    return event
-
-
-def _origin(event_id: str, row: dict, event_row: dict | None) -> Origin:
-    source = event_row or {}
-    time = parse_any_time(source.get("time", row.get("time")))
-    latitude = _number(source.get("latitude", row.get("origin_lat")))
-    longitude = _number(source.get("longitude", row.get("origin_lon")))
-    depth_km = _number(source.get("depth", row.get("origin_depth_km")))
-    origin = Origin(resource_id=ResourceIdentifier(f"smi:local/origin/{event_id}"),
-                    time=time if time is not None else UTCDateTime(0),
-                    latitude=latitude, longitude=longitude,
-                    depth=None if depth_km is None else depth_km * 1000.0)
-    horizontal = _number(source.get("horz_uncert_km", row.get("horz_uncert_km")))
-    vertical = _number(source.get("vert_uncert_km", row.get("vert_uncert_km")))
-    if vertical is not None:
-        origin.depth_errors = QuantityError(uncertainty=vertical * 1000.0)
-    if horizontal is not None:
-        origin.origin_uncertainty = OriginUncertainty(
-            horizontal_uncertainty=horizontal * 1000.0,
-            preferred_description="horizontal uncertainty")
-    return origin
-
-
-def _focal_mechanism(event_id: str, number: int, row: dict, origin: Origin) -> FocalMechanism:
-    strike, dip, rake = (float(row[k]) for k in ("strike", "dip", "rake"))
-    if all(_number(row.get(k)) is not None for k in ("strike2", "dip2", "rake2")):
-        strike2, dip2, rake2 = (float(row[k]) for k in ("strike2", "dip2", "rake2"))
-    else:
-        strike2, dip2, rake2 = (float(v) for v in auxiliary_plane(strike, dip, rake))
-    fault_uncertainty = _number(row.get("fault_plane_uncertainty"))
-    aux_uncertainty = _number(row.get("aux_plane_uncertainty"))
-
-    def plane(s, d, r, uncertainty):
-        errors = (lambda: QuantityError(uncertainty=uncertainty)) if uncertainty is not None \
-            else (lambda: None)
-        return NodalPlane(strike=s, dip=d, rake=r, strike_errors=errors(), dip_errors=errors(),
-                          rake_errors=errors())
-
-    normal, slip = sdr_to_vectors(strike, dip, rake)
-    axes = {}
-    for name, vector in zip("ptn", pbt_axes(normal, slip)):
-        trend, plunge = axis_trend_plunge(vector)
-        axes[name] = Axis(azimuth=float(trend), plunge=float(plunge), length=1.0)
-    mechanism_id = f"smi:local/focal_mechanism/{event_id}" + (f"/{number}" if number else "")
-    mechanism = FocalMechanism(
-        resource_id=ResourceIdentifier(mechanism_id),
-        triggering_origin_id=origin.resource_id,
-        nodal_planes=NodalPlanes(nodal_plane_1=plane(strike, dip, rake, fault_uncertainty),
-                                 nodal_plane_2=plane(strike2, dip2, rake2, aux_uncertainty),
-                                 preferred_plane=1),
-        principal_axes=PrincipalAxes(t_axis=axes["t"], p_axis=axes["p"], n_axis=axes["n"]),
-        method_id=ResourceIdentifier(METHOD_ID), evaluation_mode="automatic")
-    misfit = _number(row.get("polarity_misfit"))
-    mechanism.misfit = None if misfit is None else misfit / 100.0
-    count = _number(row.get("num_p_pol"))
-    mechanism.station_polarity_count = None if count is None else int(count)
-    mechanism.azimuthal_gap = _number(row.get("azimuthal_gap"))
-    ratio = _number(row.get("sta_distribution_ratio"))
-    mechanism.station_distribution_ratio = None if ratio is None else ratio / 100.0
-    quality = str(row.get("quality", "") or "").strip()
-    if quality:
-        mechanism.comments.append(Comment(
-            text=f"HASH quality {quality}",
-            resource_id=ResourceIdentifier(f"{mechanism_id}/quality")))
-    mechanism.extra = AttribDict({
-        column: {"value": _extra_value(row[column]), "namespace": NAMESPACE}
-        for column in EXTRA_COLUMNS if column in row and _extra_value(row[column]) != ""})
-    return mechanism
-
-
-def _pick_arrival(event_id: str, index: int, obs: dict, origin_time: UTCDateTime,
-                  pick_times: dict) -> tuple[Pick, Arrival]:
-    network, station, location, channel = split_sta_code(obs.get("sta_code", ""))
-    network = str(obs.get("network", network) or network)
-    pick_id = ResourceIdentifier(f"smi:local/pick/{event_id}/mechanism/{index}")
-    time = pick_times.get((event_id, network, station)) or pick_times.get((event_id, "", station))
-    pick = Pick(resource_id=pick_id, time=time or origin_time, phase_hint="P",
-                waveform_id=WaveformStreamID(network, station, location, channel),
-                evaluation_mode="automatic")
-    if time is None:
-        pick.comments.append(Comment(text="pick time not known here: origin time given",
-                                     resource_id=ResourceIdentifier(f"{pick_id}/comment")))
-    polarity = _number(obs.get("p_polarity")) or 0.0
-    pick.polarity = "positive" if polarity > 0 else "negative" if polarity < 0 else "undecidable"
-    arrival = Arrival(resource_id=ResourceIdentifier(f"smi:local/arrival/{event_id}/{index}"),
-                      pick_id=pick_id, phase="P", time_weight=abs(polarity))
-    azimuth = _number(obs.get("azimuth"))
-    arrival.azimuth = None if azimuth is None else azimuth % 360.0
-    takeoff = _number(obs.get("takeoff"))
-    arrival.takeoff_angle = None if takeoff is None else 180.0 - takeoff
-    distance = _number(obs.get("sr_dist_km"))
-    arrival.distance = None if distance is None else distance / KM_PER_DEGREE
-    agreement = _number(obs.get("pol_agreement"))
-    if agreement is not None:
-        arrival.extra = AttribDict({"pol_agreement": {"value": _extra_value(agreement),
-                                                      "namespace": NAMESPACE}})
-    return pick, arrival
 
 
 def _mechanism_row(event_id: str, mechanism: FocalMechanism, origin, magnitude) -> dict:
@@ -334,12 +452,17 @@ def _pick_times(picks: pd.DataFrame | None) -> dict:
     times: dict = {}
     if picks is None or not len(picks):
         return times
-    for row in picks[picks["phase"].astype(str).str.upper() == "P"].to_dict("records"):
-        time = parse_any_time(row["time"])
+    picks = picks[picks["phase"].astype(str).str.upper() == "P"]
+    parsed = pd.to_datetime(picks["time"].astype(str), format="ISO8601", utc=True,
+                            errors="coerce")
+    for event_id, network, station, text, stamp in zip(
+            picks["event_id"].astype(str), picks["network"].astype(str),
+            picks["station"].astype(str), picks["time"], parsed):
+        time = (UTCDateTime(ns=int(stamp.value)) if stamp is not pd.NaT and stamp.nanosecond == 0
+                else parse_any_time(text))
         if time is None:
             continue
-        event_id, station = str(row["event_id"]), str(row["station"])
-        times.setdefault((event_id, str(row["network"]), station), time)
+        times.setdefault((event_id, network, station), time)
         times.setdefault((event_id, "", station), time)
     return times
 

@@ -3,7 +3,9 @@
 Two file forms are read into one table (the reversals.csv columns network, station, start, end;
 times ISO 8601 UTC, blank start = since always, blank end = still reversed):
 
-- CSV with a header ``network,station,start,end``. A blank network matches every network. A
+- CSV with a header ``network,station,start,end``. A blank network matches every network;
+  station ``*`` (:data:`ALL_STATIONS`) every station, so the one line ``,*,,`` reverses a
+  whole deployment recorded with inverted polarity (``stations.reversed: all`` adds it). A
   date without a time of day as ``end`` covers that whole day.
 - HASH's ``scsn.reverse``: ``(a4,1x,i8,1x,i8)`` station, first day, last day as yyyymmdd, a last
   day of 0 meaning still reversed (a first day of 0: reversed since always). Both days are
@@ -25,10 +27,17 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import InputError
-from focalflow.formats.common import iso_time, read_text_lines
+from focalflow.formats.common import check_codes, iso_time, read_text_lines
 from focalflow.tables import COLUMNS, write_table
 
 _DATE_ONLY = re.compile(r"^\d{4}-?\d{2}-?\d{2}$")
+ALL_STATIONS = "*"
+
+
+def all_stations_reversed() -> pd.DataFrame:
+    """The one-line table that reverses every station at all times."""
+    return pd.DataFrame([{"network": "", "station": ALL_STATIONS, "start": "", "end": ""}],
+                        columns=COLUMNS["reversals"])
 
 
 def read_reversals(path: Path | str) -> pd.DataFrame:
@@ -64,8 +73,7 @@ def _read_csv_rows(path: Path, lines: list[str]) -> list[dict]:
         start_text, end_text = values.get("start", ""), values.get("end", "")
         start = _time(path, number, start_text, end_of_day=False) if start_text else ""
         end = _time(path, number, end_text, end_of_day=True) if end_text else ""
-        rows.append({"network": values.get("network", ""), "station": station,
-                     "start": start, "end": end})
+        rows.append(_row(path, number, values.get("network", ""), station, start, end))
     return rows
 
 
@@ -81,8 +89,20 @@ def _read_scsn_rows(path: Path, lines: list[str]) -> list[dict]:
                              line=number)
         start = "" if int(fields[0]) == 0 else _time(path, number, fields[0], end_of_day=False)
         end = "" if int(fields[1]) == 0 else _time(path, number, fields[1], end_of_day=True)
-        rows.append({"network": "", "station": station, "start": start, "end": end})
+        rows.append(_row(path, number, "", station, start, end))
     return rows
+
+
+def _row(path: Path, number: int, network: str, station: str, start: str, end: str) -> dict:
+    """A reversals.csv row; InputError for a period that ends before it starts."""
+    try:  # a lone "*" is every station, on purpose; any other pattern is a mistake
+        check_codes(network, None if station == ALL_STATIONS else station)
+    except ValueError as exc:
+        raise InputError(path, f"{exc}; a lone {ALL_STATIONS} names every station",
+                         line=number) from None
+    if start and end and end < start:  # ISO 8601 strings of one form sort as times
+        raise InputError(path, f"the period ends ({end}) before it starts ({start})", line=number)
+    return {"network": network, "station": station, "start": start, "end": end}
 
 
 def _time(path: Path, number: int, text: str, end_of_day: bool) -> str:
@@ -114,14 +134,16 @@ def reversed_mask(reversals: pd.DataFrame | None, network, station, time) -> np.
     mask = np.zeros(station.shape, dtype=bool)
     if reversals is None or reversals.empty:
         return mask
-    named = np.isin(station, reversals["station"].astype(str).str.strip().to_numpy())
+    codes = reversals["station"].astype(str).str.strip().to_numpy()
+    named = np.isin(station, codes) | (ALL_STATIONS in codes)
     if not named.any():
         return mask
     times = np.full(station.shape, np.datetime64("NaT"), dtype="datetime64[ns]")
     times[named] = _datetimes(np.asarray(time, dtype=object).reshape(station.shape)[named])
     starts, ends = _datetimes(reversals["start"]), _datetimes(reversals["end"])
     for k, row in enumerate(reversals.itertuples(index=False)):
-        hit = named & (station == str(row.station).strip())
+        code = str(row.station).strip()
+        hit = named & (station == code) if code != ALL_STATIONS else named.copy()
         net = "" if _blank(getattr(row, "network", "")) else str(row.network).strip()
         if net:
             hit &= network == net

@@ -103,7 +103,7 @@ SKHASH_KEYS: dict[str, tuple[str, str]] = {
     "allow_duplicate_stations": ("supported", "several observations per receiver allowed"),
     "remove_duplicate_stations": ("supported", "duplicate observations dropped (first kept)"),
     "ignore_missing_metadata": ("supported", "observations without a station are left out "
-                                "(else an error)"),
+                                "quietly (else a failure row each)"),
     "min_quality_report": ("supported", "only mechanisms of this quality or better written"),
     "overwrite_output_file": ("supported", "false: an existing output is an error"),
     "num_cpus": ("supported", "--threads (0: all cores)"),

@@ -13,18 +13,54 @@ import pandas as pd
 from obspy import Inventory, read_inventory
 
 from focalflow.errors import InputError
-from focalflow.formats.common import ReadProblem, iso_time, read_nonempty_bytes
+from focalflow.formats.common import ReadProblem, check_codes, iso_time, read_nonempty_bytes
 from focalflow.tables import COLUMNS
 
 
 def read_stationxml(path: Path | str) -> Inventory:
-    """One StationXML file; InputError naming the file when it is missing, empty or not StationXML."""
+    """One StationXML file; InputError naming the file when it is missing, empty, not
+    StationXML, or holds a code outside the FDSN character set (a wildcard, a dot ...)."""
     path = Path(path)
     read_nonempty_bytes(path)
     try:
-        return read_inventory(str(path), format="STATIONXML")
+        inventory = read_inventory(str(path), format="STATIONXML")
     except Exception as exc:  # ObsPy raises many kinds for garbage; report one clear line
         raise InputError(path, f"not a readable StationXML file ({type(exc).__name__}: {exc})") from None
+    problems = drop_invalid_codes(inventory.copy())
+    if problems:
+        raise InputError(path, problems[0])
+    return inventory
+
+
+def drop_invalid_codes(inventory: Inventory) -> list[str]:
+    """Remove the stations and channels whose codes are not FDSN codes (in place); say why.
+
+    A station code ``*`` would otherwise become a pattern matching every station in an SDS
+    query, and a dot would break ``NET.STA.LOC.CHA`` file names.
+    """
+    problems = []
+    for network in inventory:
+        kept_stations = []
+        for station in network:
+            where = f"{network.code}.{station.code}"
+            try:
+                check_codes(network.code, station.code)
+            except ValueError as exc:
+                problems.append(str(exc).replace(" is not", f" of {where} is not", 1))
+                continue
+            kept_channels = []
+            for channel in station:
+                try:
+                    check_codes(location=channel.location_code or "", channel=channel.code)
+                except ValueError as exc:
+                    seed_id = f"{where}.{channel.location_code}.{channel.code}"
+                    problems.append(str(exc).replace(" is not", f" of {seed_id} is not", 1))
+                    continue
+                kept_channels.append(channel)
+            station.channels = kept_channels
+            kept_stations.append(station)
+        network.stations = kept_stations
+    return problems
 
 
 def read_stationxml_dir(folder: Path | str) -> tuple[Inventory, list[ReadProblem]]:

@@ -1,13 +1,19 @@
 """1-D P-wave velocity models: depth (km, positive down) and Vp (km/s) at that depth.
 
-Three text forms are read, all as two numbers per line (HASH interpolates linearly between the
-listed depths; a depth listed twice is a discontinuity):
+Five text forms are read, all as depth then Vp on each line (HASH interpolates linearly between
+the listed depths; a depth listed twice is a discontinuity):
 
 - focalflow's ``velocity/*.txt``: ``depth_km vp_km_s`` separated by blanks, ``#`` comments;
 - HASH's ``vz.*`` files (and the DiTing-FOCALFLOW ``ca.forhash``): the same without comments;
-- SKHASH's CSV velocity files: ``depth,vp`` with or without a header line.
+- SKHASH's CSV velocity files: ``depth,vp`` with or without a header line;
+- three-column ``depth vp vs`` files (any further columns, e.g. density, are ignored too);
+- TauP's ``.nd`` (named discontinuities) files: a line holding one word (``mantle``,
+  ``outer-core``, ``inner-core``, their synonyms ``moho``, ``cmb``, ``icocb``, or any label
+  starting with a letter) only names the discontinuity below it and is skipped, as are ``//``
+  comments; TauP's own labels are skipped in files of any name;
+- TauP's ``.tvel`` files, whose two header lines are skipped.
 
-Extra columns (e.g. Vs, density) are ignored.
+Only the P column is used.
 """
 from __future__ import annotations
 
@@ -20,6 +26,13 @@ from focalflow.formats.common import read_text_lines
 from focalflow.workdir import write_text_atomic
 
 
+MAX_VP_KM_S = 15.0  # P waves are slower everywhere in the Earth (about 13.7 km/s at most)
+# TauP's names of the discontinuity below a ``.nd`` line (and their synonyms)
+TAUP_DISCONTINUITIES = {"crust", "mantle", "moho", "outer-core", "cmb", "inner-core", "icocb",
+                        "ice", "ice-ocean", "ice-crust", "ocean", "seabed"}
+TVEL_HEADER_LINES = 2
+
+
 def read_velocity_model(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
     """Return ``(depth_km, vp_km_s)`` float arrays of a model file.
 
@@ -28,9 +41,13 @@ def read_velocity_model(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
     """
     path = Path(path)
     depths, velocities = [], []
-    for number, raw in enumerate(read_text_lines(path), start=1):
-        line = raw.split("#", 1)[0].strip()
-        if not line:
+    lines = read_text_lines(path)
+    first = TVEL_HEADER_LINES if path.suffix.lower() == ".tvel" else 0
+    named_discontinuities = path.suffix.lower() == ".nd"
+    for number, raw in enumerate(lines[first:], start=first + 1):
+        line = raw.split("#", 1)[0].split("//", 1)[0].strip()
+        if not line or line.lower() in TAUP_DISCONTINUITIES or (
+                named_discontinuities and len(line.split()) == 1 and line[0].isalpha()):
             continue
         fields = line.replace(",", " ").split()
         try:
@@ -41,6 +58,9 @@ def read_velocity_model(path: Path | str) -> tuple[np.ndarray, np.ndarray]:
             raise InputError(path, f"expected 'depth_km vp_km_s', got {raw.strip()!r}", line=number) from None
         if not np.isfinite(depth) or not np.isfinite(vp) or vp <= 0:
             raise InputError(path, f"velocity {vp} at depth {depth} is not a positive number", line=number)
+        if vp > MAX_VP_KM_S:
+            raise InputError(path, f"velocity {vp:g} at depth {depth:g} is above {MAX_VP_KM_S:g} "
+                             "km/s, faster than any rock (a velocity in m/s?)", line=number)
         if depths and depth < depths[-1]:
             raise InputError(path, f"depth {depth} km is above the previous depth {depths[-1]} km "
                              "(depths must increase down the file)", line=number)

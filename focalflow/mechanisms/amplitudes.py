@@ -1,8 +1,8 @@
 """S/P amplitude ratios measured from the P and S windows cut in stage 3.
 
 The measurement, per station (one instrument: network, station, location, band+instrument code),
-on the windows ``cut/<event_id>/NET.STA.LOC.CHA.P.sac`` and ``.S.sac`` (SAC header ``a`` = the
-window's pick; S windows predicted from P, ``kuser0 = 'predS'``, are not used):
+on the P and S windows of the event's windows file in the waveform store
+(``store/windows/<event_id>.h5``, read as arrays; S windows predicted from P are not used):
 
 Settings: :class:`~focalflow.mechanisms.sp_settings.SpSettings` (the ``hash.sp_*`` keys).
 
@@ -37,13 +37,14 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from obspy import Stream, UTCDateTime, read
+from obspy import Stream
 from scipy.signal import butter, sosfilt
 
 from focalflow.errors import FocalflowError, InputError
 from focalflow.formats.skhash import read_skhash_statcor
 from focalflow.mechanisms.sp_settings import SpSettings
 from focalflow.tables import COLUMNS
+from focalflow.waveforms.store import WindowSet, read_sets
 
 log = logging.getLogger(__name__)
 
@@ -72,16 +73,31 @@ class SpAmplitudes:
         return float(np.log10(self.amp_s / self.amp_p)) if self.amp_p > 0 and self.amp_s > 0 else np.nan
 
 
-def measure_sp_amplitudes(p_window: Stream, s_window: Stream, p_time: UTCDateTime,
-                          s_time: UTCDateTime, settings: SpSettings = SpSettings()) -> SpAmplitudes:
+@dataclass
+class Component:
+    """One component of a window: start time, sampling rate (Hz), samples and a name. Times
+    are UTCDateTimes or seconds after any common reference, as long as the picks use the same."""
+
+    start: object
+    rate: float
+    data: np.ndarray
+    name: str
+
+    @classmethod
+    def of_stream(cls, stream: Stream) -> list["Component"]:
+        return [cls(tr.stats.starttime, tr.stats.sampling_rate, tr.data, tr.id) for tr in stream]
+
+
+def measure_sp_amplitudes(p_window, s_window, p_time, s_time,
+                          settings: SpSettings = SpSettings()) -> SpAmplitudes:
     """Measure P and S amplitudes and the noise before each (module docstring, steps 1-4).
 
     ``p_window`` and ``s_window`` hold the components of one instrument around the P and S
-    picks (same sampling rate within a window). Raises :class:`FocalflowError` when a window
-    is empty or does not reach the pick.
+    picks (an ObsPy Stream or :class:`Component` lists; same sampling rate within a window).
+    Raises :class:`FocalflowError` when a window is empty or does not reach the pick.
     """
-    p_start, p_rate, p_amp = _vector_amplitude(p_window, p_time, settings)
-    s_start, s_rate, s_amp = _vector_amplitude(s_window, s_time, settings)
+    p_start, p_rate, p_amp = _vector_amplitude(_components(p_window), p_time, settings)
+    s_start, s_rate, s_amp = _vector_amplitude(_components(s_window), s_time, settings)
     p_end = min(p_time + settings.p_window_s, s_time - PICK_LEAD_S)
     amp_p = _peak(p_amp, p_start, p_rate, p_time - PICK_LEAD_S, p_end, "P")
     noise_p = _peak(p_amp, p_start, p_rate, p_time - NOISE_GAP_S - settings.noise_window_s,
@@ -95,13 +111,18 @@ def measure_sp_amplitudes(p_window: Stream, s_window: Stream, p_time: UTCDateTim
     return SpAmplitudes(amp_p, amp_s, noise_p, noise_s)
 
 
-def _vector_amplitude(window: Stream, pick: UTCDateTime, settings: SpSettings):
+def _components(window) -> list[Component]:
+    return Component.of_stream(window) if isinstance(window, Stream) else list(window)
+
+
+def _vector_amplitude(window: list[Component], pick, settings: SpSettings):
     """Filtered 3-component vector length of a window: (start time, sampling rate, samples)."""
     if len(window) == 0:
         raise FocalflowError("no trace in the window")
-    rate = window[0].stats.sampling_rate
-    start = max(tr.stats.starttime for tr in window)
-    npts = min(int(round((tr.stats.endtime - start) * rate)) + 1 for tr in window)
+    rate = window[0].rate
+    start = max(c.start for c in window)
+    npts = min(int(round((c.start + (len(c.data) - 1) / c.rate - start) * rate)) + 1
+               for c in window)
     if npts < 4 or not start < pick < start + npts / rate:
         raise FocalflowError(f"the window ({start} - {start + npts / rate}) does not contain the pick {pick}")
     freqmax = min(settings.freqmax_hz, 0.45 * rate)
@@ -115,12 +136,12 @@ def _vector_amplitude(window: Stream, pick: UTCDateTime, settings: SpSettings):
         ramp = 0.5 * (1 - np.cos(np.pi * np.arange(n_taper) / n_taper))
         taper[:n_taper], taper[-n_taper:] = ramp, ramp[::-1]
     power = np.zeros(npts)
-    for tr in window:
-        if tr.stats.sampling_rate != rate:
-            raise FocalflowError(f"{tr.id}: sampling rate {tr.stats.sampling_rate:g} Hz differs from "
-                                 f"the other components' {rate:g} Hz")
-        first = int(round((start - tr.stats.starttime) * rate))
-        data = np.asarray(tr.data[first:first + npts], dtype=np.float64)
+    for component in window:
+        if component.rate != rate:
+            raise FocalflowError(f"{component.name}: sampling rate {component.rate:g} Hz differs "
+                                 f"from the other components' {rate:g} Hz")
+        first = int(round((start - component.start) * rate))
+        data = np.asarray(component.data[first:first + npts], dtype=np.float64)
         data = (data - data[:n_pre].mean()) * taper
         power += sosfilt(sos, data) ** 2
     return start, rate, np.sqrt(power)
@@ -131,7 +152,7 @@ def _bandpass(freqmin_hz: float, freqmax_hz: float, rate: float) -> np.ndarray:
     return butter(4, [freqmin_hz, freqmax_hz], btype="bandpass", fs=rate, output="sos")
 
 
-def _peak(values: np.ndarray, start: UTCDateTime, rate: float, t0: UTCDateTime, t1: UTCDateTime,
+def _peak(values: np.ndarray, start, rate: float, t0, t1,
           what: str) -> float:
     i0 = max(int(np.floor((t0 - start) * rate)), 0)
     i1 = min(int(np.ceil((t1 - start) * rate)) + 1, len(values))
@@ -140,66 +161,55 @@ def _peak(values: np.ndarray, start: UTCDateTime, rate: float, t0: UTCDateTime, 
     return float(values[i0:i1].max())
 
 
-# --------------------------------------------------------------------------- cut/ folders
-def read_window(paths: list[Path]) -> tuple[Stream, UTCDateTime, bool]:
-    """Read the component files of one window; return (stream, pick time from header ``a``,
-    whether the pick is a predicted S). Raises :class:`InputError` naming a bad file."""
-    stream = Stream()
-    picks = set()
-    predicted = False
-    for path in paths:
-        try:
-            tr = read(str(path), format="SAC")[0]
-        except Exception as exc:  # garbage or truncated SAC: name the file, the caller goes on
-            raise InputError(path, f"not a readable SAC file ({type(exc).__name__}: {exc})") from None
-        sac = tr.stats.sac
-        if "a" not in sac or not np.isfinite(sac.a) or sac.a == -12345.0:
-            raise InputError(path, "SAC header 'a' (the window's pick) is not set")
-        picks.add(round(float(tr.stats.starttime - sac.b + sac.a), 4))
-        predicted |= str(sac.get("kuser0", "")).strip() == "predS"
-        stream.append(tr)
-    if len(picks) != 1:
-        raise InputError(paths[0], f"components disagree on the pick time (header 'a'): {sorted(picks)}")
-    pick = UTCDateTime(picks.pop())
-    return stream, pick, predicted
-
-
-def _windows_by_instrument(cut_dir: Path) -> dict[tuple[str, str, str, str], dict[str, list[Path]]]:
-    """(network, station, location, band+instrument) -> {'P': files, 'S': files}."""
+# --------------------------------------------------------------------------- the store
+def _windows_by_instrument(sets: dict[str, WindowSet]) -> dict[tuple[str, str, str, str],
+                                                                  dict[str, list[int]]]:
+    """(network, station, location, band+instrument) -> {'P': rows, 'S': rows}."""
     groups: dict = {}
-    for path in sorted(cut_dir.glob("*.sac")):
-        parts = path.name.split(".")
-        if len(parts) != 6 or parts[4] not in ("P", "S"):
-            continue
-        network, station, location, channel, phase = parts[:5]
-        groups.setdefault((network, station, location, channel[:2]), {}).setdefault(phase, []).append(path)
+    for phase, windows in sets.items():
+        for i in range(len(windows)):
+            network, station, location, channel = windows.codes(i)
+            groups.setdefault((network, station, location, channel[:2]), {}).setdefault(
+                phase, []).append(i)
     return groups
 
 
-def measure_event_sp(cut_dir: Path | str, event_id: str, settings: SpSettings = SpSettings(),
+def _window(windows: WindowSet, rows: list[int], where: str) -> tuple[list[Component], float, bool]:
+    """The components of one window, its pick (s after the origin) and whether it is a
+    predicted S; InputError when the components disagree on the pick."""
+    picks = {round(float(windows.table[i]["pick_s"]), 4) for i in rows}
+    if len(picks) != 1:
+        raise InputError(where, f"components of {'.'.join(windows.codes(rows[0])[:2])} disagree "
+                                f"on the pick time: {sorted(picks)}")
+    components = [Component(float(windows.table[i]["start_s"]), float(windows.table[i]["rate_hz"]),
+                            windows.samples(i), ".".join(windows.codes(i))) for i in rows]
+    return components, picks.pop(), bool(windows.table[rows[0]]["predicted"])
+
+
+def measure_event_sp(windows_file: Path | str, event_id: str, settings: SpSettings = SpSettings(),
                      corrections: pd.DataFrame | None = None) -> tuple[pd.DataFrame, list[tuple[str, str]]]:
-    """S/P ratios of every station of one event's ``cut/<event_id>/`` folder.
+    """S/P ratios of every station of one event's windows file (``store/windows/<event>.h5``).
 
     Returns the table (``sp_ratios`` columns, blank ``sp_ratio`` where the signal-to-noise
     rule fails) and a list of (station, reason) for stations that could not be measured.
     """
-    cut_dir = Path(cut_dir)
+    sets = read_sets(windows_file, ["P", "S"])
     rows, problems = [], []
-    for (network, station, location, band), files in _windows_by_instrument(cut_dir).items():
+    for (network, station, location, band), found in _windows_by_instrument(sets).items():
         name = f"{network}.{station}"
-        if "P" not in files or "S" not in files:
+        if "P" not in found or "S" not in found:
             continue  # a station with only one of the two windows has no ratio to measure
         try:
-            p_stream, p_time, _ = read_window(files["P"])
-            s_stream, s_time, predicted = read_window(files["S"])
+            p_window, p_time, _ = _window(sets["P"], found["P"], str(windows_file))
+            s_window, s_time, predicted = _window(sets["S"], found["S"], str(windows_file))
             if predicted:
                 continue
-            amps = measure_sp_amplitudes(p_stream, s_stream, p_time, s_time, settings)
+            amps = measure_sp_amplitudes(p_window, s_window, p_time, s_time, settings)
         except FocalflowError as exc:
             problems.append((name, f"S/P not measured: {exc}"))
             continue
-        vertical = next((tr.stats.channel for tr in p_stream if tr.stats.channel.endswith("Z")),
-                        p_stream[0].stats.channel)
+        vertical = next((c.name.split(".")[3] for c in p_window if c.name.endswith("Z")),
+                        p_window[0].name.split(".")[3])
         correction = station_correction(corrections, network, station)
         ratio = amps.log10_sp - correction if amps.passes(settings.ratmin) else np.nan
         rows.append({"event_id": str(event_id), "network": network, "station": station,
@@ -231,3 +241,27 @@ def read_sp_corrections(path: Path | str | None) -> pd.DataFrame | None:
     if not Path(path).is_file():
         raise InputError(path, "S/P station-correction file not found")
     return read_skhash_statcor(path)
+
+
+def measure_events_sp(executor, workdir, event_ids: list[str], settings: SpSettings,
+                      corrections: pd.DataFrame | None, events_per_task: int = 20):
+    """:func:`measure_event_sp` of many events through ``executor``
+    (:mod:`focalflow.parallel`); yields ``(event_id, table or None, problems)`` in order."""
+    tasks = [[(e, str(workdir.event_windows_file(e))) for e in event_ids[i:i + events_per_task]]
+             for i in range(0, len(event_ids), events_per_task)]
+    for results in executor.map(_measure_task, tasks, settings, corrections):
+        yield from results
+
+
+def _measure_task(task: list[tuple[str, str]], settings: SpSettings,
+                  corrections: pd.DataFrame | None) -> list:
+    out = []
+    for event_id, path in task:
+        if not Path(path).is_file():
+            out.append((event_id, None, []))
+            continue
+        try:
+            out.append((event_id, *measure_event_sp(path, event_id, settings, corrections)))
+        except InputError as exc:
+            out.append((event_id, None, [("", f"S/P not measured: {exc}")]))
+    return out

@@ -288,13 +288,14 @@ def load_skhash_inputs(control: skhash.SkhashControl, on_problem) -> tuple:
         missing = []
         located = attach_stations(obs, stations, join_codes(codes or ["station"]),
                                   lambda *problem: missing.append(problem))
-        if missing and not control.ignore_missing_metadata:
-            event_id, code, _ = missing[0]
-            raise InputError(control.stfile, f"no station for {code} (event {event_id}) and "
-                             f"{len(missing) - 1} more; set $ignore_missing_metadata to leave "
-                             "them out")
-        for problem in missing:
-            on_problem(*problem)
+        # one observation without a station never stops the run: a failure row each, unless
+        # $ignore_missing_metadata says to leave them out
+        if control.ignore_missing_metadata and missing:
+            log.info("%d observation(s) without a station in %s left out "
+                     "($ignore_missing_metadata)", len(missing), control.stfile)
+        elif missing:
+            for problem in missing:
+                on_problem(*problem)
         obs = add_distance_azimuth(located, events)
         if not control.vmodel_paths:
             raise InputError(control.path, "no take-off angles given: $vmodel_paths needed")

@@ -19,12 +19,14 @@ The HASH and SKHASH classic modes (:mod:`focalflow.mechanisms.classic`) use the 
 """
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from focalflow.formats.reversals import reversed_mask
+from focalflow.formats.skhash import read_skhash_polarities
 from focalflow.mechanisms.consensus import consensus_polarities
 from focalflow.mechanisms.overrides import apply_overrides, effective_edits
 from hash_core.geometry import flat_distance_azimuth
@@ -195,6 +197,17 @@ def cnn_polarities(polarities: pd.DataFrame, event_ids, weights: str = "onset") 
                           pd.to_numeric(cnn["prob_down"], errors="coerce"))
     cnn = cnn.assign(impulsive=impulsive, source="dl_p", polarity_weight=weight)
     return make_observations(cnn, kind="P")
+
+
+def polarity_settings(hash_config) -> dict:
+    """:func:`build_observations`' polarity arguments from the config's ``hash`` section: the
+    weights policy, the consensus rule and, with ``polarity_source: combined``, the
+    ``polarity_files`` (read here, whole; each observation's source ``file:NAME``)."""
+    files = ([(f"file:{Path(path).name}", read_skhash_polarities(path))
+              for path in hash_config.polarity_files]
+             if hash_config.polarity_source == "combined" else [])
+    return {"weights": hash_config.polarity_weights, "consensus": hash_config.consensus,
+            "polarity_files": files}
 
 
 def file_polarities(frame: pd.DataFrame, event_ids, source: str) -> pd.DataFrame:

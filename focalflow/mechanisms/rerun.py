@@ -3,7 +3,7 @@
 Items (keys of ``<workdir>/.focalflow/6_run_hash.json``, see :mod:`focalflow.provenance`):
 
 * ``sp/<event>`` — an event's S/P ratios: the ``hash.sp_*`` and ``hash.ratmin`` keys, the
-  correction file, and the event's P/S windows (names, sizes and times of ``cut/<event>/``);
+  correction file, and the content digests of the event's P and S windows in the store;
 * ``mechanism/<event>`` — an event's mechanism: the ``hash.*`` keys that decide it
   (:data:`MECHANISM_KEYS`: not the S/P measurement keys, which reach it through its S/P rows,
   nor ``hash.threads``), the velocity model files, and a digest of the event's row and of its
@@ -23,6 +23,7 @@ import pandas as pd
 
 from focalflow.config import HashConfig
 from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest, file_digest
+from focalflow.waveforms.store import set_digest
 
 log = logging.getLogger("focalflow.6_run_hash")
 
@@ -101,17 +102,11 @@ def mechanism_fingerprints(config, events: pd.DataFrame, observations: pd.DataFr
         for event in events.to_dict("records")}
 
 
-def folder_digest(folder: Path, pattern: str = "*.sac") -> str:
-    """Digest of the names, sizes and modification times of ``folder``'s files."""
-    if not folder.is_dir():
-        return "absent"
-    return content_digest([(p.name, file_digest(p)) for p in sorted(folder.glob(pattern))])
-
-
 def sp_fingerprints(config, workdir, event_ids: Iterable[str]) -> dict[str, Fingerprint]:
     """``{event_id: (params, inputs)}`` of each event's S/P ratios (module docstring)."""
     params = config_params(config, SP_KEYS)
     corrections = config.hash.sp_corrections_file
     common = {"sp_corrections_file": file_digest(corrections)} if corrections else {}
-    return {str(e): (params, {**common, "cut": folder_digest(workdir.event_cut_dir(e))})
+    return {str(e): (params, {**common, "windows": set_digest(workdir.event_windows_file(e),
+                                                              "P", "S")})
             for e in event_ids}

@@ -76,6 +76,8 @@ def event_tables(event: dict, obs: dict, takeoff: np.ndarray, azimuth: np.ndarra
         for i in range(nsol)]
     classes = classify_mechanisms(*([round(row[c], 1) for row in mechanisms]
                                     for c in ("strike", "dip", "rake")))
+    for row, faulting_class in zip(mechanisms, classes):  # of the angles as written
+        row["faulting_class"] = str(faulting_class)
     accepted = np.round(np.asarray(solution.acceptable, dtype=float).reshape(-1, 3), 2)
     acceptable = {"event_id": np.full(len(accepted), event_id, dtype=object),
                   "strike": accepted[:, 0], "dip": accepted[:, 1], "rake": accepted[:, 2]}

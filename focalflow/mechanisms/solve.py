@@ -9,16 +9,19 @@ Per event, as the HASH drivers do: observations beyond ``delmax_km`` are left ou
 take-off angles come from the given angles perturbed by their sigmas (driver 1, SKHASH
 precomputed angles) or, with velocity tables, from the catalog depth perturbed by its
 uncertainty through the 1-D models (drivers 2 and 3); an observation whose unperturbed ray is
-unusable is reported and dropped. Problems go to ``on_problem(event_id, station, reason)``; an
+unusable is reported and dropped. Where the catalog gives no depth uncertainty and the assumed
+one (``depth_uncert_km``) exceeds :data:`ASSUMED_DEPTH_SIGMA_FRACTION` of the event's median
+hypocentral distance -- shallow events recorded close by -- a logged warning says that the
+take-off angles will scatter widely. Problems go to ``on_problem(event_id, station, reason)``; an
 event that cannot be solved is graded F (too few polarities) or left out, never the run's end.
 """
 from __future__ import annotations
 
 import logging
 import zlib
-from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional, Sequence
+from typing import Iterator, Optional, Sequence
 
 import numpy as np
 import pandas as pd
@@ -34,10 +37,11 @@ from hash_core.grid import mechanism_grid
 from hash_core.params import HashParams, RunPolicy
 from hash_core.raytrace import TakeoffTable, takeoff_table
 from hash_core.rng import make_rng
-from hash_core.search import get_threads, set_threads
+from hash_core.search import set_threads
 
 log = logging.getLogger(__name__)
 
+ASSUMED_DEPTH_SIGMA_FRACTION = 0.15
 _NUMERIC = ("distance_km", "takeoff_deg", "azimuth_deg", "takeoff_sigma_deg", "azimuth_sigma_deg",
             "station_lat", "station_lon", "station_elev_m", "polarity_weight")
 
@@ -113,6 +117,8 @@ def _solve(event: dict, obs: dict, params: HashParams, tables: list, rng,
     npol = int((obs["kind"] == "P").sum())
     if npol < params.npolmin:
         on_problem(event_id, None, f"only {npol} polarities (npolmin {params.npolmin}); graded F")
+    if tables:
+        _check_assumed_depth_sigma(event, obs, params)
     takeoff, azimuth = _trial_angles(event, obs, params, tables, rng)
     # Rays without an observation (kind "ray", HASH driver 5) had their trials drawn: dropped.
     # An unusable unperturbed ray (NaN given angle, distance beyond the table) drops the
@@ -144,6 +150,28 @@ def _solve(event: dict, obs: dict, params: HashParams, tables: list, rng,
     return event_tables(event, obs, takeoff, azimuth, solution)
 
 
+def _check_assumed_depth_sigma(event: dict, obs: dict, params: HashParams) -> None:
+    """Warn when the assumed depth sigma is large against the hypocentral distances."""
+    try:
+        catalog_sigma = float(event.get("vert_uncert_km"))
+    except (TypeError, ValueError):
+        catalog_sigma = np.nan
+    if np.isfinite(catalog_sigma) and catalog_sigma > 0:
+        return
+    sigma = params.depth_sigma_km(catalog_sigma)
+    distances = np.hypot(obs["distance_km"], float(event["depth"]))
+    distances = distances[np.isfinite(distances)]
+    if not sigma or not len(distances):
+        return
+    median = float(np.median(distances))
+    if sigma > ASSUMED_DEPTH_SIGMA_FRACTION * median:
+        log.warning("event %s: the assumed depth uncertainty (%g km, hash.depth_uncert_km; the "
+                    "catalog gives none) is %.0f%% of the median hypocentral distance (%.1f km): "
+                    "take-off angles will scatter widely; give the event's vertical uncertainty "
+                    "or lower hash.depth_uncert_km", event["event_id"], sigma,
+                    100 * sigma / median, median)
+
+
 def solve_event(event: dict, observations: pd.DataFrame, params: HashParams = HashParams(),
                 tables: Optional[list] = None, rng=None,
                 on_problem: Optional[ProblemSink] = None) -> dict[str, pd.DataFrame]:
@@ -160,58 +188,115 @@ def solve_event(event: dict, observations: pd.DataFrame, params: HashParams = Ha
     return round_tables(concat_tables([result] if result is not None else []))
 
 
-def event_workers(policy: RunPolicy, n_events: int) -> int:
-    """How many events to solve at once with the policy's threads: one per thread when each
-    event has its own random stream and there are enough events to keep the threads busy to
-    the end; else 1 (HASH's single stream is drawn in event order, and each grid search is
-    spread over the threads instead, so threads are never oversubscribed)."""
-    threads = get_threads()
-    if policy.rng == "hash" or threads < 2 or n_events < 4 * threads:
-        return 1
-    return threads
+@dataclass
+class SolveSettings:
+    """What every task of a catalog shares (sent to each worker once): the parameters, the
+    velocity tables, the seed of the per-event streams or HASH's one stream, and whether each
+    grid search runs on numba's threads (one event at a time) or serially (events at once)."""
+
+    params: HashParams
+    tables: list
+    seed: int = RunPolicy().seed
+    shared_stream: object = None
+    parallel: bool = False
 
 
-def solve_catalog(events: pd.DataFrame, observations: pd.DataFrame, params: HashParams,
-                  policy: RunPolicy, tables: Optional[list], on_problem: ProblemSink,
-                  progress: bool = False) -> dict[str, pd.DataFrame]:
-    """Solve every event of ``events`` (in order) with its ``observations``.
+Task = tuple[list[dict], list[dict[str, np.ndarray]]]
 
-    Returns ``{"mechanisms", "acceptable", "polinfo"}`` frames. An event whose solution
-    raises is reported through ``on_problem`` and left out; the run goes on. With the numpy
-    stream, events may be solved concurrently (:func:`event_workers`); results and problems
-    come out in event order either way and do not depend on the number of threads."""
-    set_threads(policy.threads or None)
-    mechanism_grid(params.dang_deg)  # built once, before any worker thread needs it
-    shared_stream = make_rng("hash") if policy.rng == "hash" else None
-    columns = _columns(observations)
-    rows_of = observations.reset_index(drop=True).groupby("event_id", sort=False).indices
-    no_rows = np.zeros(0, dtype=int)
-    records = events.to_dict("records")
-    workers = event_workers(policy, len(records))
 
-    def solve_one(event: dict) -> tuple[Optional[dict], list]:
+def solve_task(task: Task, settings: SolveSettings) -> list[tuple[str, Optional[dict], list]]:
+    """Solve the events of one task (their events.csv rows and observation arrays, see
+    :func:`catalog_tasks`); returns ``(event_id, event_tables result or None, problems)`` per
+    event. Runs in any worker: threads, processes or a Dask cluster."""
+    out = []
+    for event, obs in zip(*task):
         event_id = str(event["event_id"])
-        rows = rows_of.get(event_id, no_rows)
-        rng = shared_stream or event_stream(event_id, policy.seed)
+        rng = settings.shared_stream or event_stream(event_id, settings.seed)
         problems: list = []
         try:
-            result = _solve(event, {c: v[rows] for c, v in columns.items()}, params,
-                            tables or [], rng, lambda *p: problems.append(p), workers == 1)
+            result = _solve(event, obs, settings.params, settings.tables, rng,
+                            lambda *p: problems.append(p), settings.parallel)
         except Exception as exc:  # one bad event never stops the run
             log.debug("event %s failed", event_id, exc_info=True)
             problems.append((event_id, None, f"no mechanism: {type(exc).__name__}: {exc}"))
             result = None
-        return result, problems
+        out.append((event_id, result, problems))
+    return out
 
+
+def catalog_tasks(events: pd.DataFrame, observations: pd.DataFrame,
+                  events_per_task: int) -> Iterator[Task]:
+    """``events`` (in order) with their observation arrays, ``events_per_task`` at a time."""
+    columns = _columns(observations)
+    rows_of = observations.reset_index(drop=True).groupby("event_id", sort=False).indices
+    no_rows = np.zeros(0, dtype=int)
+    records = events.to_dict("records")
+    for start in range(0, len(records), events_per_task):
+        part = records[start:start + events_per_task]
+        yield part, [{c: v[rows_of.get(str(e["event_id"]), no_rows)] for c, v in columns.items()}
+                     for e in part]
+
+
+def catalog_executor(policy: RunPolicy, n_events: int, parallel_config=None):
+    """The executor of a catalog's solves, and whether each grid search runs on numba's
+    threads. HASH's single stream draws in event order: one event at a time, each search
+    spread over the free cores (never more). With per-event streams: ``parallel_config``'s
+    executor or cluster, or ``policy.threads`` threads (0: every core); a catalog too small
+    to keep them busy to the end runs one event at a time, each search on the threads."""
+    from focalflow.parallel import Executor, all_cores, free_cores, make_executor
+
+    if policy.rng == "hash":
+        set_threads(policy.threads or free_cores())
+        return Executor(1), True
+    threads = policy.threads or all_cores()
+    scheduler = parallel_config is not None and parallel_config.scheduler
+    if scheduler or (parallel_config is not None and parallel_config.executor == "processes"):
+        return make_executor(parallel_config), False
+    if threads < 2 or n_events < 4 * threads:
+        set_threads(threads)
+        return Executor(1), True
+    return make_executor(parallel_config or _THREADS, threads), False
+
+
+def solve_catalog(events: pd.DataFrame, observations: pd.DataFrame, params: HashParams,
+                  policy: RunPolicy, tables: Optional[list], on_problem: ProblemSink,
+                  progress: bool = False, executor=None) -> dict[str, pd.DataFrame]:
+    """Solve every event of ``events`` (in order) with its ``observations``.
+
+    Returns ``{"mechanisms", "acceptable", "polinfo"}`` frames. An event whose solution
+    raises is reported through ``on_problem`` and left out; the run goes on. With the numpy
+    stream, events may be solved concurrently (:func:`catalog_executor`, or ``executor``);
+    results and problems come out in event order either way and do not depend on the number
+    of workers."""
+    own, parallel = catalog_executor(policy, len(events))
+    pool = executor or own
+    mechanism_grid(params.dang_deg)  # built once, before any worker thread needs it
+    settings = SolveSettings(params, tables or [], policy.seed,
+                             make_rng("hash") if policy.rng == "hash" else None,
+                             parallel and executor is None)
     parts = []
-    with ThreadPoolExecutor(workers) as pool:
-        outcomes = pool.map(solve_one, records) if workers > 1 else map(solve_one, records)
+    with own:
+        outcomes = pool.map(solve_task, catalog_tasks(events, observations,
+                                                      _events_per_task(len(events), pool)),
+                            settings)
         if progress:
-            outcomes = tqdm(outcomes, total=len(records), desc="events", unit="event",
-                            leave=False)
-        for result, problems in outcomes:
-            for problem in problems:
-                on_problem(*problem)
-            if result is not None:
-                parts.append(result)
+            outcomes = tqdm(outcomes, desc="events", unit="task", leave=False)
+        for task in outcomes:
+            for _, result, problems in task:
+                for problem in problems:
+                    on_problem(*problem)
+                if result is not None:
+                    parts.append(result)
     return concat_tables(parts)
+
+
+def _events_per_task(n_events: int, pool) -> int:
+    """Enough tasks to keep every worker busy to the end, few enough to cost nothing."""
+    return max(1, min(100, n_events // (8 * pool.workers) or 1))
+
+
+class _ThreadsOnly:
+    executor, scheduler, workers = "threads", None, 0
+
+
+_THREADS = _ThreadsOnly()

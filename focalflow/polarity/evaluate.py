@@ -1,7 +1,11 @@
-"""How well do the CNN polarities agree with analyst labels? A table and a figure.
+"""How well do the CNN polarities agree with analyst labels? A table and a figure; the curves
+the model evaluations share (PR, ROC, learning curves).
 
     python -m focalflow.polarity.evaluate --config config.yaml                    # labels from picks.csv
     python -m focalflow.polarity.evaluate --config config.yaml --labels my.csv [--event ID]
+    python -m focalflow.polarity.evaluate --history tuned.json [other.json ...] --out DIR
+
+(several models on the same labelled traces: ``python -m focalflow.polarity.compare``).
 
 Compares stage 4's ``recorded_polarity`` (the network's call on the recorded trace) with analyst
 first motions on the recorded trace: picks.csv's U/D (stage 4 copies them into
@@ -17,6 +21,11 @@ Writes into ``<workdir>/evaluation/`` (or ``--out``):
   (``confusion``, analyst U/D x CNN U/D/x), accuracy and undecided rate vs the confidence
   threshold max(prob_up, prob_down) (``threshold``), and vs SNR bins (``snr``);
 * ``polarity_evaluation.png`` — the confusion matrix and both curves.
+
+With ``--history``, the machine-readable model cards (``<name>.json``) written by
+``models.train`` or ``focalflow.polarity.finetune`` give ``learning_curves.png`` (loss and
+accuracy per epoch of the training and validation parts) in ``--out`` (default: the current
+folder).
 """
 from __future__ import annotations
 
@@ -130,6 +139,99 @@ def plot_evaluation(table: pd.DataFrame, path: Path, title: str = "") -> Path:
     return path
 
 
+def roc_curve(positive: np.ndarray, scores: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Receiver operating characteristic: false and true positive rates when a row is called
+    positive at ``score >= threshold``, for every distinct score (descending), starting at
+    (0, 0); returns (fpr, tpr, thresholds) with ``thresholds[0] = inf``. Tied scores move both
+    rates at once (a diagonal step)."""
+    positive, scores = np.asarray(positive, bool), np.asarray(scores, float)
+    thresholds, tp, fp = _counts_at_thresholds(positive, scores)
+    n_pos, n_neg = max(int(positive.sum()), 1), max(int((~positive).sum()), 1)
+    return (np.concatenate([[0.0], fp / n_neg]), np.concatenate([[0.0], tp / n_pos]),
+            np.concatenate([[np.inf], thresholds]))
+
+
+def precision_recall_curve(positive: np.ndarray, scores: np.ndarray
+                           ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Precision and recall when a row is called positive at ``score >= threshold``, for every
+    distinct score (descending), starting at recall 0 with precision 1; returns (precision,
+    recall, thresholds) with ``thresholds[0] = inf``."""
+    positive, scores = np.asarray(positive, bool), np.asarray(scores, float)
+    thresholds, tp, fp = _counts_at_thresholds(positive, scores)
+    precision = np.where(tp + fp > 0, tp / np.maximum(tp + fp, 1), 1.0)
+    recall = tp / max(int(positive.sum()), 1)
+    return (np.concatenate([[1.0], precision]), np.concatenate([[0.0], recall]),
+            np.concatenate([[np.inf], thresholds]))
+
+
+def _counts_at_thresholds(positive: np.ndarray, scores: np.ndarray):
+    """Distinct scores (descending) and the true/false positives at or above each."""
+    if not len(scores):
+        return np.zeros(0), np.zeros(0), np.zeros(0)
+    order = np.argsort(-scores, kind="stable")
+    scores, positive = scores[order], positive[order]
+    last = np.flatnonzero(np.r_[scores[1:] != scores[:-1], True])  # last row of each score
+    tp = np.cumsum(positive)[last].astype(float)
+    fp = np.cumsum(~positive)[last].astype(float)
+    return scores[last], tp, fp
+
+
+def area_under_roc(fpr: np.ndarray, tpr: np.ndarray) -> float:
+    """Area under the ROC curve (trapezoids; ties count half, as the Mann-Whitney U)."""
+    return float(np.sum(np.diff(fpr) * (tpr[1:] + tpr[:-1]) / 2.0))
+
+
+def average_precision(precision: np.ndarray, recall: np.ndarray) -> float:
+    """Area under the precision-recall curve as average precision: the sum of the precision at
+    each threshold times the recall gained there (no interpolation)."""
+    return float(np.sum(np.diff(recall) * precision[1:]))
+
+
+def rates_at(positive: np.ndarray, scores: np.ndarray, threshold: float) -> dict[str, float]:
+    """Precision, recall (= true positive rate) and false positive rate of calling positive at
+    ``score >= threshold``: the operating point of a confidence threshold on the curves."""
+    positive, called = np.asarray(positive, bool), np.asarray(scores, float) >= threshold
+    tp, fp = int((called & positive).sum()), int((called & ~positive).sum())
+    return {"precision": tp / (tp + fp) if tp + fp else 1.0,
+            "recall": tp / max(int(positive.sum()), 1),
+            "fpr": fp / max(int((~positive).sum()), 1)}
+
+
+def plot_learning_curves(histories: dict[str, dict], path: Path) -> Path:
+    """Loss and polarity accuracy per epoch of training runs (Keras histories, as in a model
+    card's ``history``): training parts solid, validation parts dashed; one colour per run."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.2))
+    for colour, (name, history) in zip(plt.rcParams["axes.prop_cycle"].by_key()["color"] * 4,
+                                       histories.items()):
+        accuracy = next((k for k in history if k.endswith("accuracy")
+                         and not k.startswith("val_")), None)
+        for ax, key in ((axes[0], "loss"), (axes[1], accuracy)):
+            if key is None or key not in history:
+                continue
+            epochs = np.arange(1, len(history[key]) + 1)
+            ax.plot(epochs, history[key], "o-", color=colour, ms=3, label=f"{name}: training")
+            if f"val_{key}" in history:
+                ax.plot(epochs, history[f"val_{key}"], "s--", color=colour, ms=3,
+                        label=f"{name}: validation")
+    for ax, label in ((axes[0], "loss"), (axes[1], "polarity accuracy")):
+        ax.set_xlabel("epoch")
+        ax.set_ylabel(label)
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+        ax.xaxis.get_major_locator().set_params(integer=True)
+    fig.suptitle("Learning curves")
+    fig.tight_layout()
+    with atomic_path(path) as tmp:
+        fig.savefig(tmp, dpi=120, format="png")
+    plt.close(fig)
+    return path
+
+
 def read_labels(path: Path | str, event: str | None = None) -> pd.DataFrame:
     """A labels CSV as (event_id, network, station, label +1/-1/0); see the module docstring."""
     path = Path(path)
@@ -203,8 +305,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--event", default=None, help="event id for every row of --labels")
     parser.add_argument("--out", type=Path, default=None,
                         help="output folder (default <workdir>/evaluation)")
+    parser.add_argument("--history", type=Path, nargs="+",
+                        help="model cards (.json) whose training history to draw")
     args = parser.parse_args(argv)
     setup_logging("evaluate")
+    if args.history:
+        return draw_histories(args.history, args.out or Path("."))
     try:
         config = load_config(args.config)
         _, csv_path, png_path = evaluate_workdir(config.workdir, args.labels, args.event, args.out)
@@ -212,6 +318,26 @@ def main(argv: Sequence[str] | None = None) -> int:
         log.error("%s", exc)
         return 2
     log.info("wrote %s and %s", csv_path, png_path)
+    return 0
+
+
+def draw_histories(cards: Sequence[Path], out_dir: Path) -> int:
+    """``learning_curves.png`` of the ``history`` of model cards; 2 when one is unusable."""
+    import json
+
+    histories = {}
+    for card in cards:
+        try:
+            history = json.loads(Path(card).read_text()).get("history")
+        except (OSError, ValueError) as exc:
+            log.error("%s: not a readable model card: %s", card, exc)
+            return 2
+        if not isinstance(history, dict) or "loss" not in history:
+            log.error("%s: the model card has no training history", card)
+            return 2
+        histories[Path(card).stem] = history
+    path = plot_learning_curves(histories, Path(out_dir) / "learning_curves.png")
+    log.info("wrote %s", path)
     return 0
 
 

@@ -1,11 +1,12 @@
 """Stage 4's library: read P windows fast, classify them in batches, apply the reversal table and
 the analyst policy.
 
-P windows are stage 3's ``cut/<event_id>/NET.STA.LOC.CHA.P.sac`` files (header ``a`` = the P
-pick, ``b`` = window start, both seconds after the reference time). :func:`read_sac` reads one
-with NumPy alone (632-byte header + float32 samples), ~50x faster than ``obspy.read`` — stage 4
-reads tens of thousands. Only the vertical component is classified: the file whose channel
-ends in ``Z`` (the pick's own channel when it names one).
+P windows are the ``P`` set of stage 3's windows file in the waveform store
+(``store/windows/<event_id>.h5``, :mod:`focalflow.waveforms.store`: samples, window start and
+pick in seconds after the origin), read as arrays, one file per event. Only the vertical
+component is classified: the window whose channel ends in ``Z`` (the pick's own channel when
+it names one). :func:`read_sac` reads a SAC file with NumPy alone (632-byte header + float32
+samples), ~50x faster than ``obspy.read``, for labelled traces given as SAC files.
 
 Polarity conventions: the network's call (``recorded_polarity``) and the analyst's
 (``analyst_polarity``, from picks.csv U/D) are first motions *on the recorded trace*;
@@ -28,6 +29,7 @@ import numpy as np
 import pandas as pd
 
 from focalflow.errors import InputError
+from focalflow.waveforms.store import WindowSet, read_sets
 
 log = logging.getLogger("focalflow.polarity.predict")
 
@@ -40,9 +42,9 @@ ANALYST_CODES = {"U": 1, "+": 1, "C": 1, "D": -1, "-": -1}
 
 
 @dataclass
-class SacWindow:
-    """One SAC trace: samples (float32, read-only, file byte order), sample interval (s), begin
-    ``b`` and pick ``a`` (s after the reference time; NaN when unset)."""
+class TraceWindow:
+    """One trace around a pick: samples (float32, may be read-only), sample interval (s), begin
+    ``b`` and pick ``a`` (s after a common reference time; NaN when unset)."""
 
     data: np.ndarray
     delta: float
@@ -59,7 +61,7 @@ class SacWindow:
         return (self.a - self.b) / self.delta
 
 
-def read_sac(path: Path | str) -> SacWindow:
+def read_sac(path: Path | str) -> TraceWindow:
     """Read a binary SAC file (either byte order) with NumPy; raise :class:`InputError` naming the
     file when it is truncated or not SAC."""
     try:
@@ -83,7 +85,7 @@ def read_sac(path: Path | str) -> SacWindow:
     if not np.isfinite(delta) or delta <= 0:
         raise InputError(path, f"bad sample interval delta={delta} in the SAC header")
     data = np.frombuffer(raw, f"{order}f4", npts, SAC_HEADER_BYTES)
-    return SacWindow(data=data, delta=delta, b=b, a=np.nan if a == SAC_UNDEFINED else a)
+    return TraceWindow(data=data, delta=delta, b=b, a=np.nan if a == SAC_UNDEFINED else a)
 
 
 def analyst_polarity(codes: Iterable[str]) -> np.ndarray:
@@ -91,27 +93,21 @@ def analyst_polarity(codes: Iterable[str]) -> np.ndarray:
     return np.array([ANALYST_CODES.get(str(c).strip().upper()[:1], 0) for c in codes], np.int64)
 
 
-def vertical_windows(cut_dir: Path, picks: list[tuple[str, str, str, str]]
-                     ) -> tuple[list[str | None], list[str]]:
-    """The vertical P-window file of each pick (None plus a reason where there is none).
+def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, str]],
+                  where: str) -> tuple[list[int | None], list[str]]:
+    """The row of the vertical P window of each pick (None plus a reason where there is none).
 
-    ``cut_dir`` is the event's ``cut/<event_id>/`` folder; ``picks`` are one event's P picks as
-    (network, station, location, channel).
+    ``windows``: one event's P windows (None: the event has none); ``picks``: the event's P
+    picks as (network, station, location, channel); ``where`` names the file in reasons.
     """
-    try:
-        names = os.listdir(cut_dir)
-    except OSError:
-        names = []
-    by_station: dict[tuple[str, str, str], list[str]] = {}
-    for name in names:
-        parts = name.split(".")
-        if len(parts) == 6 and parts[4] == "P" and parts[5].lower() == "sac":
-            by_station.setdefault((parts[0], parts[1], parts[2]), []).append(parts[3])
-    folder = str(cut_dir)
-    paths: list[str | None] = []
+    by_station: dict[tuple[str, str, str], dict[str, int]] = {}
+    for i in range(len(windows) if windows is not None else 0):
+        network, station, location, channel = windows.codes(i)
+        by_station.setdefault((network, station, location), {})[channel] = i
+    rows: list[int | None] = []
     reasons: list[str] = []
     for net, sta, loc, cha in picks:
-        channels = by_station.get((net, sta, loc), [])
+        channels = by_station.get((net, sta, loc), {})
         verticals = sorted(c for c in channels if c.endswith("Z"))
         if cha in verticals:
             chosen = cha
@@ -119,13 +115,13 @@ def vertical_windows(cut_dir: Path, picks: list[tuple[str, str, str, str]]
             same_band = [c for c in verticals if c[:2] == str(cha)[:2]]
             chosen = (same_band or verticals)[0]
         else:
-            paths.append(None)
-            reasons.append(f"no P window file (vertical component) in {folder}" if not channels
-                           else f"P window has no vertical component ({', '.join(channels)})")
+            rows.append(None)
+            reasons.append(f"no P window (vertical component) in {where}" if not channels
+                           else f"P window has no vertical component ({', '.join(sorted(channels))})")
             continue
-        paths.append(os.path.join(folder, f"{net}.{sta}.{loc}.{chosen}.P.sac"))
+        rows.append(channels[chosen])
         reasons.append("")
-    return paths, reasons
+    return rows, reasons
 
 
 def snr(data: np.ndarray, pick_index: np.ndarray, sampling_rate_hz: float,
@@ -155,7 +151,7 @@ def snr(data: np.ndarray, pick_index: np.ndarray, sampling_rate_hz: float,
 PICK_KEYS = ["event_id", "network", "station", "location"]
 
 
-def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[SacWindow | None]]:
+def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[TraceWindow | None]]:
     """The vertical P window of each P pick row: a frame (the pick's keys and time,
     ``channel`` = the window's channel, ``analyst_code`` = picks.csv's polarity, ``reason`` = why
     the window is unusable, "" if usable; rows in pick order) and the windows (None where
@@ -167,29 +163,34 @@ def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[Sac
         by_event.setdefault(event_id, []).append(i)
     channels = list(columns["channel"])
     reasons = [""] * len(keys)
-    windows: list[SacWindow | None] = [None] * len(keys)
+    windows: list[TraceWindow | None] = [None] * len(keys)
     for event_id, rows in by_event.items():
-        paths, why = vertical_windows(workdir.event_cut_dir(event_id), [keys[i] for i in rows])
-        for i, path, reason in zip(rows, paths, why):
-            reasons[i] = reason
-            if path is None:
-                continue
-            channels[i] = path.rsplit(".", 3)[1]  # .../NET.STA.LOC.CHA.P.sac
-            try:
-                window = read_sac(path)
-            except InputError as exc:
+        path = workdir.event_windows_file(event_id)
+        try:
+            p_windows = read_sets(path, ["P"]).get("P")
+        except InputError as exc:
+            for i in rows:
                 reasons[i] = str(exc)
+            continue
+        chosen, why = vertical_rows(p_windows, [keys[i] for i in rows], str(path))
+        for i, row, reason in zip(rows, chosen, why):
+            reasons[i] = reason
+            if row is None:
                 continue
-            if np.isfinite(window.a):
-                windows[i] = window
-            else:
-                reasons[i] = f"{path}: no P pick time in SAC header 'a'"
+            record = p_windows.table[row]
+            channels[i] = p_windows.codes(row)[3]
+            pick = float(record["pick_s"])
+            if not np.isfinite(pick):
+                reasons[i] = f"{path}: the P window of {'.'.join(p_windows.codes(row))} has no pick"
+                continue
+            windows[i] = TraceWindow(data=p_windows.samples(row), delta=1.0 / float(record["rate_hz"]),
+                                     b=float(record["start_s"]), a=pick)
     columns["analyst_code"] = columns.pop("polarity")
     frame = pd.DataFrame({**columns, "channel": channels, "reason": reasons})
     return frame, windows
 
 
-def classify_windows(model, windows: list[SacWindow | None], batch_size: int = 4096,
+def classify_windows(model, windows: list[TraceWindow | None], batch_size: int = 4096,
                      min_confidence: float = 0.0, shifts=(0,)) -> pd.DataFrame:
     """``model.classify`` over windows of mixed rates and lengths (grouped by both), in input
     order; None windows give invalid rows. Adds ``snr`` (see :func:`snr`)."""
@@ -207,7 +208,7 @@ class PreparedWindows:
     groups: list[tuple[np.ndarray, tuple, np.ndarray]]
 
 
-def prepare_windows(model, windows: list[SacWindow | None], shifts=(0,)) -> PreparedWindows:
+def prepare_windows(model, windows: list[TraceWindow | None], shifts=(0,)) -> PreparedWindows:
     """The first half of :func:`classify_windows`: group, preprocess, SNR (NumPy only)."""
     groups: dict[tuple[float, int], list[int]] = {}
     for i, window in enumerate(windows):
@@ -264,3 +265,22 @@ def classify_p_windows(model, workdir, picks: pd.DataFrame, batch_size: int = 40
             calls["reason"] = np.where(frame["reason"] != "", frame["reason"], calls["reason"])
             parts.append(pd.concat([frame.drop(columns="reason"), calls], axis=1))
     return pd.concat(parts, ignore_index=True)
+
+
+def classify_shards(executor, polarity_config, workdir, picks: pd.DataFrame) -> pd.DataFrame:
+    """:func:`classify_p_windows` through ``executor`` (:mod:`focalflow.parallel`: processes or
+    a Dask cluster, whose workers read the store): the picks go in shards of whole batches
+    (at least :data:`CHUNK_PICKS` picks), each worker loads the model once; rows in pick order,
+    the same calls as in one process (a trace's output does not depend on its batch)."""
+    size = max(int(polarity_config.batch_size), CHUNK_PICKS)
+    shards = (picks.iloc[begin:begin + size] for begin in range(0, max(len(picks), 1), size))
+    return pd.concat(list(executor.map(_classify_shard, shards, polarity_config, workdir)),
+                     ignore_index=True)
+
+
+def _classify_shard(picks: pd.DataFrame, polarity_config, workdir) -> pd.DataFrame:
+    from focalflow.polarity.policy import load_configured_model
+
+    model = load_configured_model(polarity_config)  # loaded once per worker (the registry keeps it)
+    return classify_p_windows(model, workdir, picks, polarity_config.batch_size,
+                              polarity_config.min_confidence, tuple(polarity_config.shift_samples))

@@ -1,1 +1,2 @@
-"""What stage 6 makes for people: QuakeML, figures, the HTML report, catalog analyses."""
+"""What stage 6 makes for people: QuakeML, figures, the HTML report, catalog and induced-sequence
+analyses."""

@@ -1,24 +1,32 @@
 """A static HTML report of a run: ``report/index.html``.
 
-One self-contained page (inline CSS and JavaScript, images by relative links to
-``../figures/``; nothing from the internet, no server): the run summary, the catalog figures,
-a sortable table of the events and their mechanisms (click a column header, or open the page
-as ``index.html#sort=mag`` / ``#sort=mag-desc`` with any column name), each event's
-figures, and the skipped items. After loading, the page's script writes what it rendered into
-``<body data-rows=… data-images-ok=… data-images-broken=…>`` (used by the headless browser
-test, and handy to check a report from a script).
+One page with everything inline (CSS, JavaScript, the table's beachballs as SVG) and its
+images copied into ``report/figures/`` (hard links where the file system allows, so no disk
+is spent), so the ``report`` folder can be moved, mailed or served on its own; nothing comes
+from the internet. It shows the run summary, the catalog figures, a sortable table of the
+events and their mechanisms (click a column header, or open the page as
+``index.html#sort=mag`` / ``#sort=mag-desc`` with any column name) with a small beachball and
+the multiple-solution flag, each event's figure (the beachball beside its P waveforms, every
+solution when HASH found several), and the skipped items. After loading, the page's script
+writes what it rendered into ``<body data-rows=… data-images-ok=… data-images-broken=…>``
+(used by the headless browser test, and handy to check a report from a script).
 """
 from __future__ import annotations
 
 import html
+import math
 import os
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
+from focalflow.mechanisms.classify import CLASS_COLORS
+from focalflow.products.plots.beachball import beachball_svg
 from focalflow.products.plots.catalog import CATALOG_FIGURES, quality_summary
-from focalflow.workdir import WorkDir, safe_name, write_text_atomic
+from focalflow.products.plots.event import has_multiple_solutions
+from focalflow.workdir import WorkDir, atomic_path, safe_name, write_text_atomic
 
 CATALOG_CAPTIONS = {
     "map": "Mechanisms sized by magnitude and coloured by faulting class; triangles: stations.",
@@ -35,7 +43,8 @@ TABLE_COLUMNS = [  # (column, header, format)
     ("origin_depth_km", "Depth (km)", ".2f"), ("mag", "Mag", ".1f"),
     ("strike", "Strike", ".0f"), ("dip", "Dip", ".0f"), ("rake", "Rake", ".0f"),
     ("strike2", "Strike 2", ".0f"), ("dip2", "Dip 2", ".0f"), ("rake2", "Rake 2", ".0f"),
-    ("quality", "Quality", "text"), ("fault_plane_uncertainty", "Uncert. (°)", ".0f"),
+    ("quality", "Quality", "text"), ("solutions", "Solutions", ".0f"),
+    ("fault_plane_uncertainty", "Uncert. (°)", ".0f"),
     ("polarity_misfit", "Misfit (%)", ".1f"), ("num_p_pol", "N pol.", ".0f"),
     ("sta_distribution_ratio", "STDR (%)", ".0f"), ("faulting_class", "Class", "text"),
 ]
@@ -44,18 +53,20 @@ STYLE = """
 body { font-family: "DejaVu Sans", Arial, sans-serif; margin: 24px 32px; color: #222; }
 h1 { font-size: 1.6em; margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ccc; }
 .summary td { padding: 2px 14px 2px 0; } .muted { color: #777; }
-.figures { display: flex; flex-wrap: wrap; gap: 18px; }
-.figures figure { margin: 0; max-width: 440px; } .figures img { width: 100%; border: 1px solid #ddd; }
-figcaption { font-size: 0.85em; color: #555; }
+.figures { display: grid; grid-template-columns: repeat(auto-fill, minmax(520px, 1fr)); gap: 22px; }
+.figures figure { margin: 0; } .figures figure.wide { grid-column: 1 / -1; max-width: 1400px; } .figures img { width: 100%; border: 1px solid #ddd; }
+figcaption { font-size: 0.9em; color: #555; }
 table.events { border-collapse: collapse; font-size: 0.85em; }
 table.events th, table.events td { border: 1px solid #ddd; padding: 3px 6px; text-align: right; }
 table.events th { background: #f0f0f0; cursor: pointer; position: sticky; top: 0; user-select: none; }
 table.events th.asc::after { content: " \\25B2"; } table.events th.desc::after { content: " \\25BC"; }
 table.events td.text { text-align: left; } table.events tr:nth-child(even) { background: #fafafa; }
-table.events img { height: 44px; }
+table.events td.ball { padding: 1px 4px; text-align: center; } svg.ball { vertical-align: middle; }
+td.multiple { font-weight: bold; color: #8a4b00; }
 .q-A { background: #d9f0d3; } .q-B { background: #e5f5e0; } .q-C { background: #fff7bc; }
 .q-D { background: #fee391; } .q-E, .q-F { background: #fdd0a2; }
-.event { margin: 1.2em 0; } .event img { max-height: 520px; max-width: 100%; border: 1px solid #ddd; }
+.event { margin: 1.6em 0; } .event img { width: 100%; max-width: 1500px; border: 1px solid #ddd; }
+.event p { margin: 0.3em 0; }
 table.plain { border-collapse: collapse; font-size: 0.85em; }
 table.plain th, table.plain td { border: 1px solid #ddd; padding: 2px 6px; }
 """
@@ -97,73 +108,201 @@ window.addEventListener('load', () => {
 """
 
 
+PAGE_ROWS = 2000  # events per table page: a browser sorts 2,000 rows at once, not 100,000
+
+
 def write_report(wd: WorkDir, catalog: pd.DataFrame, events: pd.DataFrame | None = None,
                  failures: pd.DataFrame | None = None, title: str | None = None,
-                 max_event_sections: int = 500) -> Path:
+                 max_event_sections: int = 500,
+                 solutions: pd.DataFrame | None = None) -> Path:
     """Write ``report/index.html`` for the working directory ``wd``; returns its path.
 
     ``catalog`` has one row per event with a mechanism (derived columns included); events of
-    ``events`` without a mechanism get a table row with blanks. Per-event figure sections are
-    written for at most ``max_event_sections`` events (the table links all figures).
+    ``events`` without a mechanism get a table row with blanks; ``solutions`` (rows of
+    mechanisms.csv) lists HASH's other solutions of multiple-solution events. The events
+    table holds :data:`PAGE_ROWS` events a page: the first on ``index.html``, the next on
+    ``events-2.html``, ``events-3.html``... (each page stands alone, with links to the
+    others). Per-event figure sections are written for the events that have figures, at most
+    ``max_event_sections``. The figures are copied into ``report/figures/``.
     """
     path = wd.report_dir / "index.html"
-    relative = Path(os.path.relpath(wd.figures_dir, wd.report_dir))
-    rows = _table_rows(catalog, events)
-    figures_exist = wd.figures_dir.is_dir()
+    by_event = _solutions_by_event(solutions)
+    total = _row_count(catalog, events)
+    pages = max(1, -(-total // PAGE_ROWS))
+    images = _ReportImages(wd)
+    heading = html.escape(title or "focalflow focal mechanisms")
+    rows = _table_rows(catalog, events, by_event)
+    first = [row for _, row in zip(range(PAGE_ROWS), rows)]
     parts = [
-        "<!DOCTYPE html>", '<html lang="en"><head><meta charset="utf-8">',
-        f"<title>{html.escape(title or 'focalflow report')}</title>",
-        f"<style>{STYLE}</style></head><body>",
-        f"<h1>{html.escape(title or 'focalflow focal mechanisms')}</h1>",
+        _head(title or "focalflow report"),
+        f"<h1>{heading}</h1>",
         f'<p class="muted">Working directory: {html.escape(str(wd.root.name))}</p>',
         "<h2>Summary</h2>", _summary_html(catalog, events, failures),
     ]
-    if figures_exist:
-        parts.append("<h2>Catalog figures</h2><div class=\"figures\">")
-        for key, name in CATALOG_FIGURES.items():
-            if (wd.figures_dir / name).is_file():
-                src = html.escape((relative / name).as_posix())
-                parts.append(f'<figure><a href="{src}"><img src="{src}" alt="{key}"></a>'
-                             f"<figcaption>{html.escape(CATALOG_CAPTIONS[key])}</figcaption>"
-                             "</figure>")
+    catalog_figures = [(key, images.add(wd.figures_dir / name))
+                       for key, name in CATALOG_FIGURES.items()]
+    catalog_figures = [(key, src) for key, src in catalog_figures if src]
+    if catalog_figures:
+        parts.append('<h2>Catalog figures</h2><div class="figures">')
+        for key, src in catalog_figures:
+            wide = ' class="wide"' if key == "map" else ""
+            parts.append(f'<figure{wide}><a href="{src}"><img src="{src}" alt="{key}"></a>'
+                         f"<figcaption>{html.escape(CATALOG_CAPTIONS[key])}</figcaption>"
+                         "</figure>")
         parts.append("</div>")
-    parts += ["<h2>Events</h2>",
-              f'<p class="muted">{len(rows)} events; click a column header to sort.</p>',
-              _events_table(rows, wd, relative)]
-    sections = [r for r in rows if r.get("has_mechanism")][:max_event_sections]
-    if figures_exist and sections:
-        parts.append("<h2>Event figures</h2>")
-        for row in sections:
-            folder = wd.event_figures_dir(row["event_id"])
-            images = [f for f in ("beachball.png", "waveforms.png") if (folder / f).is_file()]
-            if not images:
-                continue
-            anchor = html.escape(safe_name(row["event_id"]))
-            parts.append(f'<div class="event" id="event-{anchor}"><h3>Event '
-                         f'{html.escape(str(row["event_id"]))}</h3>')
-            for name in images:
-                src = html.escape((relative / safe_name(row["event_id"]) / name).as_posix())
-                parts.append(f'<a href="{src}"><img loading="lazy" src="{src}" alt="{name}"></a>')
-            parts.append("</div>")
+    parts += ['<h2 id="events">Events</h2>', _table_note(total, 1, len(first), pages),
+              _events_table(first)]
+    sections = []
+    for row in _figure_rows(wd, catalog):
+        if len(sections) >= max_event_sections:
+            break
+        section = _event_section(row, wd, images, by_event.get(str(row["event_id"])))
+        sections += [section] if section else []
+    if sections:
+        parts += ["<h2>Event figures</h2>", *sections]
     if failures is not None and len(failures):
         parts += ["<h2>Skipped items</h2>", _failures_html(failures)]
     parts += [f"<script>{SCRIPT}</script>", "</body></html>"]
-    write_text_atomic(path, "\n".join(parts) + "\n")
+    write_text_atomic(path, "\n".join(parts) + "\n", if_changed=True)
+    for page in range(2, pages + 1):
+        chunk = [row for _, row in zip(range(PAGE_ROWS), rows)]
+        start = (page - 1) * PAGE_ROWS + 1
+        write_text_atomic(wd.report_dir / f"events-{page}.html", "\n".join([
+            _head(f"{title or 'focalflow report'}: events {start}-{start + len(chunk) - 1}"),
+            f"<h1>{heading}</h1>", f'<p><a href="index.html">Summary and figures</a></p>',
+            _table_note(total, page, len(chunk), pages), _events_table(chunk),
+            f"<script>{SCRIPT}</script>", "</body></html>"]) + "\n", if_changed=True)
+    for stale in wd.report_dir.glob("events-*.html"):
+        if not stale.stem[7:].isdigit() or int(stale.stem[7:]) > pages:
+            stale.unlink()
     return path
 
 
-def _table_rows(catalog: pd.DataFrame, events: pd.DataFrame | None) -> list[dict]:
-    rows = [{**r, "has_mechanism": True} for r in catalog.to_dict("records")]
-    have = {str(r["event_id"]) for r in rows}
+def _head(title: str) -> str:
+    return ("<!DOCTYPE html>\n" '<html lang="en"><head><meta charset="utf-8">\n'
+            f"<title>{html.escape(title)}</title>\n<style>{STYLE}</style></head><body>")
+
+
+def _page_name(page: int) -> str:
+    return "index.html#events" if page == 1 else f"events-{page}.html"
+
+
+def _table_note(total: int, page: int, count: int, pages: int) -> str:
+    start = (page - 1) * PAGE_ROWS + 1
+    text = (f'<p class="muted">{total} events; click a column header to sort. Beachballs: '
+            "lower hemisphere, equal area, compressional quadrants filled.")
+    if pages > 1:
+        links = " ".join(f"<b>{k}</b>" if k == page else
+                         f'<a href="{_page_name(k)}">{k}</a>' for k in range(1, pages + 1))
+        text += (f" This page: events {start}-{start + count - 1} (sorting sorts this page)."
+                 f"</p><p>Pages: {links}")
+    return text + "</p>"
+
+
+def _row_count(catalog: pd.DataFrame, events: pd.DataFrame | None) -> int:
+    if events is None:
+        return len(catalog)
+    have = set(catalog["event_id"].astype(str))
+    return len(catalog) + int((~events["event_id"].astype(str).isin(have)).sum())
+
+
+def _figure_rows(wd: WorkDir, catalog: pd.DataFrame):
+    """Catalog rows of the events with figures, in catalog order."""
+    if not wd.figures_dir.is_dir():
+        return
+    drawn = {p.name for p in wd.figures_dir.iterdir() if p.is_dir()}
+    for row in _records(catalog):
+        if safe_name(str(row["event_id"])) in drawn:
+            yield {**row, "has_mechanism": True}
+
+
+class _ReportImages:
+    """Copies figures into ``report/figures/`` (same relative layout as ``figures/``) and
+    returns the page's relative link; unchanged copies are kept."""
+
+    def __init__(self, wd: WorkDir):
+        self.source_root = wd.figures_dir
+        self.target_root = wd.report_dir / "figures"
+
+    def add(self, source: Path) -> str | None:
+        """The link to ``source``'s copy, or None if ``source`` does not exist."""
+        if not source.is_file():
+            return None
+        relative = source.relative_to(self.source_root)
+        target = self.target_root / relative
+        stat = source.stat()
+        if not (target.is_file() and target.stat().st_size == stat.st_size
+                and target.stat().st_mtime_ns >= stat.st_mtime_ns):
+            _link_or_copy(source, target)
+        return html.escape("figures/" + relative.as_posix())
+
+
+def _link_or_copy(source: Path, target: Path) -> None:
+    """Put ``source`` at ``target`` atomically: a hard link (no extra disk), or a copy where
+    the file system cannot link (another device, no link support)."""
+    with atomic_path(target) as tmp:
+        tmp.unlink()
+        try:
+            os.link(source, tmp)
+        except OSError:
+            shutil.copy2(source, tmp)
+
+
+def _solutions_by_event(solutions: pd.DataFrame | None) -> dict[str, list[dict]]:
+    if solutions is None or not len(solutions):
+        return {}
+    solved = solutions[pd.to_numeric(solutions["strike"], errors="coerce").notna()]
+    return {str(k): g.to_dict("records")
+            for k, g in solved.groupby(solved["event_id"].astype(str), sort=False)}
+
+
+def _event_section(row: dict, wd: WorkDir, images: _ReportImages,
+                   solutions: list[dict] | None) -> str:
+    """One event's figure (the waveforms figure includes its beachball; the beachball alone
+    where there are no waveforms) and its solutions."""
+    folder = wd.event_figures_dir(row["event_id"])
+    waveforms = images.add(folder / "waveforms.png")
+    beachball = images.add(folder / "beachball.png")
+    if not (waveforms or beachball):
+        return ""
+    event_id = str(row["event_id"])
+    parts = [f'<div class="event" id="event-{html.escape(safe_name(event_id))}">'
+             f"<h3>Event {html.escape(event_id)}</h3>"]
+    if solutions and len(solutions) > 1:
+        listed = "; ".join(f"{k + 1}: {float(s['strike']):.0f}/{float(s['dip']):.0f}/"
+                           f"{float(s['rake']):.0f} quality {html.escape(str(s.get('quality', '')))}"
+                           for k, s in enumerate(solutions))
+        parts.append(f"<p><b>Multiple solutions</b> (HASH found {len(solutions)}; the first "
+                     f"is drawn): {listed}</p>")
+    shown = waveforms or beachball
+    parts.append(f'<a href="{shown}"><img loading="lazy" src="{shown}" alt="event figure"></a>')
+    if waveforms and beachball:
+        parts.append(f'<p><a href="{beachball}">Beachball alone (PNG)</a></p>')
+    parts.append("</div>")
+    return "".join(parts)
+
+
+def _records(frame: pd.DataFrame, size: int = 1000):
+    """The rows of ``frame`` as dicts, a few at a time (a list of all would not fit)."""
+    for start in range(0, len(frame), size):
+        yield from frame.iloc[start:start + size].to_dict("records")
+
+
+def _table_rows(catalog: pd.DataFrame, events: pd.DataFrame | None,
+                solutions: dict[str, list[dict]]):
+    """The table's rows, one at a time: events with a mechanism, then the others."""
+    for row in _records(catalog):
+        yield {**row, "has_mechanism": True,
+               "solutions": len(solutions.get(str(row["event_id"]), [])) or 1}
     if events is not None:
-        for event in events.to_dict("records"):
+        have = set(catalog["event_id"].astype(str))
+        for event in _records(events):
             if str(event["event_id"]) not in have:
-                rows.append({"event_id": str(event["event_id"]), "time": event.get("time", ""),
-                             "origin_lat": event.get("latitude"),
-                             "origin_lon": event.get("longitude"),
-                             "origin_depth_km": event.get("depth"), "mag": event.get("mag"),
-                             "has_mechanism": False})
-    return rows
+                yield {"event_id": str(event["event_id"]), "time": event.get("time", ""),
+                       "origin_lat": event.get("latitude"),
+                       "origin_lon": event.get("longitude"),
+                       "origin_depth_km": event.get("depth"), "mag": event.get("mag"),
+                       "has_mechanism": False}
 
 
 def _cell(value, fmt: str) -> tuple[str, str]:
@@ -171,13 +310,16 @@ def _cell(value, fmt: str) -> tuple[str, str]:
     if fmt in ("text", "time"):
         text = "" if value is None or (isinstance(value, float) and np.isnan(value)) else str(value)
         return (text.replace("T", " ").rstrip("Z")[:22] if fmt == "time" else text), text
-    number = pd.to_numeric(pd.Series([value]), errors="coerce").iloc[0]
-    if pd.isna(number):
+    try:
+        number = float(value)
+    except (TypeError, ValueError):
         return "", ""
-    return format(float(number), fmt), repr(float(number))
+    if not math.isfinite(number):
+        return "", ""
+    return format(number, fmt), repr(number)
 
 
-def _events_table(rows: list[dict], wd: WorkDir, relative: Path) -> str:
+def _events_table(rows: list[dict]) -> str:
     head = "".join(f'<th data-column="{c}">{html.escape(h)}</th>' for c, h, _ in TABLE_COLUMNS) \
         + '<th data-column="beachball">Beachball</th>'
     body = []
@@ -188,18 +330,22 @@ def _events_table(rows: list[dict], wd: WorkDir, relative: Path) -> str:
             css = "text" if fmt in ("text", "time") else ""
             if column == "quality" and text:
                 css += f" q-{html.escape(text)}"
+            if column == "solutions" and (has_multiple_solutions(row)
+                                          or row.get("solutions", 1) > 1):
+                css += " multiple"
+                text = f"{text} (multiple)" if text != "1" else "multiple"
             if column == "event_id" and row.get("has_mechanism"):
                 text_html = (f'<a href="#event-{html.escape(safe_name(text))}">'
                              f"{html.escape(text)}</a>")
             else:
                 text_html = html.escape(text)
             cells.append(f'<td class="{css.strip()}" data-sort="{html.escape(key)}">{text_html}</td>')
-        thumb = ""
-        name = safe_name(str(row["event_id"]))
-        if row.get("has_mechanism") and (wd.event_figures_dir(name) / "beachball.png").is_file():
-            src = html.escape((relative / name / "beachball.png").as_posix())
-            thumb = f'<a href="{src}"><img loading="lazy" src="{src}" alt="beachball"></a>'
-        cells.append(f'<td data-sort="">{thumb}</td>')
+        ball = ""
+        if row.get("has_mechanism"):
+            ball = beachball_svg(float(row["strike"]), float(row["dip"]), float(row["rake"]),
+                                 size_px=34,
+                                 color=CLASS_COLORS.get(row.get("faulting_class"), "#555555"))
+        cells.append(f'<td class="ball" data-sort="">{ball}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
     return (f'<table class="events"><thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")

@@ -1,120 +1,84 @@
 """Stage 5: station metadata to stations.csv, and the polarity-reversal table to reversals.csv.
 
 Reads every StationXML file of ``stations.stationxml_dir`` (default: the working directory's
-``stations/``, filled by stage 1) and the lists in ``stations.station_files`` (CSV, NonLinLoc
-``LOCSRCE`` lines, or StationXML). Writes ``stations.csv`` with one row per channel epoch,
-sorted by network, station, location, channel, start; StationXML rows come first, a list adds
-only stations not already there. Stations that have picks in ``picks.csv`` but no metadata get a
-row with ``has_metadata`` False and blank coordinates, and a failures-table row. The reversal
-table (``stations.reversals_file``: CSV or HASH scsn.reverse) is copied to ``reversals.csv``
-(empty when none is configured). Unreadable files become failure rows; the rest goes on.
+``stations/``, filled by stage 1), the lists in ``stations.station_files`` and the SAC-header
+coordinates of the files index (``waveforms.source: files``) into ``stations.csv`` (one row
+per channel epoch; stations with picks in ``picks.csv`` but no metadata get a row with
+``has_metadata`` False and a failures-table row; see :mod:`focalflow.stations`). The reversal
+table (``stations.reversals_file``: CSV or HASH scsn.reverse; with ``stations.reversed: all``
+one more line reversing every station) is copied to ``reversals.csv`` (empty when none is
+configured). Unreadable files become failure rows; the rest goes on.
+
+Each table is made again when its ``stations.*`` settings or a file it is read from changed
+(StationXML files, station lists, the files index and picks.csv; the reversal file), else kept
+and its failures reported again; ``--overwrite`` makes both again. A table with unchanged content is not
+rewritten.
 """
 from __future__ import annotations
 
 import logging
 from pathlib import Path
 
-import pandas as pd
-
 from focalflow.cli import StageContext
-from focalflow.errors import InputError
-from focalflow.formats.csv_tables import read_station_list_csv
-from focalflow.formats.nonlinloc import KEYWORDS, read_nonlinloc_stations
-from focalflow.formats.reversals import read_reversals, write_reversals
-from focalflow.formats.stationxml import inventory_table, read_stationxml, read_stationxml_dir
-from focalflow.tables import COLUMNS, empty_table, read_table, write_table
+from focalflow.provenance import Ledger, RerunSummary, config_params, file_digests
+from focalflow.stations import configured_reversals, station_table
+from focalflow.tables import empty_table, read_table, write_table
+from focalflow.waveforms.files import FileIndex
 
 log = logging.getLogger("focalflow.convert_stations")
-KEY = ["network", "station", "location", "channel", "start"]
+STAGE = "5_convert_stations"
+STATION_PARAMS = ["stations.stationxml_dir", "stations.station_files", "stations.columns",
+                  "stations.nonlinloc_elevation_unit"]
 
 
 def run(ctx: StageContext) -> dict:
-    config = ctx.config.stations
-    tables = []
-    xml_dir = Path(config.stationxml_dir or ctx.workdir.stationxml_dir)
-    if xml_dir.is_dir():
-        inventory, problems = read_stationxml_dir(xml_dir)
-        for problem in problems:
-            ctx.failures.add(None, None, str(problem))
-        tables.append(inventory_table(inventory))
-    else:
-        log.warning("no StationXML folder %s", xml_dir)
-    for path in config.station_files:
-        try:
-            table, problems = read_station_file(Path(path), config.nonlinloc_elevation_unit)
-        except InputError as exc:
-            ctx.failures.add(None, None, str(exc))
-            continue
-        for problem in problems:
-            ctx.failures.add(None, None, str(problem))
-        tables.append(table)
-    stations = merge_station_tables(tables)
-    if stations.empty:
-        raise InputError(xml_dir, "no station metadata found (no readable StationXML here and no "
-                         "usable stations.station_files)")
-    missing = _stations_without_metadata(ctx, stations)
-    stations = pd.concat([stations, missing], ignore_index=True) if len(missing) else stations
-    stations = stations.sort_values(KEY, kind="stable").reset_index(drop=True)
-    write_table(stations, ctx.workdir.stations_csv, "stations")
-
-    reversals = read_reversals(config.reversals_file) if config.reversals_file else empty_table("reversals")
-    write_reversals(reversals, ctx.workdir.reversals_csv)
-    return {"channels": int(stations["has_metadata"].sum()),
-            "stations": int(stations.loc[stations["has_metadata"], ["network", "station"]]
-                            .drop_duplicates().shape[0]),
-            "without_metadata": len(missing), "reversals": len(reversals)}
+    config, workdir = ctx.config.stations, ctx.workdir
+    xml_dir = Path(config.stationxml_dir or workdir.stationxml_dir)
+    station_inputs = (sorted(xml_dir.glob("*.xml")) + [p for p in config.station_files if p.is_file()]
+                      + [p for p in [workdir.picks_csv, workdir.files_index_csv] if p.is_file()])
+    # a missing file is left to its reader, which names it
+    reversal_inputs = [p for p in [config.reversals_file] if p is not None and p.is_file()]
+    tables = {"stations.csv": (STATION_PARAMS, station_inputs, write_stations),
+              "reversals.csv": (["stations.reversals_file", "stations.reversed"], reversal_inputs,
+                                write_reversals)}
+    ledger = Ledger(workdir, STAGE)
+    rerun = RerunSummary("tables")
+    for name, (keys, paths, write) in tables.items():
+        params = config_params(ctx.config, keys)
+        inputs = file_digests(workdir.root, paths)
+        reason = ledger.why_redo(name, params, inputs, overwrite=ctx.overwrite)
+        if reason is None:
+            rerun.keep()
+        else:
+            problems: list[tuple[str, str]] = []
+            write(ctx, lambda station, problem: problems.append((station, problem)))
+            ledger.record(name, params, inputs, [name], problems)
+            rerun.redo(f"{name}: {reason}")
+        for station, problem in ledger.failures(name):
+            ctx.failures.add(None, station, problem)
+    ledger.save()
+    log.info("%s", rerun)
+    stations = read_table(workdir.stations_csv, "stations")
+    has = stations["has_metadata"].astype(str) == "True"
+    return {"channels": int(has.sum()),
+            "stations": len(stations.loc[has, ["network", "station"]].drop_duplicates()),
+            "without_metadata": int((~has).sum()),
+            "reversals": len(read_table(workdir.reversals_csv, "reversals"))}
 
 
-def read_station_file(path: Path, elevation_unit: str = "auto"):
-    """A station list of any supported kind: ``(stations table, problems)``."""
-    if path.suffix.lower() == ".xml":
-        return inventory_table(read_stationxml(path)), []
-    if not path.is_file():
-        raise InputError(path, "station file not found")
-    head = path.read_text(errors="replace")[:4096]
-    if any(keyword in head for keyword in KEYWORDS):
-        return read_nonlinloc_stations(path, elevation_unit)
-    first_line = head.splitlines()[0] if head.strip() else ""
-    if path.suffix.lower() == ".csv" or "," in first_line:
-        return read_station_list_csv(path)
-    raise InputError(path, "not a station list focalflow reads (CSV with station,latitude,longitude"
-                     " columns, NonLinLoc LOCSRCE lines, or StationXML)")
+def write_stations(ctx: StageContext, report) -> None:
+    config, workdir = ctx.config.stations, ctx.workdir
+    picks = read_table(workdir.picks_csv, "picks") if workdir.picks_csv.is_file() else None
+    index = workdir.files_index_csv
+    headers = (FileIndex.read(index).header_stations()
+               if ctx.config.waveforms.source == "files" and index.is_file() else None)
+    stations = station_table(Path(config.stationxml_dir or workdir.stationxml_dir),
+                             config.station_files, config.nonlinloc_elevation_unit, picks, report,
+                             config.columns, headers)
+    write_table(stations, workdir.stations_csv, "stations", if_changed=True)
 
 
-def merge_station_tables(tables: list[pd.DataFrame]) -> pd.DataFrame:
-    """Concatenate station tables; a later table adds only stations the earlier ones lack (a blank
-    network in a list matches a station of any network). Exact duplicate channels are dropped."""
-    merged = empty_table("stations")
-    for table in tables:
-        if table.empty:
-            continue
-        if not merged.empty:
-            known_pairs = set(zip(merged["network"], merged["station"]))
-            known_names = set(merged["station"])
-            new = [(net, sta) not in known_pairs and (net or sta not in known_names)
-                   for net, sta in zip(table["network"], table["station"])]
-            table = table[new]
-        merged = pd.concat([merged, table], ignore_index=True) if len(merged) else table.copy()
-    merged = merged.drop_duplicates(subset=KEY, keep="first")
-    merged["has_metadata"] = merged["has_metadata"].astype(bool)
-    return merged.reset_index(drop=True)
-
-
-def _stations_without_metadata(ctx: StageContext, stations: pd.DataFrame) -> pd.DataFrame:
-    """Rows (has_metadata False) for picked channels of stations absent from ``stations``."""
-    if not ctx.workdir.picks_csv.is_file():
-        log.info("no picks.csv yet (stage 3 not run): stations without metadata not checked")
-        return empty_table("stations")
-    picks = read_table(ctx.workdir.picks_csv, "picks")
-    known_pairs = set(zip(stations["network"], stations["station"]))
-    any_network = set(stations.loc[stations["network"] == "", "station"])
-    rows = []
-    for (network, station), group in picks.groupby(["network", "station"], sort=True):
-        if (network, station) in known_pairs or station in any_network:
-            continue
-        ctx.failures.add(None, f"{network}.{station}",
-                         f"station has {len(group)} pick(s) but no metadata (StationXML or station list)")
-        for location, channel in sorted(set(zip(group["location"], group["channel"]))):
-            rows.append({"network": network, "station": station, "location": location,
-                         "channel": channel, "has_metadata": False})
-    return pd.DataFrame(rows, columns=COLUMNS["stations"])
+def write_reversals(ctx: StageContext, report) -> None:
+    reversals = configured_reversals(ctx.config.stations)
+    write_table(empty_table("reversals") if reversals is None else reversals,
+                ctx.workdir.reversals_csv, "reversals", if_changed=True)

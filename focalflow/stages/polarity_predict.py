@@ -1,138 +1,111 @@
 """Stage 4: first-motion polarity of every P pick with a CNN (polarity.model in the config).
 
-Reads picks.csv and the vertical P windows cut by stage 3 (cut/<event_id>/*.P.sac), classifies
-them in batches (GPU when present and polarity.device allows; a second thread reads and
-preprocesses the next windows while the network runs), and writes polarities.csv:
-p_polarity (+1 up / -1 down / 0 undecided, true ground motion after the station reversal table
-stations.reversals_file), the probabilities, clarity (I/E/x) and the model name, plus
-recorded_polarity (the CNN call on the recorded trace), analyst_polarity (picks.csv U/D as
-recorded), reversed and snr. polarity.min_confidence turns weak calls into 0;
-polarity.analyst decides whether analyst polarities are kept (keep), ignored (replace) or
-compared (compare: CNN used, agreement logged). Events already in polarities.csv are skipped
-unless --overwrite.
+Reads picks.csv and the vertical P windows cut by stage 3 (store/windows/<event_id>.h5), classifies
+them in batches (:mod:`focalflow.polarity.predict`: GPU when present and polarity.device
+allows; a second thread reads the next windows while the network runs), and writes
+polarities.csv (:mod:`focalflow.polarity.policy`): p_polarity (+1 up / -1 down / 0 undecided,
+true ground motion after the station reversal table stations.reversals_file), the
+probabilities, clarity (I/E/x) and the model name, plus recorded_polarity (the CNN call on the
+recorded trace), analyst_polarity (picks.csv U/D as recorded), reversed and snr.
+polarity.min_confidence turns weak calls into 0; with ``parallel.scheduler`` (a Dask cluster) or
+``parallel.executor: processes`` the windows go to the workers in shards that fill whole
+batches, each worker loading the model once; polarity.analyst decides whether analyst
+polarities are kept (keep), ignored (replace) or compared (compare: CNN used, agreement logged).
+
+An event is classified again when a parameter that decides its rows changed (see
+:data:`focalflow.polarity.policy.PARAMS`), the weights file, the reversal table, its P picks or
+its P windows changed; otherwise its rows are kept. Only those events' rows of
+polarities.csv are replaced; the model is loaded only when an event needs it. ``--overwrite``
+redoes every selected event.
 """
 from __future__ import annotations
 
 import logging
 import time
 
-import numpy as np
 import pandas as pd
 
 from focalflow.cli import StageContext
-from focalflow.errors import FocalflowError
-from focalflow.formats.reversals import read_reversals, reversed_mask
-from focalflow.polarity.predict import analyst_polarity, classify_p_windows
-from focalflow.tables import COLUMNS, read_table, write_table
+from focalflow.polarity.policy import (PARAMS, load_configured_model, model_label,
+                                       polarity_rows, weights_path)
+from focalflow.parallel import make_executor
+from focalflow.polarity.predict import classify_p_windows, classify_shards
+from focalflow.provenance import Ledger, RerunSummary, config_params, file_digest
+from focalflow.stations import configured_reversals, reversals_path
+from focalflow.tables import picks_digest, read_table, update_event_rows
+from focalflow.waveforms.store import set_digest
 
 log = logging.getLogger("focalflow.4_polarity_predict")
-
-EXTRA_COLUMNS = ["recorded_polarity", "analyst_polarity", "reversed", "snr"]
-SORT_KEYS = ["event_id", "network", "station", "location", "channel"]
+STAGE = "4_polarity_predict"
 
 
 def run(ctx: StageContext) -> dict:
-    cfg = ctx.config.polarity
-    picks = read_table(ctx.workdir.picks_csv, "picks")
+    workdir, cfg = ctx.workdir, ctx.config.polarity
+    picks = read_table(workdir.picks_csv, "picks")
     picks = picks[picks["phase"].str.upper() == "P"]
-    if ctx.events is not None:
-        picks = picks[picks["event_id"].isin(ctx.events)]
     picks = picks.drop_duplicates(["event_id", "network", "station", "location"])
-
-    old = None
-    if ctx.workdir.polarities_csv.is_file():
-        old = read_table(ctx.workdir.polarities_csv, "polarities")
-        if not ctx.overwrite:
-            done = set(old["event_id"])
-            skipped = picks["event_id"].isin(done)
-            if skipped.any():
-                log.info("%d events already in %s (use --overwrite to redo)",
-                         picks.loc[skipped, "event_id"].nunique(), ctx.workdir.polarities_csv.name)
-            picks = picks[~skipped]
-        old = old[~old["event_id"].isin(set(picks["event_id"]))]
-    if picks.empty:
-        log.info("no P picks to classify")
-        return {"picks": 0, "predicted": 0}
-
-    reversals = configured_reversals(ctx.config)
-    model = load_configured_model(ctx.config)
-    started = time.perf_counter()
-    frame = classify_p_windows(model, ctx.workdir, picks, cfg.batch_size, cfg.min_confidence,
-                               tuple(cfg.shift_samples))
-    elapsed = time.perf_counter() - started
-    reasons = frame.pop("reason").to_numpy()
-    frame["analyst_polarity"] = analyst_polarity(frame["analyst_code"])
-    for i in np.flatnonzero(reasons != ""):
-        station = f"{frame.at[i, 'network']}.{frame.at[i, 'station']}"
-        ctx.failures.add(frame.at[i, "event_id"], station, reasons[i])
-
-    frame["reversed"] = reversed_mask(reversals, frame["network"], frame["station"],
-                                      frame["time"])
-    flip = np.where(frame["reversed"], -1, 1)
-    frame["recorded_polarity"] = np.where(frame["valid"], frame["polarity"], 0)
-    frame["model"] = model_label(ctx.config)
-    frame["p_polarity"] = frame["recorded_polarity"] * flip
-    summary = {"picks": len(frame), "predicted": int(frame["valid"].sum())}
-    if cfg.analyst == "keep":
-        use_analyst = frame["analyst_polarity"] != 0
-        frame.loc[use_analyst, "p_polarity"] = (frame["analyst_polarity"] * flip)[use_analyst]
-        frame.loc[use_analyst, "model"] = "analyst"
-        summary["analyst_kept"] = int(use_analyst.sum())
-    keep = frame["valid"] | (frame["model"] == "analyst")
-    if cfg.analyst == "compare":
-        summary.update(agreement(frame[keep]))
-
-    out = frame.loc[keep, COLUMNS["polarities"] + EXTRA_COLUMNS]
-    if old is not None and len(old):
-        out = pd.concat([old, out], ignore_index=True)
-    out = out.sort_values(SORT_KEYS, kind="stable").reset_index(drop=True)
-    write_table(out, ctx.workdir.polarities_csv, "polarities")
-    rate = summary["picks"] / elapsed if elapsed > 0 else float("nan")
-    log.info("classified %d P windows in %.2f s (%.0f per second) with %s",
-             summary["picks"], elapsed, rate, model)
-    summary.update(up=int((frame.loc[keep, "p_polarity"] > 0).sum()),
-                   down=int((frame.loc[keep, "p_polarity"] < 0).sum()),
-                   undecided=int((frame.loc[keep, "p_polarity"] == 0).sum()))
+    order = sorted(set(picks["event_id"]))
+    reversals = reversals_path(ctx.config.stations)
+    reversal_table = configured_reversals(ctx.config.stations)  # a bad table stops us before the CNN
+    shared_inputs = {"weights": file_digest(weights_path(cfg)),
+                     "reversals": file_digest(reversals) if reversals else "none"}
+    params = config_params(ctx.config, PARAMS)
+    ledger = Ledger(workdir, STAGE)
+    rerun = RerunSummary()
+    selected = {e: g for e, g in picks.groupby("event_id", sort=True) if ctx.selected(e)}
+    redo: dict[str, dict] = {}
+    for event_id, event_picks in selected.items():
+        inputs = {**shared_inputs, "picks": picks_digest(event_picks),
+                  "P windows": set_digest(workdir.event_windows_file(event_id), "P")}
+        reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
+        if reason is None:
+            rerun.keep()
+        else:
+            redo[event_id] = inputs
+            rerun.redo(reason)
+    summary, rows, failures = {"picks": 0, "predicted": 0}, None, []
+    if redo:
+        rows, failures, summary = classify(ctx, picks[picks["event_id"].isin(list(redo))],
+                                           reversal_table)
+    problems: dict[str, list[tuple[str, str]]] = {}
+    for event_id, station, problem in failures:
+        problems.setdefault(event_id, []).append((station, problem))
+    for event_id in selected:
+        if event_id in redo:
+            ledger.record(event_id, params, redo[event_id], ["polarities.csv"],
+                          problems.get(event_id, []))
+        for station, problem in ledger.failures(event_id):
+            ctx.failures.add(event_id, station, problem)
+    gone = set() if ctx.events is not None else set(ledger.items()) - set(order)
+    for event_id in gone:  # no longer in picks.csv: its rows go
+        ledger.forget(event_id)
+    if rows is not None:
+        update_event_rows(workdir.polarities_csv, rows, set(redo) | gone, order, "polarities")
+    elif gone and workdir.polarities_csv.is_file():
+        update_event_rows(workdir.polarities_csv, pd.DataFrame(columns=["event_id"]), gone)
+    ledger.save()
+    log.info("%s", rerun)
     return summary
 
 
-def load_configured_model(config):
-    """The model named by ``config.polarity`` (weights resolved, downloaded or refused)."""
-    from models.registry import load_model
-
-    cfg = config.polarity
-    return load_model(cfg.model, cfg.weights, cfg.cache_dir, cfg.device, cfg.input_rate_hz,
-                      reuse=True)
-
-
-def model_label(config) -> str:
-    """What polarities.csv's ``model`` column says: the registry name, or the weights file name."""
-    from models.registry import REGISTRY
-
-    cfg = config.polarity
-    name = cfg.model if cfg.model in REGISTRY else f"file:{cfg.model.rsplit('/', 1)[-1]}"
-    if cfg.weights is not None:
-        name += f":{cfg.weights.name}"
-    return name if cfg.input_rate_hz is None else f"{name}@{cfg.input_rate_hz:g}Hz"
-
-
-def configured_reversals(config) -> pd.DataFrame | None:
-    """The configured station reversal table (stations.reversals_file), or None."""
-    path = config.stations.reversals_file
-    if path is None:
-        return None
-    if not path.is_file():
-        raise FocalflowError(f"{path}: reversal table not found (stations.reversals_file; "
-                             "set it to null for none)")
-    return read_reversals(path)
-
-
-def agreement(frame: pd.DataFrame) -> dict:
-    """CNN vs analyst on the recorded trace, where both decide: counts and a log line."""
-    both = (frame["recorded_polarity"] != 0) & (frame["analyst_polarity"] != 0)
-    agree = int((frame.loc[both, "recorded_polarity"] == frame.loc[both, "analyst_polarity"]).sum())
-    labelled = int((frame["analyst_polarity"] != 0).sum())
-    if labelled:
-        log.info("analyst comparison: %d labelled picks, both decide on %d, agree on %d (%.1f %%)",
-                 labelled, int(both.sum()), agree, 100.0 * agree / max(int(both.sum()), 1))
-    return {"analyst_labelled": labelled, "analyst_both": int(both.sum()), "analyst_agree": agree}
+def classify(ctx: StageContext, picks: pd.DataFrame,
+             reversals: pd.DataFrame | None) -> tuple[pd.DataFrame, list, dict]:
+    """polarities.csv rows of ``picks`` (``reversals``: the station reversal table), the
+    (event, station, reason) of unusable windows, and a summary of counts."""
+    cfg, parallel = ctx.config.polarity, ctx.config.parallel
+    started = time.perf_counter()
+    if parallel.scheduler or parallel.executor == "processes":
+        with make_executor(parallel) as executor:
+            calls = classify_shards(executor, cfg, ctx.workdir, picks)
+        model = f"{cfg.model} on {executor}"
+    else:
+        model = load_configured_model(cfg, quiet=not getattr(ctx.args, "verbose", False))
+        calls = classify_p_windows(model, ctx.workdir, picks, cfg.batch_size, cfg.min_confidence,
+                                   tuple(cfg.shift_samples))
+    elapsed = time.perf_counter() - started
+    log.info("classified %d P windows in %.2f s (%.0f per second) with %s", len(calls), elapsed,
+             len(calls) / elapsed if elapsed > 0 else float("nan"), model)
+    failures = [(row.event_id, f"{row.network}.{row.station}", row.reason)
+                for row in calls[calls["reason"] != ""].itertuples()]
+    rows, summary = polarity_rows(calls, reversals, cfg.analyst, model_label(cfg))
+    return rows, failures, summary

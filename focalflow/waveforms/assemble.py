@@ -1,6 +1,10 @@
-"""miniSEED to SAC: reading with clear errors, gap rules, rotation to ZNE, SAC headers.
+"""miniSEED to the waveform store: reading with clear errors, gap rules, rotation to ZNE;
+SAC files as an export.
 
-Conventions of the SAC files focalflow writes (``sac/<event_id>/NET.STA.LOC.CHA.sac``):
+:func:`convert_event` writes an event's traces into ``store/traces/<event_id>.h5``
+(:mod:`focalflow.waveforms.store`: samples, times in seconds after the origin, station
+coordinates, orientation, analyst P and S picks) and, with ``sac.write_files``, SAC files
+``sac/<event_id>/NET.STA.LOC.CHA.sac`` with these headers:
 
 - reference time = the event origin time (snapped to the millisecond SAC can hold), ``iztype``
   ``io``, origin ``o`` ~ 0 s; ``b``/``e`` are seconds after the origin;
@@ -12,21 +16,38 @@ Conventions of the SAC files focalflow writes (``sac/<event_id>/NET.STA.LOC.CHA.
 - ``dist`` (km), ``az``, ``baz``, ``gcarc`` from the coordinates (``lcalda`` true).
 
 Data are raw counts (no response removed); traces hold float32 in SAC.
+
+:func:`convert_event` converts one event's miniSEED folder instrument by instrument (network, station, location, band): unreadable, empty or truncated files, gaps refused
+by the gap rule, traces too short and channels without metadata are dropped and reported; with
+rotation the three components become Z/N/E, and when the horizontals are not all usable the
+vertical is written alone (and reported); without a vertical the instrument is skipped. An
+instrument whose metadata (a station list, not StationXML) gives no azimuth for its 1/2
+channels is written unrotated, ``cmpaz`` unset (stage 2 names such stations once).
 """
 from __future__ import annotations
 
 import io
+import logging
 import warnings
+from collections import defaultdict
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Optional
+from typing import Callable, Iterable, Optional
 
 import numpy as np
+import pandas as pd
 from obspy import Inventory, Stream, UTCDateTime, read
 from obspy.io.mseed.util import get_record_information
 from obspy.io.sac import SACTrace
 
 from focalflow.errors import FocalflowError
-from focalflow.workdir import atomic_path
+from focalflow.formats.common import check_codes, parse_time
+from focalflow.formats.sac import sac_trace, write_sac_folder
+from focalflow.waveforms.inventory import StationXmlCache
+from focalflow.waveforms.store import WindowSet, concatenate_sets, write_sets
+
+log = logging.getLogger("focalflow.waveforms.assemble")
+
 
 class TraceRejected(FocalflowError):
     """A trace or file that cannot be used; the message says why (it lands in failures.csv)."""
@@ -62,6 +83,14 @@ def read_mseed(path: Path | str) -> Stream:
         raise TraceRejected(f"{path.name}: truncated or corrupt miniSEED ({problems[0][:200]})")
     if not stream or not any(tr.stats.npts for tr in stream):
         raise TraceRejected(f"{path.name}: no samples")
+    for trace in stream:
+        try:
+            check_codes(*trace.id.split("."))
+        except ValueError as exc:
+            raise TraceRejected(f"{path.name}: {exc}") from None
+        bad = np.count_nonzero(~np.isfinite(trace.data)) if trace.data.dtype.kind == "f" else 0
+        if bad:
+            raise TraceRejected(f"{path.name}: {trace.id}: {bad} sample(s) are NaN or infinite")
     return stream
 
 
@@ -70,7 +99,8 @@ def merge_gaps(stream: Stream, policy: str, max_gap_s: float, fill: str) -> Stre
 
     ``policy`` ``reject`` refuses any gap; ``merge`` fills gaps up to ``max_gap_s`` seconds with
     linear interpolation (``fill='interpolate'``) or zeros, and refuses longer ones. Overlaps
-    with equal samples are merged; overlapping traces of different sampling rates are refused.
+    with equal samples are merged; overlapping pieces whose samples differ (which one is
+    right?) and pieces of different sampling rates are refused.
     """
     merged = Stream()
     for seed_id in sorted({tr.id for tr in stream}):
@@ -80,6 +110,7 @@ def merge_gaps(stream: Stream, policy: str, max_gap_s: float, fill: str) -> Stre
         if len(rates) > 1:
             raise TraceRejected(f"{seed_id}: pieces with different sampling rates {sorted(rates)}")
         if len(part) > 1:
+            _check_overlaps(seed_id, part)
             gaps = [g for g in part.get_gaps() if g[6] > 0]
             longest = max((g[6] for g in gaps), default=0.0)
             if gaps and policy == "reject":
@@ -94,6 +125,25 @@ def merge_gaps(stream: Stream, policy: str, max_gap_s: float, fill: str) -> Stre
                 raise TraceRejected(f"{seed_id}: cannot merge its pieces ({exc})") from None
         merged += part
     return merged
+
+
+def _check_overlaps(seed_id: str, pieces: Stream) -> None:
+    """TraceRejected when two pieces of one channel overlap with different samples (nearest
+    samples compared, so pieces on shifted sample grids differ too)."""
+    delta = pieces[0].stats.delta
+    for i, first in enumerate(pieces):
+        for second in pieces[i + 1:]:
+            start = max(first.stats.starttime, second.stats.starttime)
+            end = min(first.stats.endtime, second.stats.endtime)
+            if end < start:
+                continue
+            count = int(round((end - start) / delta)) + 1
+            a = first.data[int(round((start - first.stats.starttime) / delta)):][:count]
+            b = second.data[int(round((start - second.stats.starttime) / delta)):][:count]
+            differ = np.count_nonzero(~np.isclose(a[:len(b)], b[:len(a)], rtol=1e-6, atol=0))
+            if differ:
+                raise TraceRejected(f"{seed_id}: pieces overlap for {count * delta:.3g} s with "
+                                    f"different samples ({differ} of {count} differ); not merged")
 
 
 def channel_metadata(inventory: Inventory, seed_id: str, time: UTCDateTime) -> dict:
@@ -169,44 +219,223 @@ def vertical_up(trace, metadata: dict):
     return flipped
 
 
-def orientation(channel: str, metadata: dict | None) -> tuple[float, float]:
-    """(cmpaz, cmpinc) in SAC's convention: from the metadata, or standard Z/N/E after rotation."""
+def oriented(traces: Stream, inventory: Inventory) -> bool:
+    """True when every trace's metadata gives its azimuth and dip (station lists may not give
+    them for 1/2 channels: such an instrument is written unrotated)."""
+    for trace in traces:
+        meta = channel_metadata(inventory, trace.id, trace.stats.starttime)
+        if meta["azimuth"] is None or meta["dip"] is None:
+            return False
+    return True
+
+
+def orientation(channel: str, metadata: dict | None) -> tuple[float | None, float | None]:
+    """(cmpaz, cmpinc) in SAC's convention: from the metadata (None where it gives none), or
+    standard Z/N/E after rotation."""
     if metadata is None:
         return {"Z": (0.0, 0.0), "N": (0.0, 90.0), "E": (90.0, 90.0)}[channel[-1]]
-    return float(metadata["azimuth"]) % 360.0, float(metadata["dip"]) + 90.0
+    azimuth, dip = metadata["azimuth"], metadata["dip"]
+    return (None if azimuth is None else float(azimuth) % 360.0,
+            None if dip is None else float(dip) + 90.0)
 
 
 def to_sac(trace, origin: UTCDateTime, event: dict, station: dict, cmpaz: float, cmpinc: float,
            p_time: Optional[UTCDateTime] = None, s_time: Optional[UTCDateTime] = None) -> SACTrace:
-    """A SACTrace of ``trace`` with the headers of the module docstring.
+    """A SACTrace of ``trace`` with the headers of :mod:`focalflow.formats.sac`.
 
     ``event`` has latitude, longitude, depth (km), mag; ``station`` has latitude, longitude,
     elevation (m), local_depth (m).
     """
-    sac = SACTrace.from_obspy_trace(trace, keep_sac_header=False)
-    sac.data = np.require(sac.data, dtype=np.float32)
-    sac.reftime = origin
-    sac.o = float(origin - sac.reftime)
-    sac.iztype = "io"
-    sac.stla, sac.stlo = float(station["latitude"]), float(station["longitude"])
-    sac.stel = float(station.get("elevation") or 0.0)
-    sac.stdp = float(station.get("local_depth") or 0.0)
-    sac.evla, sac.evlo = float(event["latitude"]), float(event["longitude"])
-    sac.evdp = float(event["depth"])
-    if event.get("mag") is not None and np.isfinite(float(event["mag"])):
-        sac.mag = float(event["mag"])
-    sac.cmpaz, sac.cmpinc = cmpaz, cmpinc
-    sac.kcmpnm = trace.stats.channel
-    sac.khole = trace.stats.location or None
-    if p_time is not None:
-        sac.t1, sac.kt1 = float(p_time - sac.reftime), "P"
-    if s_time is not None:
-        sac.t2, sac.kt2 = float(s_time - sac.reftime), "S"
-    sac.lcalda = True  # computes dist, az, baz, gcarc from the coordinates
-    return sac
+    item = ConvertedTrace(trace, station, cmpaz, cmpinc)
+    picks = {k: v for k, v in (("P", p_time), ("S", s_time)) if v is not None}
+    traces = store_rows([item], origin, picks)
+    return sac_trace(traces.table[0], traces.data,
+                     event_attributes({**event, "event_id": "", "time": str(origin)}))
 
 
-def write_sac(sac: SACTrace, path: Path) -> None:
-    """Write ``sac`` to ``path`` atomically."""
-    with atomic_path(path) as tmp:
-        sac.write(str(tmp), byteorder="little")
+def instrument_files(paths: Iterable[Path]) -> tuple[dict[tuple[str, str, str, str], list[Path]],
+                                                     list[str]]:
+    """miniSEED files grouped by instrument (network, station, location, band+instrument code),
+    and the names that are not ``NET.STA.LOC.CHA.mseed``."""
+    groups: dict[tuple[str, str, str, str], list[Path]] = defaultdict(list)
+    misnamed = []
+    for path in sorted(paths):
+        parts = path.name[: -len(".mseed")].split(".")
+        if len(parts) != 4 or len(parts[3]) != 3:
+            misnamed.append(path.name)
+            continue
+        net, sta, loc, cha = parts
+        groups[(net, sta, loc, cha[:2])].append(path)
+    return dict(groups), misnamed
+
+
+def pick_times(picks: list[dict], band: str) -> dict[str, UTCDateTime]:
+    """First P and S pick among one station's ``picks``, preferring the same band/instrument code."""
+    found = {}
+    for phase in ("P", "S"):
+        candidates = [p for p in picks if str(p["phase"]).upper() == phase]
+        same_band = [p for p in candidates if str(p["channel"])[:2] == band]
+        for pick in same_band + candidates:
+            try:
+                found[phase] = parse_time(pick["time"])
+                break
+            except ValueError:
+                log.debug("unreadable %s pick time %r of %s.%s", phase, pick["time"],
+                          pick["network"], pick["station"])
+    return found
+
+
+@dataclass
+class ConvertedTrace:
+    """One trace ready for the store (and the SAC export): the ObsPy trace (Z/N/E after
+    rotation), its station's coordinates (latitude, longitude, elevation and local_depth in m)
+    and its orientation in SAC's convention."""
+
+    trace: object
+    station: dict
+    cmpaz: float | None
+    cmpinc: float | None
+
+
+def store_rows(traces: list[ConvertedTrace], origin: UTCDateTime,
+               picks: dict[str, UTCDateTime]) -> WindowSet:
+    """The store's ``traces`` set of converted traces (times in seconds after ``origin``)."""
+    rows, samples = [], []
+    for item in traces:
+        stats = item.trace.stats
+        rows.append({"network": stats.network, "station": stats.station,
+                     "location": stats.location, "channel": stats.channel,
+                     "rate_hz": float(stats.sampling_rate),
+                     "start_s": float(stats.starttime - origin),
+                     "p_s": float(picks["P"] - origin) if "P" in picks else np.nan,
+                     "s_s": float(picks["S"] - origin) if "S" in picks else np.nan,
+                     "station_lat": float(item.station["latitude"]),
+                     "station_lon": float(item.station["longitude"]),
+                     "station_elev_m": float(item.station.get("elevation") or 0.0),
+                     "station_depth_m": float(item.station.get("local_depth") or 0.0),
+                     "cmpaz": np.nan if item.cmpaz is None else item.cmpaz,
+                     "cmpinc": np.nan if item.cmpinc is None else item.cmpinc})
+        samples.append(np.require(item.trace.data, dtype=np.float32))
+    return WindowSet.from_rows("traces", rows, samples)
+
+
+def event_attributes(event: dict) -> dict:
+    """The store file attributes of an events.csv row."""
+    mag = pd.to_numeric(pd.Series([event.get("mag")]), errors="coerce").iloc[0]
+    return {"event_id": str(event["event_id"]), "origin": str(event["time"]),
+            "latitude": float(event["latitude"]), "longitude": float(event["longitude"]),
+            "depth_km": float(event["depth"]), "mag": float(mag)}
+
+
+def convert_event(files: Iterable[Path], store_file: Path, event: dict, picks: list[dict],
+                  inventories: StationXmlCache, sac_config, sac_dir: Optional[Path] = None,
+                  if_changed: bool = False) -> tuple[list[Path], list[tuple[str, str]], int]:
+    """Write one event's traces file of the store (and, with ``sac_dir``, its SAC files,
+    deleting SAC files left there by an earlier run); return (files written, (station,
+    reason) of everything dropped, number of traces).
+
+    ``event`` is an events.csv row (time, latitude, longitude, depth in km, mag), ``picks`` the
+    event's picks.csv rows, ``sac_config`` the ``sac`` config section. With ``if_changed`` a
+    file that comes out identical is left untouched, so later stages see it unchanged.
+    """
+    groups, misnamed = instrument_files(files)
+    failures = [("", f"{name}: file name is not NET.STA.LOC.CHA.mseed") for name in misnamed]
+    origin = parse_time(event["time"])
+    picks_by_station = defaultdict(list)
+    for pick in picks:
+        picks_by_station[(pick["network"], pick["station"])].append(pick)
+    sets = []
+    for (net, sta, loc, band), paths in sorted(groups.items()):
+        code = f"{net}.{sta}"
+
+        def report(reason: str, code=code) -> None:
+            failures.append((code, reason))
+
+        inventory, problem = inventories.lookup(code, [(loc, path.name.split(".")[3])
+                                                       for path in paths])
+        if inventory is None:
+            report(problem)
+            continue
+        try:
+            traces = convert_instrument(paths, inventory, sac_config, report)
+            sets.append(store_rows(traces, origin, pick_times(picks_by_station[(net, sta)], band)))
+        except FocalflowError as exc:
+            report(str(exc))
+        except Exception as exc:  # one bad trace never stops the event
+            log.debug("%s %s", store_file, code, exc_info=True)
+            report(f"unexpected error: {type(exc).__name__}: {exc}")
+    traces = concatenate_sets("traces", sets)
+    attributes = event_attributes(event)
+    written = [write_sets(store_file, [traces], attributes, if_changed)]
+    if sac_dir is not None:
+        written += write_sac_folder(sac_dir, [
+            (".".join(traces.codes(i)) + ".sac", sac_trace(traces.table[i], traces.samples(i),
+                                                           attributes))
+            for i in range(len(traces))], if_changed)
+    return written, failures, len(traces)
+
+
+def convert_instrument(files: list[Path], inventory: Inventory, sac_config,
+                       report: Callable[[str], None]) -> list[ConvertedTrace]:
+    """The traces of one instrument's files; ``report(reason)`` records what was dropped."""
+    components: dict[str, object] = {}
+    for path in files:
+        try:
+            stream = read_mseed(path)
+            stream = merge_gaps(stream, sac_config.gap_policy, sac_config.max_gap_s,
+                                sac_config.gap_fill)
+            if len(stream) != 1:
+                raise TraceRejected(f"{path.name}: holds {len(stream)} channels "
+                                    f"({', '.join(tr.id for tr in stream)}), expected one")
+            trace = stream[0]
+            duration = trace.stats.endtime - trace.stats.starttime
+            if duration < sac_config.min_duration_s:
+                raise TraceRejected(f"{trace.id}: {duration:.3g} s of data, shorter than "
+                                    f"sac.min_duration_s = {sac_config.min_duration_s:g} s")
+            channel_metadata(inventory, trace.id, trace.stats.starttime)
+        except TraceRejected as exc:
+            report(str(exc))
+            continue
+        components[trace.stats.channel[-1]] = trace
+    if "Z" not in components:
+        if components:
+            label = files[0].name[: -len("Z.mseed")] + "?"
+            report(f"{label}: no usable vertical component (have "
+                   f"{', '.join(tr.stats.channel for tr in components.values())}); "
+                   "instrument skipped")
+        return []
+
+    z = components["Z"]
+    listed = {cha.code[-1] for net in inventory.select(network=z.stats.network,
+                                                       station=z.stats.station,
+                                                       location=z.stats.location,
+                                                       channel=z.stats.channel[:2] + "?",
+                                                       time=z.stats.starttime)
+              for sta in net for cha in sta}
+    horizontals = sorted(set(components) - {"Z"})
+    if len(horizontals) >= 2:
+        traces = Stream([components[c] for c in ["Z"] + horizontals[:2]])
+    else:
+        if listed - {"Z"}:
+            missing = [z.stats.channel[:2] + c for c in sorted(listed - set(components))]
+            report(f"{z.id[:-1]}?: missing horizontal component(s) {', '.join(missing)}; "
+                   "wrote the vertical alone")
+        traces = Stream([z])
+    rotate = sac_config.rotate_to_zne and oriented(traces, inventory)
+    if rotate and len(traces) == 3:
+        try:
+            traces = rotate_to_zne(traces, inventory)
+        except TraceRejected as exc:
+            report(f"{exc}; wrote the vertical alone")
+            traces = Stream([z])
+    metadata = channel_metadata(inventory, z.id, z.stats.starttime)
+    if rotate and len(traces) == 1:
+        traces = Stream([vertical_up(z, metadata)])
+    station = {"latitude": metadata["latitude"], "longitude": metadata["longitude"],
+               "elevation": metadata["elevation"], "local_depth": metadata["local_depth"]}
+    converted = []
+    for trace in traces:
+        meta = None if rotate else channel_metadata(inventory, trace.id, trace.stats.starttime)
+        cmpaz, cmpinc = orientation(trace.stats.channel, meta)
+        converted.append(ConvertedTrace(trace, station, cmpaz, cmpinc))
+    return converted

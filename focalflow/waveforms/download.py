@@ -1,16 +1,23 @@
 """Event waveforms and station metadata from FDSN web services or a local SDS archive.
 
-Two sources with the same three calls, so stage 1 treats them alike:
+Two sources with the same three calls, so stage 1 treats them alike (a third, the files
+source, is :mod:`focalflow.waveforms.files`):
 
 - ``stations(latitude, longitude, radius_km, start, end, channels)`` -> Inventory at channel
   level of the stations around an epicentre operating in the window;
 - ``waveforms(bulk)`` -> Stream for ``[(net, sta, loc, cha, t0, t1), ...]``;
 - ``responses(network, station)`` -> Inventory with instrument responses, all epochs.
 
-:class:`FdsnSource` wraps ObsPy's FDSN ``Client`` with the configured per-request timeout and
-retries with exponential back-off; a request that answers "no data" (HTTP 204) returns an empty
-result at once, any other failure after the last retry raises :class:`DownloadError`.
-:class:`SdsSource` reads ``obspy.clients.filesystem.sds`` and a folder of StationXML files.
+:class:`FdsnSource` wraps ObsPy's FDSN ``Client`` with the limits of
+:mod:`focalflow.waveforms.fdsn_http` (deadlines, minimum byte rate, answer size) and retries
+with exponential back-off, within each event's deadline (:meth:`FdsnSource.start_event`); a
+request that answers "no data" (HTTP 204) returns an empty result at once, one refused as too
+large (HTTP 413) is split, any other failure after the last retry raises
+:class:`DownloadError`; a provider that cannot be reached at all raises
+:class:`ProviderUnreachable` (and :func:`require_reachable` stops the stage when no provider
+is left). Stations and channels with codes outside the FDSN character set are dropped.
+:class:`SdsSource` reads ``obspy.clients.filesystem.sds`` (never with a wildcard code) and a
+folder of StationXML files.
 
 :func:`choose_instruments` keeps one instrument per station (all its components) by the
 configured channel and location priorities. Distances are epicentral, in km.
@@ -25,11 +32,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Iterable, Optional, TypeVar
 
-from obspy import Inventory, Stream, UTCDateTime, read_inventory
+from obspy import Inventory, Stream, UTCDateTime
 from obspy.geodetics import gps2dist_azimuth, kilometer2degrees
 
 from focalflow.config import FdsnConfig, SdsConfig
-from focalflow.errors import FocalflowError
+from focalflow.errors import ConfigError, FocalflowError, StageFailed
+from focalflow.formats.common import check_codes
+from focalflow.formats.stationxml import drop_invalid_codes, read_stationxml
+from focalflow.waveforms.fdsn_http import AnswerTooLarge, GuardedHandler, HttpLimits, guarded_client
 
 log = logging.getLogger("focalflow.waveforms.download")
 
@@ -39,6 +49,24 @@ Bulk = list[tuple[str, str, str, str, UTCDateTime, UTCDateTime]]
 
 class DownloadError(FocalflowError):
     """A request failed on every try (server errors, timeouts, truncated answers)."""
+
+
+class ProviderUnreachable(DownloadError):
+    """An FDSN provider could not be reached at all (DNS, refused connection, no services).
+
+    The source remembers it and answers every later request with it at once."""
+
+
+class NetworkGone(StageFailed):
+    """Every configured FDSN provider is unreachable: stage 1 stops (exit status 1) rather than
+    failing each event the same way."""
+
+
+def require_reachable(sources: list) -> None:
+    """Raise :class:`NetworkGone` when every source is an unreachable FDSN provider."""
+    unreachable = [getattr(source, "unreachable", None) for source in sources]
+    if sources and all(unreachable):
+        raise NetworkGone("; ".join(str(u) for u in unreachable))
 
 
 @dataclass(frozen=True)
@@ -64,28 +92,44 @@ class Instrument:
 
 def with_retries(call: Callable[[], T], retries: int, backoff_s: float, what: str,
                  no_data: Iterable[type[BaseException]] = (),
-                 fatal: Iterable[type[BaseException]] = ()) -> Optional[T]:
+                 fatal: Iterable[type[BaseException]] = (),
+                 passthrough: Iterable[type[BaseException]] = (),
+                 deadline: Optional[float] = None) -> Optional[T]:
     """Call ``call()`` up to ``retries + 1`` times, waiting ``backoff_s``, 2x, 4x ... between tries.
 
-    Returns None at once when it raises one of ``no_data``; re-raises ``fatal`` errors at once;
-    raises :class:`DownloadError` naming ``what`` and the last error when every try failed.
+    Returns None at once when it raises one of ``no_data``; re-raises ``passthrough`` errors as
+    they are and ``fatal`` ones as :class:`DownloadError` at once; raises :class:`DownloadError`
+    naming ``what`` and the last error when every try failed. No try starts after ``deadline``
+    (a ``time.monotonic()`` value), nor a wait that would end after it.
     """
-    no_data, fatal = tuple(no_data), tuple(fatal)
+    no_data, fatal, passthrough = tuple(no_data), tuple(fatal), tuple(passthrough)
     last: BaseException | None = None
+    tries = 0
     for attempt in range(retries + 1):
         if attempt:
             wait = backoff_s * 2 ** (attempt - 1)
+            if deadline is not None and time.monotonic() + wait >= deadline:
+                break
             log.debug("retry %d/%d of %s in %.2f s after: %s", attempt, retries, what, wait, last)
             time.sleep(wait)
+        if deadline is not None and time.monotonic() >= deadline:
+            break
+        tries += 1
         try:
             return call()
         except no_data:
             return None
+        except passthrough:
+            raise
         except fatal as exc:
             raise DownloadError(f"{what}: {_one_line(exc)}") from None
         except Exception as exc:  # network, HTTP and parsing errors alike are worth a retry
             last = exc
-    raise DownloadError(f"{what}: failed {retries + 1} time(s); last error: {_one_line(last)}")
+    else:
+        raise DownloadError(f"{what}: failed {retries + 1} time(s); last error: {_one_line(last)}")
+    done = f"after {tries} tr{'y' if tries == 1 else 'ies'}; last error: {_one_line(last)}" \
+        if tries else "before it was sent"
+    raise DownloadError(f"{what}: the event's deadline (waveforms.fdsn.event_deadline_s) passed {done}")
 
 
 def _one_line(exc: BaseException | None) -> str:
@@ -171,39 +215,83 @@ class FdsnSource:
     """One FDSN data centre (an ObsPy provider name like ``SCEDC`` or a base URL).
 
     The ObsPy client (which first downloads the service descriptions) is made on first use, so
-    a run with nothing to fetch sends no request at all.
+    a run with nothing to fetch sends no request at all. Every request runs under the limits of
+    :mod:`focalflow.waveforms.fdsn_http` and, after :meth:`start_event`, within the event's
+    deadline. A provider that cannot be reached at all raises :class:`ProviderUnreachable`.
     """
+
+    provides_responses = True
 
     def __init__(self, provider: str, config: FdsnConfig):
         self.provider = provider
         self.config = config
         self._client = None
+        self._event_deadline: Optional[float] = None
+        self.unreachable: Optional[ProviderUnreachable] = None
 
     def __repr__(self) -> str:
         return f"FdsnSource({self.provider!r})"
 
+    def start_event(self) -> None:
+        """Start the clock of one event: its requests end by ``event_deadline_s`` from now."""
+        self._event_deadline = time.monotonic() + self.config.event_deadline_s
+
+    def _limits(self) -> HttpLimits:
+        """The next request's limits: its own deadline, or what is left of the event's."""
+        deadline_s, key = self.config.request_deadline_s, "waveforms.fdsn.request_deadline_s"
+        if self._event_deadline is not None:
+            left = self._event_deadline - time.monotonic()
+            if left < deadline_s:
+                deadline_s, key = max(0.001, left), "the rest of waveforms.fdsn.event_deadline_s"
+        return HttpLimits(timeout_s=min(self.config.timeout_s, deadline_s), deadline_s=deadline_s,
+                          min_rate_bytes_s=self.config.min_rate_bytes_s,
+                          max_body_bytes=int(self.config.max_answer_mb * 2 ** 20),
+                          deadline_key=key)
+
     @property
     def client(self):
-        from obspy.clients.fdsn import Client
-        from obspy.clients.fdsn.header import FDSNBadRequestException
-
+        if self.unreachable is not None:
+            raise self.unreachable
         if self._client is None:
-            self._client = with_retries(
-                lambda: Client(self.provider, timeout=self.config.timeout_s),
-                self.config.retries, self.config.backoff_s,
-                f"connecting to FDSN provider {self.provider}",
-                fatal=(ValueError, FDSNBadRequestException))
+            try:
+                self._client = with_retries(
+                    lambda: guarded_client(self.provider, GuardedHandler(self._limits())),
+                    self.config.retries, self.config.backoff_s,
+                    f"connecting to FDSN provider {self.provider}", passthrough=(ValueError,),
+                    deadline=self._event_deadline)
+            except ValueError as exc:  # an unknown provider name or a malformed URL
+                raise ConfigError(f"waveforms.fdsn.providers: {exc}") from None
+            except DownloadError as exc:
+                reason = str(exc).split(": ", 1)[-1].replace("; last error: ", ", last error ")
+                self.unreachable = ProviderUnreachable(
+                    f"cannot reach FDSN provider {self.provider}: {reason}; check the network or "
+                    "use waveforms.source: sds/files")
+                raise self.unreachable from None
         return self._client
 
-    def _call(self, what: str, call: Callable[[object], T]) -> Optional[T]:
+    def _call(self, what: str, call: Callable[[object], T],
+              passthrough: Iterable[type[BaseException]] = ()) -> Optional[T]:
         from obspy.clients.fdsn.header import (FDSNBadRequestException, FDSNForbiddenException,
                                                FDSNNoDataException, FDSNUnauthorizedException)
 
         client = self.client
-        return with_retries(lambda: call(client), self.config.retries, self.config.backoff_s,
+
+        def attempt():
+            client.guard.limits = self._limits()
+            client.take_failure()
+            try:
+                return call(client)
+            except Exception:
+                failure = client.take_failure()  # the limit behind ObsPy's generic error
+                if failure is not None:
+                    raise failure from None
+                raise
+
+        return with_retries(attempt, self.config.retries, self.config.backoff_s,
                             f"{what} from {self.provider}", no_data=(FDSNNoDataException,),
                             fatal=(FDSNBadRequestException, FDSNUnauthorizedException,
-                                   FDSNForbiddenException, TypeError))
+                                   FDSNForbiddenException, TypeError, AnswerTooLarge),
+                            passthrough=passthrough, deadline=self._event_deadline)
 
     def stations(self, latitude: float, longitude: float, radius_km: float,
                  start: UTCDateTime, end: UTCDateTime, channels: str) -> Inventory:
@@ -214,12 +302,33 @@ class FdsnSource:
                 maxradius=kilometer2degrees(radius_km), starttime=start, endtime=end,
                 network=self.config.networks, station=self.config.stations,
                 channel=channels, level="channel"))
-        return inventory if inventory is not None else Inventory(networks=[])
+        if inventory is None:
+            return Inventory(networks=[])
+        for problem in drop_invalid_codes(inventory):
+            log.warning("%s: %s; dropped", self.provider, problem)
+        return inventory
 
     def waveforms(self, bulk: Bulk) -> Stream:
-        """Waveforms of a bulk request (empty Stream when the data centre has none)."""
-        stream = self._call(f"waveforms of {len(bulk)} channel(s)",
-                            lambda c: c.get_waveforms_bulk(bulk))
+        """Waveforms of a bulk request (empty Stream when the data centre has none).
+
+        A request the data centre refuses as too large (HTTP 413) is split in two and each half
+        asked for, down to single channels.
+        """
+        from obspy.clients.fdsn.header import FDSNRequestTooLargeException
+
+        try:
+            stream = self._call(f"waveforms of {len(bulk)} channel(s)",
+                                lambda c: c.get_waveforms_bulk(bulk),
+                                passthrough=(FDSNRequestTooLargeException,))
+        except FDSNRequestTooLargeException as exc:
+            if len(bulk) == 1:
+                raise DownloadError(f"waveforms of {'.'.join(bulk[0][:4])} from {self.provider}: "
+                                    f"refused as too large (HTTP 413) even alone: "
+                                    f"{_one_line(exc)}") from None
+            half = len(bulk) // 2
+            log.debug("%s: request of %d channels too large (HTTP 413); splitting it",
+                      self.provider, len(bulk))
+            return self.waveforms(bulk[:half]) + self.waveforms(bulk[half:])
         return stream if stream is not None else Stream()
 
     def responses(self, network: str, station: str) -> Inventory:
@@ -234,6 +343,8 @@ class SdsSource:
     """A local SDS archive plus a folder of StationXML files (``*.xml``)."""
 
     provider = "sds"
+    provides_responses = True
+    unreachable = None  # a local archive is always there
 
     def __init__(self, config: SdsConfig):
         from obspy.clients.filesystem.sds import Client
@@ -250,6 +361,9 @@ class SdsSource:
     def __repr__(self) -> str:
         return f"SdsSource({str(self.config.root)!r})"
 
+    def start_event(self) -> None:
+        """Nothing to time: a local archive has no deadlines."""
+
     @property
     def inventory(self) -> Inventory:
         """Every StationXML file of ``stationxml_dir`` merged (read once)."""
@@ -257,10 +371,7 @@ class SdsSource:
             xml_dir = Path(self.config.stationxml_dir)
             inventory, read_dates = Inventory(networks=[]), []
             for path in sorted(xml_dir.glob("*.xml")):
-                try:
-                    part = read_inventory(str(path), format="STATIONXML")
-                except Exception as exc:
-                    raise FocalflowError(f"{path}: not readable StationXML: {_one_line(exc)}") from None
+                part = read_stationxml(path)
                 inventory += part
                 if part.created is not None:
                     read_dates.append(part.created)
@@ -280,6 +391,11 @@ class SdsSource:
     def waveforms(self, bulk: Bulk) -> Stream:
         stream = Stream()
         for net, sta, loc, cha, t0, t1 in bulk:
+            try:  # never a pattern: '*' or '?' would match other stations' files
+                check_codes(net, sta, loc, cha)
+            except ValueError as exc:
+                raise DownloadError(f"SDS archive {self.config.root}: not asked for "
+                                    f"{net}.{sta}.{loc}.{cha}: {exc}") from None
             try:
                 stream += self._client.get_waveforms(net, sta, loc, cha, t0, t1)
             except Exception as exc:

@@ -3,8 +3,8 @@
 Coordinates of the projection: unit circle, x east, y north. A ray or axis is given by its
 azimuth (degrees clockwise from north) and either its plunge (degrees below horizontal) or its
 take-off angle (HASH convention: degrees from vertical UP, 0 = up, 180 = down; up-going rays,
-take-off < 90°, are shown at their antipode as usual for lower-hemisphere plots). Compressional quadrants are those where P first motion is up
-(outward from the source).
+take-off < 90°, are shown at their antipode as usual for lower-hemisphere plots).
+Compressional quadrants are those where P first motion is up (outward from the source).
 
 The polygons are built from the two nodal curves and the rim, so thousands of mechanisms fit
 in one :class:`~matplotlib.collections.PolyCollection`.
@@ -48,10 +48,17 @@ def _plane_vectors(strike_deg, dip_deg) -> tuple[np.ndarray, np.ndarray]:
 
 def nodal_curve(strike_deg: float, dip_deg: float, n: int = 91) -> np.ndarray:
     """Points (n, 2) of a plane's lower-hemisphere great circle, from strike to strike + 180°."""
-    along, down = _plane_vectors(strike_deg, dip_deg)
-    theta = np.linspace(0.0, np.pi, n)
-    return np.column_stack(project_vectors(np.outer(np.cos(theta), along)
-                                           + np.outer(np.sin(theta), down)))
+    return nodal_curves([strike_deg], [dip_deg], n)[0]
+
+
+def nodal_curves(strike_deg, dip_deg, n: int = 91) -> np.ndarray:
+    """Points (m, n, 2) of the lower-hemisphere great circles of m planes (:func:`nodal_curve`
+    of each, at once)."""
+    along, down = _plane_vectors(np.asarray(strike_deg, dtype=float).reshape(-1),
+                                 np.asarray(dip_deg, dtype=float).reshape(-1))
+    theta = np.linspace(0.0, np.pi, n)[None, :, None]
+    x, y = project_vectors(np.cos(theta) * along[:, None, :] + np.sin(theta) * down[:, None, :])
+    return np.stack([x, y], axis=-1)
 
 
 def _mechanism_geometry(strike_deg, dip_deg, rake_deg) -> dict[str, np.ndarray]:
@@ -118,11 +125,13 @@ def add_beachballs(ax, x, y, radius, strike, dip, rake, colors="black", edgecolo
     """Draw many beachballs at data positions ``x``, ``y`` with data radii ``radius``.
 
     ``aspect`` stretches x (use 1/cos(latitude) on a longitude/latitude map so balls stay round).
-    ``colors`` is one colour or one per mechanism (fill of the compressional quadrants).
+    ``colors`` and ``edgecolor`` are one colour or one per mechanism (fill of the
+    compressional quadrants; outline).
     """
     x, y, radius, strike, dip, rake = np.broadcast_arrays(
         *(np.atleast_1d(np.asarray(a, dtype=float)) for a in (x, y, radius, strike, dip, rake)))
     colors = [colors] * len(x) if isinstance(colors, str) else list(colors)
+    edgecolor = [edgecolor] * len(x) if isinstance(edgecolor, str) else list(edgecolor)
     rim = np.linspace(0.0, 2 * np.pi, 73)
     unit_circle = np.column_stack([np.sin(rim), np.cos(rim)])
     # One collection drawn in order: each ball's disc, fills and outline before the next ball,
@@ -144,19 +153,25 @@ def add_beachballs(ax, x, y, radius, strike, dip, rake, colors="black", edgecolo
             widths.append(0.0)
         polygons.append(disc)
         faces.append("none")
-        edges.append(edgecolor)
+        edges.append(edgecolor[i])
         widths.append(linewidth)
     ax.add_collection(PolyCollection(polygons, facecolors=faces, edgecolors=edges,
                                      linewidths=widths, zorder=zorder))
 
 
+PROJECTION_NOTE = "lower hemisphere, equal-area projection"
+
+
 def draw_focal_sphere(ax, strike: float, dip: float, rake: float, color="#c8553d",
-                      acceptable: np.ndarray | None = None, axes_labels: bool = True) -> None:
+                      acceptable: np.ndarray | None = None, axes_labels: bool = True,
+                      note: bool = True) -> list[tuple[float, float]]:
     """A large single beachball on ``ax`` (unit circle): fill, nodal lines, P/T axes, and
-    the nodal lines of the ``acceptable`` mechanisms ((n, 3) strike, dip, rake) as a cloud."""
+    the nodal lines of the ``acceptable`` mechanisms ((n, 3) strike, dip, rake) as a cloud;
+    ``note`` writes "lower hemisphere, equal-area projection" under the ball. Returns the
+    projected positions of the P and T axis markers (so labels can keep clear of them)."""
     ax.set_aspect("equal")
-    ax.set_xlim(-1.12, 1.12)
-    ax.set_ylim(-1.12, 1.12)
+    ax.set_xlim(-1.14, 1.14)
+    ax.set_ylim(-1.2 if note else -1.14, 1.14)
     ax.axis("off")
     ax.add_patch(Circle((0, 0), 1.0, facecolor="white", edgecolor="none", zorder=0))
     for polygon in compressional_polygons(strike, dip, rake, n=120):
@@ -164,8 +179,8 @@ def draw_focal_sphere(ax, strike: float, dip: float, rake: float, color="#c8553d
     if acceptable is not None and len(acceptable):
         acceptable = np.asarray(acceptable, dtype=float)
         aux = np.column_stack([np.atleast_1d(a) for a in auxiliary_plane(*acceptable.T)])
-        lines = [nodal_curve(s, d, 61) for s, d in
-                 np.vstack([acceptable[:, :2], aux[:, :2]])]
+        planes = np.vstack([acceptable[:, :2], aux[:, :2]])
+        lines = nodal_curves(planes[:, 0], planes[:, 1], 61)
         alpha = float(np.clip(8.0 / len(acceptable), 0.05, 0.5))
         ax.add_collection(LineCollection(lines, colors="0.45", linewidths=0.5, alpha=alpha,
                                          zorder=2))
@@ -175,12 +190,44 @@ def draw_focal_sphere(ax, strike: float, dip: float, rake: float, color="#c8553d
         curve = nodal_curve(s, d, 181)
         ax.plot(curve[:, 0], curve[:, 1], color="black", lw=1.4, zorder=3)
     ax.add_patch(Circle((0, 0), 1.0, facecolor="none", edgecolor="black", lw=1.5, zorder=4))
-    ax.plot([0, 0], [1.0, 1.06], color="black", lw=1.2, zorder=4, clip_on=False)
-    ax.text(0, 1.08, "N", ha="center", va="bottom", fontsize=10, fontweight="bold")
+    ax.plot([0, 0], [1.0, 1.05], color="black", lw=1.2, zorder=4, clip_on=False)
+    ax.text(0, 1.065, "N", ha="center", va="bottom", fontsize=10, fontweight="bold")
+    if note:
+        ax.text(0, -1.05, PROJECTION_NOTE, ha="center", va="top", fontsize=8.5, color="0.3")
     normal, slip = sdr_to_vectors(float(strike), float(dip), float(rake))
     p_axis, t_axis, _ = pbt_axes(normal, slip)
-    for vector, label in ((p_axis, "P"), (t_axis, "T")):
-        px, py = project_vectors(np.asarray(vector, dtype=float).reshape(3))
-        ax.text(px, py, label, ha="center", va="center", fontsize=11, fontweight="bold",
-                zorder=6, color="black",
-                bbox=dict(boxstyle="circle,pad=0.15", fc="white", ec="black", lw=0.8))
+    markers = []
+    if axes_labels:
+        for vector, label in ((p_axis, "P"), (t_axis, "T")):
+            px, py = project_vectors(np.asarray(vector, dtype=float).reshape(3))
+            ax.text(px, py, label, ha="center", va="center", fontsize=8.5, fontweight="bold",
+                    zorder=6, color="black",
+                    bbox=dict(boxstyle="circle,pad=0.12", fc="white", ec="black", lw=0.7))
+            markers.append((float(px), float(py)))
+    return markers
+
+
+def beachball_svg(strike: float, dip: float, rake: float, size_px: int = 40,
+                  color: str = "#555555", edge: str = "#000000") -> str:
+    """A small beachball as an inline SVG element (lower hemisphere, equal area; compressional
+    quadrants filled with ``color``), for tables in HTML pages.
+
+    >>> svg = beachball_svg(0.0, 90.0, 0.0, size_px=24)
+    >>> svg.startswith("<svg") and svg.count("<path") == 2
+    True
+    """
+    half = size_px / 2.0
+    radius = half - 1.0
+
+    def path(polygon: np.ndarray) -> str:
+        points = " ".join(f"{half + radius * x:.1f},{half - radius * y:.1f}"
+                          for x, y in polygon)
+        return f'<path d="M{points}Z" fill="{color}"/>'
+
+    body = "".join(path(p) for p in compressional_polygons(strike, dip, rake, n=24))
+    return (f'<svg class="ball" width="{size_px}" height="{size_px}" '
+            f'viewBox="0 0 {size_px} {size_px}" role="img" '
+            f'aria-label="{strike:.0f}/{dip:.0f}/{rake:.0f}">'
+            f'<circle cx="{half}" cy="{half}" r="{radius}" fill="#fff"/>{body}'
+            f'<circle cx="{half}" cy="{half}" r="{radius}" fill="none" stroke="{edge}" '
+            f'stroke-width="1"/></svg>')

@@ -31,23 +31,16 @@ CATALOG_FIGURES = {"map": "mechanism_map.png", "ternary": "faulting_ternary.png"
 QUALITY_LETTERS = "ABCDEF"
 
 
-def _class_legend(ax, catalog: pd.DataFrame, **kwargs) -> None:
-    counts = catalog["faulting_class"].value_counts()
-    handles = [Line2D([], [], marker="o", ls="", markersize=8, markerfacecolor=CLASS_COLORS[c],
-                      markeredgecolor="black", markeredgewidth=0.5,
-                      label=f"{c} ({int(counts.get(c, 0))})")
-               for c in FAULTING_CLASSES]
-    ax.legend(handles=handles, **kwargs)
-
-
 def plot_mechanism_map(catalog: pd.DataFrame, stations: pd.DataFrame | None = None,
                        title: str | None = None) -> plt.Figure:
-    """Map of beachballs (size by magnitude, colour by faulting class) and stations.
+    """Map of beachballs (size by magnitude, colour by faulting class, paler for quality C–D
+    and faint for E–F) and stations (triangles).
 
-    ``stations`` needs ``latitude``, ``longitude`` and ``station`` columns.
+    When the events fill a small part of the network, a second panel beside the map zooms on
+    them (a panel rather than an inset, so no station is hidden). ``stations`` needs
+    ``latitude``, ``longitude`` and ``station`` columns.
     """
     with style():
-        fig, ax = plt.subplots(figsize=(8.0, 7.2))
         lat, lon = catalog["origin_lat"].to_numpy(float), catalog["origin_lon"].to_numpy(float)
         located = np.isfinite(lat) & np.isfinite(lon)
         lats, lons = list(lat[located]), list(lon[located])
@@ -55,53 +48,143 @@ def plot_mechanism_map(catalog: pd.DataFrame, stations: pd.DataFrame | None = No
             lats += list(stations["latitude"].astype(float))
             lons += list(stations["longitude"].astype(float))
         if not lats:
+            fig, ax = plt.subplots(figsize=(8.0, 7.2))
             ax.text(0.5, 0.5, "no located mechanisms", ha="center", transform=ax.transAxes)
             return fig
         lat0 = float(np.mean(lats))
         aspect = 1.0 / np.cos(np.radians(lat0))
         span = max(np.ptp(lats), np.ptp(lons) / aspect, 0.01)
+        sub = catalog[located]
+        centre_lat, centre_lon, spread = _core_extent(sub, aspect, span)
+        zoom = spread < 0.25 * span
+        if zoom:
+            fig, (ax, detail) = plt.subplots(1, 2, figsize=(14.0, 7.2),
+                                             gridspec_kw={"width_ratios": [1.0, 1.0],
+                                                          "wspace": 0.28})
+        else:
+            fig, ax = plt.subplots(figsize=(8.0, 7.2))
         margin = 0.08 * span
         ax.set_xlim(min(lons) - margin * aspect, max(lons) + margin * aspect)
         ax.set_ylim(min(lats) - margin, max(lats) + margin)
         ax.set_aspect(aspect)
-
-        sub = catalog[located]
-        mags = sub["mag"].to_numpy(float)
-        spread = max(np.ptp(sub["origin_lat"]), np.ptp(sub["origin_lon"]) / aspect) \
-            if len(sub) > 1 else span
-        zoom = spread < 0.25 * span
         _draw_mechanisms(ax, sub, span, aspect, size=0.5 if zoom else 1.0)
         _draw_stations(ax, stations, labels=stations is not None and len(stations) <= 40)
         if zoom:
-            # the events fill a small part of the network: zoom on them in an inset
-            centre_lat = float(sub["origin_lat"].mean())
-            centre_lon = float(sub["origin_lon"].mean())
             half = max(0.6 * spread, 0.03 * span)
-            inset = ax.inset_axes([0.60, 0.60, 0.38, 0.38])
-            inset.set_xlim(centre_lon - half * aspect, centre_lon + half * aspect)
-            inset.set_ylim(centre_lat - half, centre_lat + half)
-            inset.set_aspect(aspect)
-            _draw_mechanisms(inset, sub, 2 * half, aspect)
-            _draw_stations(inset, stations, labels=True)
-            inset.tick_params(labelsize=6)
-            inset.ticklabel_format(useOffset=False, style="plain")
-            ax.indicate_inset_zoom(inset, edgecolor="0.3")
+            detail.set_xlim(centre_lon - half * aspect, centre_lon + half * aspect)
+            detail.set_ylim(centre_lat - half, centre_lat + half)
+            detail.set_aspect(aspect)
+            _draw_mechanisms(detail, sub, 2 * half, aspect)
+            _draw_stations(detail, _inside(stations, detail), labels=True)
+            _scale_bar(detail, lat0, 2 * half)
+            _geo_axes(detail)
+            detail.set_title("Zoom on the epicentral area")
+            ax.indicate_inset([centre_lon - half * aspect, centre_lat - half, 2 * half * aspect,
+                               2 * half], inset_ax=detail, edgecolor="0.3")
         _scale_bar(ax, lat0, span)
-        ax.set_xlabel("Longitude (°)")
-        ax.set_ylabel("Latitude (°)")
-        ax.ticklabel_format(useOffset=False, style="plain")
-        _class_legend(ax, catalog, loc="upper left", fontsize=8, framealpha=0.95,
-                      title="Faulting class", title_fontsize=8)
-        ax.get_legend().set_zorder(10)
+        _geo_axes(ax)
+        handles = _class_handles(catalog) + _quality_handles(catalog)
+        ax.legend(handles=handles, loc="upper left", fontsize=8, framealpha=0.95,
+                  title="Faulting class", title_fontsize=8).set_zorder(10)
+        mags = sub["mag"].to_numpy(float)
         size_note = "size ∝ magnitude" if np.isfinite(mags).any() else "no magnitudes: equal sizes"
         ax.set_title(title or f"{len(sub)} focal mechanisms ({size_note})")
         return fig
 
 
+def _core_extent(sub: pd.DataFrame, aspect: float, span: float) -> tuple[float, float, float]:
+    """Centre latitude, longitude and size (degrees of latitude) of where most epicentres are:
+    the 2nd-98th percentile box for 20 events or more, so a few outliers do not prevent a
+    zoom on the cluster."""
+    if len(sub) < 2:
+        return (float(sub["origin_lat"].mean()) if len(sub) else 0.0,
+                float(sub["origin_lon"].mean()) if len(sub) else 0.0, span)
+    quantiles = (0.02, 0.98) if len(sub) >= 20 else (0.0, 1.0)
+    lat = sub["origin_lat"].quantile(quantiles).to_numpy(float)
+    lon = sub["origin_lon"].quantile(quantiles).to_numpy(float)
+    return float(lat.mean()), float(lon.mean()), max(lat[1] - lat[0], (lon[1] - lon[0]) / aspect)
+
+
+def _geo_axes(ax) -> None:
+    """Longitude/latitude labels, with few enough ticks that the labels never run together."""
+    ax.xaxis.set_major_locator(ticker.MaxNLocator(nbins=5, steps=[1, 2, 2.5, 5, 10]))
+    ax.yaxis.set_major_locator(ticker.MaxNLocator(nbins=6, steps=[1, 2, 2.5, 5, 10]))
+    for axis in (ax.xaxis, ax.yaxis):
+        axis.set_major_formatter(ticker.ScalarFormatter(useOffset=False))
+    ax.set_xlabel("Longitude (°)")
+    ax.set_ylabel("Latitude (°)")
+
+
+def _inside(stations: pd.DataFrame | None, ax) -> pd.DataFrame | None:
+    """The stations within the axes' current limits."""
+    if stations is None or not len(stations):
+        return stations
+    (x0, x1), (y0, y1) = ax.get_xlim(), ax.get_ylim()
+    lon, lat = stations["longitude"].astype(float), stations["latitude"].astype(float)
+    return stations[lon.between(x0, x1) & lat.between(y0, y1)]
+
+
+# Lower qualities are drawn paler: (share of white mixed into the class colour, edge colour).
+QUALITY_LOOK = {"A": (0.0, "black"), "B": (0.0, "black"), "C": (0.55, "0.35"),
+                "D": (0.55, "0.35"), "E": (0.82, "0.55"), "F": (0.82, "0.55")}
+
+
+def _quality_look(catalog: pd.DataFrame) -> tuple[list, list]:
+    """(fill colour, edge colour) per mechanism: the class colour, mixed with white for lower
+    quality letters (unknown letters look like A)."""
+    from matplotlib.colors import to_rgb
+
+    letters = catalog.get("quality", pd.Series("", index=catalog.index)).fillna("") \
+        .astype(str).str.strip().str.upper()
+    fills, edges = [], []
+    for cls, letter in zip(catalog["faulting_class"], letters):
+        white, edge = QUALITY_LOOK.get(letter, (0.0, "black"))
+        rgb = np.array(to_rgb(CLASS_COLORS.get(cls, "black")))
+        fills.append(tuple(rgb + (1.0 - rgb) * white))
+        edges.append(edge)
+    return fills, edges
+
+
+def _class_handles(catalog: pd.DataFrame) -> list:
+    counts = catalog["faulting_class"].value_counts()
+    return [Line2D([], [], marker="o", ls="", markersize=8, markerfacecolor=CLASS_COLORS[c],
+                   markeredgecolor="black", markeredgewidth=0.5,
+                   label=f"{c} ({int(counts.get(c, 0))})")
+            for c in FAULTING_CLASSES]
+
+
+def _quality_handles(catalog: pd.DataFrame) -> list:
+    """Legend entries for the quality shading, only when the catalog has C–F letters."""
+    letters = set(catalog.get("quality", pd.Series(dtype=str)).fillna("").astype(str)
+                  .str.strip().str.upper())
+    if not letters & set("CDEF"):
+        return []
+    fills, edges = _quality_look(pd.DataFrame({"faulting_class": ["oblique"] * 3,
+                                               "quality": ["A", "C", "E"]}))
+    return [Line2D([], [], marker="o", ls="", markersize=8, markerfacecolor=fill,
+                   markeredgecolor=edge, markeredgewidth=0.6, label=label)
+            for fill, edge, label in zip(fills, edges, ("quality A–B", "quality C–D",
+                                                        "quality E–F"))]
+
+
+MAX_BALLS = 3000  # beyond this many events a map shows the largest as balls, the rest as dots
+
+
 def _draw_mechanisms(ax, sub: pd.DataFrame, span: float, aspect: float,
                      size: float = 1.0) -> None:
     """Beachballs of ``sub`` on a map ``span`` degrees (latitude) across; size by magnitude
-    (times ``size``)."""
+    (times ``size``), colour by class, paler for lower quality. Of a catalog larger than
+    :data:`MAX_BALLS` events, the largest (then best-graded) are balls, the others dots of
+    their class colour beneath them."""
+    if len(sub) > MAX_BALLS:
+        rank = sub.assign(_mag=pd.to_numeric(sub["mag"], errors="coerce").fillna(-99.0),
+                          _quality=sub["quality"].astype(str))
+        rank = rank.sort_values(["_mag", "_quality"], ascending=[False, True], kind="stable")
+        rest = sub.loc[rank.index[MAX_BALLS:]]
+        colors = [CLASS_COLORS.get(c, "#555555") for c in rest["faulting_class"]]
+        ax.scatter(rest["origin_lon"].to_numpy(float), rest["origin_lat"].to_numpy(float),
+                   s=2, c=colors, linewidths=0, alpha=0.5, zorder=1, rasterized=True)
+        sub = sub.loc[rank.index[:MAX_BALLS]]
     mags = sub["mag"].to_numpy(float)
     # balls shrink with the number of events sharing the epicentral area
     spread = max(np.ptp(sub["origin_lat"]), np.ptp(sub["origin_lon"]) / aspect, 0.02 * span) \
@@ -115,25 +198,27 @@ def _draw_mechanisms(ax, sub: pd.DataFrame, span: float, aspect: float,
     else:
         radius = np.full(len(sub), size * base)
     order = np.argsort(-radius, kind="stable")  # big ones first, small ones stay visible
-    colors = sub["faulting_class"].map(CLASS_COLORS).fillna("black").to_numpy()[order]
+    fills, edges = _quality_look(sub)
+    many = len(sub) > 200
     add_beachballs(ax, sub["origin_lon"].to_numpy(float)[order],
                    sub["origin_lat"].to_numpy(float)[order], radius[order],
                    sub["strike"].to_numpy(float)[order], sub["dip"].to_numpy(float)[order],
-                   sub["rake"].to_numpy(float)[order], colors=list(colors),
-                   edgecolor="0.25" if len(sub) > 200 else "black",
-                   linewidth=0.2 if len(sub) > 200 else 0.6, aspect=aspect)
+                   sub["rake"].to_numpy(float)[order], colors=[fills[i] for i in order],
+                   edgecolor=["0.25" if many and edges[i] == "black" else edges[i]
+                              for i in order],
+                   linewidth=0.2 if many else 0.6, aspect=aspect)
 
 
 def _draw_stations(ax, stations: pd.DataFrame | None, labels: bool) -> None:
     if stations is None or not len(stations):
         return
     ax.plot(stations["longitude"].astype(float), stations["latitude"].astype(float),
-            ls="", marker="^", ms=7, mfc="white", mec="black", mew=1.0, zorder=2)
+            ls="", marker="^", ms=7, mfc="white", mec="black", mew=1.0, zorder=4)
     if labels:
         for row in stations.itertuples(index=False):
             ax.annotate(str(row.station), (float(row.longitude), float(row.latitude)),
                         xytext=(0, -9), textcoords="offset points", ha="center", va="top",
-                        fontsize=7, zorder=2, annotation_clip=True)
+                        fontsize=7, zorder=4, annotation_clip=True)
 
 
 def _scale_bar(ax, lat0: float, span_deg: float) -> None:
@@ -181,8 +266,8 @@ def plot_ternary(catalog: pd.DataFrame) -> plt.Figure:
         ax.axis("off")
         ax.set_xlim(-1.6, 1.6)
         ax.set_ylim(-1.0, 1.75)
-        _class_legend(ax, catalog, loc="upper right", fontsize=8, frameon=False,
-                      bbox_to_anchor=(1.02, 1.0))
+        ax.legend(handles=_class_handles(catalog), loc="upper right", fontsize=8,
+                  frameon=False, bbox_to_anchor=(1.02, 1.0))
         ax.set_title(f"Faulting classes (Frohlich 1992), {len(catalog)} mechanisms")
         return fig
 
@@ -292,6 +377,11 @@ def plot_roses(catalog: pd.DataFrame) -> plt.Figure:
             else:
                 ax.set_thetagrids([0, 90, 180, 270], ["N", "E", "S", "W"])
             ax.tick_params(labelsize=8)
+            # counts are whole numbers: integer rings, labelled between the bars' main axes
+            ax.yaxis.set_major_locator(ticker.MaxNLocator(nbins=4, integer=True, min_n_ticks=1))
+            ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:.0f}"))
+            ax.set_rlabel_position(22.5 if low >= 0 else 45.0)
+            ax.tick_params(axis="y", labelsize=7, labelcolor="0.35")
             ax.set_title(title, pad=14, fontsize=10)
         fig.suptitle(f"Orientation rose diagrams ({len(catalog)} mechanisms, counts per 10°)")
         fig.tight_layout()

@@ -1,8 +1,8 @@
 """The ToC2ME case study: a model's first motions against the 50 analyst labels of event
 20161104064824.680 (Micro-EQpolarity data in ``../shared/data/toc2me``).
 
-    python -m models.toc2me [--model focalflow-default] [--shifts -2 0 2] [--write-labels CSV]
-                            [--eqpolarity]
+    python -m focalflow.polarity.toc2me [--model focalflow-default] [--shifts -2 0 2]
+        [--write-labels CSV] [--eqpolarity] [--compare MODEL [MODEL ...] --out DIR]
 
 Traces are the 500 Hz vertical components ``waveforms/<event>/5B.<sta>.DHZ.SAC`` with the
 analyst P pick in SAC header ``t1`` (``t3`` is only a theoretical time and is never used); the
@@ -11,27 +11,29 @@ convention as the network's output, so they are compared directly (no reversal a
 ``--eqpolarity`` also counts agreement with EQpolarity's automatic calls (``eqpolarity_auto/``)
 on all three events (not ground truth: a second opinion). ``--write-labels`` writes a labels
 CSV in :mod:`models.finetune`'s format (``file`` column) for the transfer-learning
-demonstration.
+demonstration. ``--compare`` runs :mod:`focalflow.polarity.compare` on the 50 labels (one
+chart, PR and ROC curves) for the models given (``[LABEL:]NAME_OR_FILE[=WEIGHTS][@RATE_HZ]``).
 """
 from __future__ import annotations
 
 import argparse
 import os
 import sys
-import warnings
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from focalflow.polarity.predict import SacWindow
+from focalflow.errors import FocalflowError, InputError
+from focalflow.polarity.predict import TraceWindow
+from models.errors import ModelError
 
 EVENT = "20161104064824.680"
 
 
 def shared_root() -> Path:
     return Path(os.environ.get("FOCALFLOW_SHARED",
-                               Path(__file__).resolve().parents[2] / "shared"))
+                               Path(__file__).resolve().parents[3] / "shared"))
 
 
 def read_labels(toc2me_dir: Path, event: str = EVENT) -> pd.DataFrame:
@@ -63,22 +65,15 @@ def read_eqpolarity(toc2me_dir: Path, event: str) -> pd.DataFrame:
                          "file": [str(waveforms / f"5B.{s}.DHZ.SAC") for s in raw[0]]})
 
 
-def read_window(path: Path | str, pick_header: str = "t1") -> SacWindow | None:
-    """A SAC file as a :class:`SacWindow` whose pick ``a`` is header ``pick_header`` (None when
+def read_window(path: Path | str, pick_header: str = "t1") -> TraceWindow | None:
+    """A SAC file as a :class:`TraceWindow` whose pick ``a`` is header ``pick_header`` (None when
     the file is absent or the header is unset: no prediction without an analyst pick)."""
-    import obspy
+    from focalflow.polarity.finetune import read_window as read_labelled
 
-    if not Path(path).is_file():
+    try:
+        return read_labelled(path, pick_header)
+    except InputError:
         return None
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)  # ObsPy's note on rounding delta
-        trace = obspy.read(str(path))[0]
-    sac = trace.stats.sac
-    pick = sac.get(pick_header)
-    if pick is None or not np.isfinite(pick):
-        return None
-    return SacWindow(data=trace.data.astype(np.float32), delta=trace.stats.delta,
-                     b=float(sac.get("b", 0.0)), a=float(pick))
 
 
 def score(predicted: np.ndarray, truth: np.ndarray) -> dict:
@@ -102,31 +97,61 @@ def evaluate(model, labels: pd.DataFrame, shifts=(0,), min_confidence: float = 0
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m models.toc2me", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m focalflow.polarity.toc2me",
+                                     description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="focalflow-default", help="model name or weights file")
     parser.add_argument("--weights", type=Path, help="weights file for the named model")
+    parser.add_argument("--input-rate", type=float, help="input rate (Hz) instead of the model's")
     parser.add_argument("--shifts", type=int, nargs="+", default=[0],
                         help="window shifts (samples at the model's rate), probabilities averaged")
-    parser.add_argument("--min-confidence", type=float, default=0.0)
+    parser.add_argument("--min-confidence", type=float, default=None,
+                        help="weak calls become 0 (default 0 for one model, 0.5 with --compare)")
     parser.add_argument("--shared", type=Path, default=None, help="the shared/ folder")
     parser.add_argument("--write-labels", type=Path, help="also write the labels CSV here")
     parser.add_argument("--verbose", action="store_true", help="print the per-trace table")
     parser.add_argument("--eqpolarity", action="store_true",
                         help="also compare with EQpolarity's automatic calls on all three events")
+    parser.add_argument("--compare", nargs="+", metavar="MODEL",
+                        help="compare these models on the labels (chart, PR and ROC curves)")
+    parser.add_argument("--out", type=Path, default=Path("toc2me_comparison"),
+                        help="output folder of --compare")
     args = parser.parse_args(argv)
+    try:
+        return run(args)
+    except (FocalflowError, ModelError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
 
+
+def run(args) -> int:
     from models.registry import load_model
 
     toc2me = (args.shared or shared_root()) / "data" / "toc2me"
+    if not (toc2me / "manual").is_dir():
+        raise FocalflowError(f"{toc2me}: the ToC2ME reference data are not there "
+                             "(give --shared or set FOCALFLOW_SHARED)")
     labels = read_labels(toc2me)
     if args.write_labels:
         from focalflow.workdir import atomic_path
 
         with atomic_path(args.write_labels) as tmp:
             labels.to_csv(tmp, index=False)
-    model = load_model(args.model, args.weights, device="cpu")
-    counts, table = evaluate(model, labels, args.shifts, args.min_confidence)
+    if args.compare:
+        from focalflow.polarity.compare import DEFAULT_MIN_CONFIDENCE, ModelSpec, compare
+
+        specs = [ModelSpec.parse(text) for text in args.compare]
+        windows = [read_window(f) for f in labels["file"]]
+        summary = compare(specs, windows, labels, args.out,
+                          DEFAULT_MIN_CONFIDENCE if args.min_confidence is None
+                          else args.min_confidence, tuple(args.shifts),
+                          title=f"ToC2ME event {EVENT}: {len(labels)} analyst labels "
+                                "(right/wrong/undecided under each model)")
+        print(summary.to_string(index=False, float_format=lambda v: f"{v:.3f}"))
+        return 0
+    model = load_model(args.model, args.weights, device="cpu", input_rate_hz=args.input_rate)
+    min_confidence = args.min_confidence or 0.0
+    counts, table = evaluate(model, labels, args.shifts, min_confidence)
     if args.verbose:
         print(table.to_string())
     print(f"{model.name} ({model.weights_path.name}) shifts={args.shifts}: "
@@ -135,7 +160,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.eqpolarity:
         for event in sorted(p.name for p in (toc2me / "waveforms").iterdir() if p.is_dir()):
             calls = read_eqpolarity(toc2me, event)
-            agree, _ = evaluate(model, calls, args.shifts, args.min_confidence)
+            agree, _ = evaluate(model, calls, args.shifts, min_confidence)
             print(f"  {event}: vs EQpolarity's {len(calls)} calls: {agree['right']} agree, "
                   f"{agree['wrong']} disagree, {agree['undecided']} undecided or without t1 pick")
     return 0
