@@ -191,8 +191,9 @@ def cnn_polarities(polarities: pd.DataFrame, event_ids, weights: str = "onset") 
     impulsive = cnn["clarity"].astype(str).str.upper().eq("I") if weights == "onset" else True
     weight = np.nan
     if weights == "cnn_probability":
-        recorded = pd.to_numeric(cnn.get("recorded_polarity"), errors="coerce") \
-            .fillna(pd.to_numeric(cnn["p_polarity"], errors="coerce"))
+        true = pd.to_numeric(cnn["p_polarity"], errors="coerce")
+        recorded = (pd.to_numeric(cnn["recorded_polarity"], errors="coerce").fillna(true)
+                    if "recorded_polarity" in cnn.columns else true)   # stage 4 always writes it
         weight = np.where(recorded > 0, pd.to_numeric(cnn["prob_up"], errors="coerce"),
                           pd.to_numeric(cnn["prob_down"], errors="coerce"))
     cnn = cnn.assign(impulsive=impulsive, source="dl_p", polarity_weight=weight)
