@@ -193,7 +193,7 @@ def cnn_polarities(polarities: pd.DataFrame, event_ids, weights: str = "onset") 
     if weights == "cnn_probability":
         true = pd.to_numeric(cnn["p_polarity"], errors="coerce")
         recorded = (pd.to_numeric(cnn["recorded_polarity"], errors="coerce").fillna(true)
-                    if "recorded_polarity" in cnn.columns else true)   # stage 4 always writes it
+                    if "recorded_polarity" in cnn.columns else true)   # absent: not stage 4's table
         weight = np.where(recorded > 0, pd.to_numeric(cnn["prob_up"], errors="coerce"),
                           pd.to_numeric(cnn["prob_down"], errors="coerce"))
     cnn = cnn.assign(impulsive=impulsive, source="dl_p", polarity_weight=weight)
