@@ -12,8 +12,15 @@ Prints, at HASH's settings (dang 5, nmc 30):
   * with ``--skhash-venv PATH``, the same example 3 run by SKHASH in that environment;
 then a table of figures, the reference figures of ``../shared/notes/hash_v1.2.md`` and ratios.
 
+With ``--baseline PATH`` (another checkout, e.g. ``git archive main | tar -x -C PATH``) it
+instead compares this checkout with that one in the same run: warm one-thread times of
+examples 1 and 3 and of a synthetic catalog at the default parameters, each measured in a fresh
+process per version, the versions alternating for ``--rounds`` rounds (best of each kept), so
+the machine's load falls on both alike.
+
     .venv/bin/python bench/bench_hash.py [--shared ../shared] [--events 1000]
                                          [--skhash-venv PATH] [--skip-catalog]
+                                         [--baseline PATH [--rounds 3]]
 """
 from __future__ import annotations
 
@@ -28,7 +35,8 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(REPO))
+if __name__ == "__main__":
+    sys.path.insert(0, str(REPO))
 
 # Reference runs (2 cores, ../shared/notes/hash_v1.2.md): seconds for 24 events.
 HASH_EX1_S, HASH_EX3_S = 4.66, 11.2
@@ -193,6 +201,57 @@ def skhash_run(venv: Path, shared: Path) -> tuple[float, float]:
                             folder)
 
 
+# Times one case in a fresh process with the focalflow/hash_core of the checkout given first,
+# using this file's helpers: "example1.inp:1" (file:driver) or "synthetic:N".
+PROBE = """
+import importlib.util, sys
+from pathlib import Path
+repo, bench_file, shared, case = sys.argv[1:5]
+sys.path.insert(0, repo)
+spec = importlib.util.spec_from_file_location("bench_probe", bench_file)
+bench = importlib.util.module_from_spec(spec)
+spec.loader.exec_module(bench)
+from hash_core.params import HashParams, RunPolicy
+name, number = case.split(":")
+if name == "synthetic":
+    events, obs = bench.synthetic_catalog(int(number))
+    tables, params = None, HashParams()
+else:
+    events, obs, tables, params = bench.example_inputs(Path(shared), name, int(number))
+policy = RunPolicy(threads=1)
+bench.timed_catalog(events.iloc[:3], obs, params, policy, tables)   # compile or load
+print(*bench.timed_catalog(events, obs, params, policy, tables, repeats=2))
+"""
+
+
+def compare_with_baseline(baseline: Path, shared: Path, rounds: int, n_events: int) -> None:
+    """Warm one-thread times of this checkout against ``baseline``, alternating (module
+    docstring)."""
+    cases = ["example1.inp:1", "example3.inp:3", f"synthetic:{n_events}"]
+    best = {}
+    for round_ in range(rounds):
+        for case in cases:
+            sides = [("before", baseline), ("after", REPO)]
+            for side, repo in sides if round_ % 2 == 0 else sides[::-1]:
+                result = subprocess.run([sys.executable, "-c", PROBE, str(repo), __file__,
+                                         str(shared), case], capture_output=True, text=True,
+                                        cwd=repo)
+                if result.returncode != 0:
+                    raise SystemExit(f"{side} {case} failed: {result.stderr[-2000:]}")
+                total, search = map(float, result.stdout.split()[-2:])
+                old = best.get((case, side), (np.inf, np.inf))
+                best[(case, side)] = min(old, (total, search))
+                print(f"round {round_ + 1} {case:<16} {side:<6} {total:7.2f} s "
+                      f"(grid search {search:.2f} s)", flush=True)
+    print(f"\n{'case (1 thread, warm, best of ' + str(rounds) + ')':<40} {'before':>8} "
+          f"{'after':>8}  after/before   grid search before, after")
+    for case in cases:
+        (t0, s0), (t1, s1) = best[(case, "before")], best[(case, "after")]
+        print(f"{case:<40} {t0:8.2f} {t1:8.2f}  {t1 / t0:6.2f}x        {s0:.2f} s, {s1:.2f} s")
+    print(f"baseline {baseline}; machine: {os.cpu_count()} CPUs, load average "
+          f"{os.getloadavg()[0]:.1f}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--shared", type=Path,
@@ -200,11 +259,18 @@ def main() -> None:
     parser.add_argument("--events", type=int, default=1000, help="synthetic catalog size")
     parser.add_argument("--skhash-venv", type=Path, help="virtual environment with skhash")
     parser.add_argument("--skip-catalog", action="store_true", help="skip the synthetic catalog")
+    parser.add_argument("--baseline", type=Path, help="another checkout to compare with")
+    parser.add_argument("--rounds", type=int, default=3, help="alternations with --baseline")
     args = parser.parse_args()
     if not (args.shared / "data" / "hash_examples").is_dir():
         raise SystemExit(f"HASH examples not found under {args.shared} (use --shared)")
+    if args.baseline:
+        compare_with_baseline(args.baseline.resolve(), args.shared.resolve(), args.rounds,
+                              args.events)
+        return
 
     from hash_core.params import HashParams, RunPolicy
+    from hash_core.search import set_threads
 
     rows = []   # (what, focalflow figure, reference, ratio text)
     jit = jit_times()

@@ -80,6 +80,7 @@ def solve(polarity=None, takeoff_deg=None, azimuth_deg=None, *, sp_ratio=None,
     (True, True)
     """
     from focalflow.mechanisms.observations import add_distance_azimuth, make_observations
+    from focalflow.mechanisms.result_tables import round_tables
     from focalflow.mechanisms.solve import solve_catalog, velocity_tables
     from hash_core.params import HashParams, RunPolicy
 
@@ -95,11 +96,11 @@ def solve(polarity=None, takeoff_deg=None, azimuth_deg=None, *, sp_ratio=None,
     observations = make_observations(observations, kind="P")
     tables = None
     if velocity_models:
-        tables = velocity_tables(velocity_models)
+        tables = velocity_tables(velocity_models, params)
         observations = add_distance_azimuth(observations, events)
     problems: list[tuple] = []
-    frames = solve_catalog(events, observations, params, policy, tables,
-                           lambda *problem: problems.append(problem))
+    frames = round_tables(solve_catalog(events, observations, params, policy, tables,
+                                        lambda *problem: problems.append(problem)))
     for event_id, station, reason in problems:
         log.warning("event %s%s: %s", event_id, f" station {station}" if station else "", reason)
     return Mechanisms(frames["mechanisms"], frames["acceptable"], frames["polinfo"])

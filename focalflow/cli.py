@@ -158,7 +158,7 @@ def add_classic_arguments(parser: argparse.ArgumentParser) -> None:
     """Stage 6's HASH/SKHASH inputs, run without config.yaml."""
     group = parser.add_argument_group("HASH / SKHASH inputs (no config.yaml needed)")
     group.add_argument("--hash-inp", type=Path, help="HASH v1.2 control file (exampleN.inp)")
-    group.add_argument("--driver", type=int, choices=(1, 2, 3),
+    group.add_argument("--driver", type=int, choices=(1, 2, 3, 4, 5),
                        help="HASH driver whose control file and formats --hash-inp uses")
     group.add_argument("--skhash-control", type=Path, help="SKHASH control file")
     group.add_argument("--out", type=Path, help="mechanisms CSV written by the classic modes")

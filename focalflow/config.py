@@ -239,7 +239,20 @@ class HashConfig(Section):
 
     polarity_source: Literal["cnn", "analyst", "combined"] = Field(
         "cnn", description="cnn: polarities.csv from stage 4; analyst: picks.csv; "
-        "combined: analyst where given, else CNN.")
+        "combined: every source (and polarity_files), one polarity per pick by the consensus "
+        "rule.")
+    consensus: Literal["analyst_first", "agree_or_drop", "majority", "weighted"] = Field(
+        "analyst_first", description="With polarity_source combined: analyst_first (the "
+        "analyst's where given, else the CNN's), agree_or_drop (sources must agree), majority, "
+        "or weighted (sign of the summed signed weights).")
+    polarity_files: list[Path] = Field(
+        [], description="More polarity sources for polarity_source combined: SKHASH polarity "
+        "CSVs (p_polarity a signed weight of the true ground motion), e.g. consensus or "
+        "imputed polarities.")
+    polarity_weights: Literal["none", "onset", "cnn_probability"] = Field(
+        "onset", description="How polarities count: onset (impulsive/emergent, HASH's two "
+        "misfit counts), none (all alike), cnn_probability (weighted as SKHASH weights them: "
+        "the CNN's probability; analyst picks by weight code).")
     velocity_models: list[Path] = Field([Path("velocity/demo.txt")], min_length=1,
                                         description="1-D P velocity models used in the Monte Carlo.")
     npolmin: int = _hash("npolmin")
@@ -268,6 +281,18 @@ class HashConfig(Section):
         None, description="log10 S/P station corrections (HASH statcor or SKHASH corfile CSV); "
         "null for none.")
     depth_uncert_km: float = _hash("depth_uncert_km")
+    horz_uncert_km: float = _hash("horz_uncert_km")
+    perturb_epicenter: bool = _hash("perturb_epicenter")
+    delmin_km: float = _hash("delmin_km")
+    max_takeoff_sigma_deg: float = _hash("max_takeoff_sigma_deg")
+    iterative_avg: bool = _hash("iterative_avg")
+    honest_quality: bool = _hash("honest_quality")
+    quality_min_polarities: int = _hash("quality_min_polarities")
+    quality_loo_max_deg: float = _hash("quality_loo_max_deg")
+    table_depths_km: tuple[float, float, float] = _hash("table_depths_km")
+    table_distances_km: tuple[float, float, float] = _hash("table_distances_km")
+    n_rays: int = _hash("n_rays")
+    table_edges: Literal["skip", "clamp", "hash_v12"] = _hash("table_edges")
     misfit_weights: Literal["radiation", "hash_v12"] = _hash("misfit_weights")
     rng: Literal["numpy", "hash"] = _hash("rng")
     seed: int = _hash("seed")

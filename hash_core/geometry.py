@@ -160,11 +160,8 @@ def kagan_angle(sdr1, sdr2) -> np.ndarray:
 def flat_distance_azimuth(event_lat, event_lon, station_lat, station_lon):
     """Epicentral distance (km) and event-to-station azimuth (degrees 0-360), flat earth.
 
-    HASH's formula: east = dlon * 111.2 * cos(event latitude), north = dlat * 111.2 km.
-    """
-    event_lat = np.asarray(event_lat, dtype=float)
-    east = (np.asarray(station_lon, dtype=float) - event_lon) * 111.2 * np.cos(np.radians(event_lat))
-    north = (np.asarray(station_lat, dtype=float) - event_lat) * 111.2
-    distance = np.hypot(east, north)
-    azimuth = np.mod(90.0 - np.degrees(np.arctan2(north, east)), 360.0)
-    return distance, azimuth
+    HASH's formula in HASH's single precision: east = dlon * 111.2 * cos(event latitude),
+    north = dlat * 111.2 km (broadcast)."""
+    from .fortran import flat_distance_azimuth_f32  # numba, loaded on first use
+
+    return flat_distance_azimuth_f32(event_lat, event_lon, station_lat, station_lon)

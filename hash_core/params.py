@@ -22,6 +22,7 @@ from typing import Any
 
 MISFIT_WEIGHTS = ("radiation", "hash_v12")
 RANDOM_STREAMS = ("numpy", "hash")
+TABLE_EDGES = ("skip", "clamp", "hash_v12")  # hash_core.raytrace.TABLE_EDGES
 
 
 def _param(default: Any, doc: str, **limits: Any):
@@ -88,21 +89,79 @@ class HashParams:
     always_sp: bool = _param(
         False, "Search with polarities and S/P ratios, and grade as HASH driver 3 does, even "
         "for events without S/P ratios.")
+    gap_skips_search: bool = _param(
+        False, "Polarity-only events whose gaps exceed max_agap_deg or max_pgap_deg get E "
+        "without a search (HASH v1.2's drivers 1, 2, 4 and 5); false: searched and graded E.")
+    table_depths_km: tuple = _param(
+        (0.0, 39.0, 3.0), "Source depths of the take-off tables: first, last, step (km).")
+    table_distances_km: tuple = _param(
+        (0.0, 200.0, 2.0), "Distances of the take-off tables: first, last, step (km).")
+    n_rays: int = _param(9000, "Rays traced per velocity model for the take-off tables.",
+                         ge=10, le=100000)
+    table_edges: str = _param(
+        "skip", "A trial depth or station distance outside the take-off table: skip the trial "
+        "(the observation), clamp to the table edge (SKHASH), or hash_v12 (HASH v1.2: a 999 "
+        "degree angle, distances extrapolated).", choices=TABLE_EDGES)
+    delmin_km: float = _param(0.0, "Smallest source-station distance used.", ge=0)
+    max_takeoff_sigma_deg: float = _param(
+        0.0, "Observations whose take-off angle varies more than this over the trials (standard "
+        "deviation) are left out; 0: no limit (SKHASH's pmax).", ge=0)
+    perturb_epicenter: bool = _param(
+        False, "Also perturb the epicentre in the trials, by the horizontal uncertainty (SKHASH).")
+    horz_uncert_km: float = _param(
+        1.0, "Horizontal sigma where the catalog gives none (epicentral perturbation).", gt=0)
+    iterative_avg: bool = _param(
+        True, "Average the acceptable mechanisms as HASH does, removing the farthest one at a "
+        "time; false: SKHASH's average of those within cangle.")
+    honest_quality: bool = _param(
+        True, "Cap a quality A or B at C where the coverage cannot support it (few observations, "
+        "polarities of one sign or on one side of a nodal plane, a leave-one-out jump) and say "
+        "why in quality_note; false: HASH's letters.")
+    quality_min_polarities: int = _param(
+        12, "Fewer observations (polarities and S/P ratios) than this cap the quality at C.",
+        ge=0)
+    quality_loo_max_deg: float = _param(
+        30.0, "A mechanism moving more than this when one polarity is left out caps the quality "
+        "at C.", gt=0, le=180)
 
     def __post_init__(self) -> None:
         _check(self)
+        for name in ("table_depths_km", "table_distances_km"):
+            value = getattr(self, name)
+            if (len(value) != 3 or not all(isinstance(v, (int, float)) for v in value)
+                    or not value[0] >= 0 or not value[2] > 0 or not value[1] > value[0]):
+                raise ValueError(f"{name} {value!r} must be (first >= 0, last > first, step > 0)")
+            object.__setattr__(self, name, tuple(float(v) for v in value))
+
+    def horz_sigma_km(self, catalog_sigma_km) -> float:
+        """The horizontal sigma (km) of an event: the catalog's, or :attr:`horz_uncert_km`
+        where it is missing, negative or 0 (0 stays 0 with :attr:`zero_depth_uncert_exact`)."""
+        return _sigma(catalog_sigma_km, self.horz_uncert_km, self.zero_depth_uncert_exact)
+
+    def table_axes(self) -> tuple:
+        """(source depths, distances) of the take-off tables, km."""
+        import numpy as np
+
+        first, last, step = self.table_depths_km
+        depths = np.arange(first, last + step / 20.0, step)
+        first, last, step = self.table_distances_km
+        return depths, np.arange(first, last + step / 20.0, step)
 
     def depth_sigma_km(self, catalog_sigma_km) -> float:
         """The depth sigma (km) of an event whose catalog gives ``catalog_sigma_km``: the
         catalog's, or :attr:`depth_uncert_km` where it is missing, negative or 0 (0 stays 0
         with :attr:`zero_depth_uncert_exact`)."""
-        try:
-            sigma = float(catalog_sigma_km)
-        except (TypeError, ValueError):
-            sigma = math.nan
-        if not math.isfinite(sigma) or sigma < 0 or (sigma == 0 and not self.zero_depth_uncert_exact):
-            return self.depth_uncert_km
-        return sigma
+        return _sigma(catalog_sigma_km, self.depth_uncert_km, self.zero_depth_uncert_exact)
+
+
+def _sigma(value, default: float, zero_exact: bool) -> float:
+    try:
+        sigma = float(value)
+    except (TypeError, ValueError):
+        sigma = math.nan
+    if not math.isfinite(sigma) or sigma < 0 or (sigma == 0 and not zero_exact):
+        return default
+    return sigma
 
 
 @dataclass(frozen=True)

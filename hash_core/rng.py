@@ -1,6 +1,7 @@
 """Random streams for the Monte Carlo trials: NumPy's generator (default) or HASH v1.2's own.
 
-Both expose ``normal(n)`` (n standard normal deviates, float64) and ``subset(n, k)`` (indices
+Both expose ``normal(n)`` (n standard normal deviates, float64), ``uniform(n)`` (in [0, 1))
+and ``subset(n, k)`` (indices
 of k distinct items out of n, in the order drawn: HASH averages a set aligned to its first
 member, so the order matters). Use one stream for a whole run and draw in the order
 HASH does (events in file order), so that a run is reproducible from its seed.
@@ -33,6 +34,9 @@ class NumpyStream:
     def normal(self, n: int) -> np.ndarray:
         return self._generator.standard_normal(int(n))
 
+    def uniform(self, n: int) -> np.ndarray:
+        return self._generator.random(int(n))
+
     def subset(self, n: int, k: int) -> np.ndarray:
         return np.sort(self._generator.choice(int(n), size=int(k), replace=False))
 
@@ -45,6 +49,13 @@ class HashStream:
     keeps, it draws them with gfortran's RAND(): the multiplicative generator
     s <- 16807 s mod (2^31 - 1) started at s = 1, u = (s - 1) / (2^31 - 2); index int(u n),
     drawn again when already taken. ``subset`` reproduces that (a separate stream).
+
+    It also carries the one other piece of state a HASH v1.2 run keeps between events:
+    whether FOCALAMP_MC (the search with S/P ratios) has run. Its lookup step for the S/P
+    tables is set only on the first call and not SAVEd, so in HASH's own runs (its
+    ``example3.out``) the S/P ratios shape the search of the first event only and, after
+    it, every mechanism gets the same S/P misfit: :attr:`sp_lookup_set` lets the search
+    reproduce that (``hash_core.focal.focal_mechanism``).
     """
 
     kind = "hash"
@@ -55,6 +66,7 @@ class HashStream:
         self.seed = seed
         self._state = int(seed)
         self._rand_state = int(rand_seed)
+        self.sp_lookup_set = False
 
     def uniform(self, n: int) -> np.ndarray:
         states = _lcg_states(self._state, int(n), self._A, self._C, self._M)
@@ -72,7 +84,7 @@ class HashStream:
     def rand(self) -> float:
         """gfortran's RAND(0): the next single-precision uniform of the modulo generator."""
         self._rand_state = (self._RAND_A * self._rand_state) % self._RAND_M
-        return float(np.float32(self._rand_state - 1) / np.float32(self._RAND_M - 1))
+        return np.float32(self._rand_state - 1) / np.float32(self._RAND_M - 2)
 
     def subset(self, n: int, k: int) -> np.ndarray:
         n, k = int(n), int(k)
@@ -80,8 +92,8 @@ class HashStream:
             raise ValueError(f"cannot draw {k} of {n} items without replacement")
         taken = np.zeros(n, dtype=bool)
         chosen = []
-        while len(chosen) < k:
-            index = min(int(self.rand() * n), n - 1)
+        while len(chosen) < k:  # HASH: nint(u * n + 0.5), in single precision
+            index = min(int(self.rand() * np.float32(n)), n - 1)
             if not taken[index]:
                 taken[index] = True
                 chosen.append(index)

@@ -14,7 +14,7 @@ from hash_core.rng import make_rng
 
 SETTINGS = HashParams(dang_deg=5, nmc=30, maxout=300, badfrac=0.1, cangle_deg=45,
                       prob_max=0.25, npolmin=8, max_agap_deg=90, max_pgap_deg=60,
-                      misfit_weights="hash_v12")
+                      misfit_weights="hash_v12", honest_quality=False, gap_skips_search=True)
 
 
 @pytest.fixture(scope="module")

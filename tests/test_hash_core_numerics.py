@@ -33,10 +33,14 @@ def test_fortran_rounding_of_misfit_allowances():
 
 def test_half_space_takeoffs_match_straight_rays():
     table = takeoff_table([0.0, 100.0], [6.0, 6.0])
-    distance = np.array([0.0, 10.0, 30.0, 90.0])
+    distance = np.array([2.0, 10.0, 30.0, 90.0])
     takeoff, time = lookup_takeoff(table, distance, 12.0)
     assert np.allclose(takeoff, np.degrees(np.arctan2(distance, 12.0)), atol=0.15)
     assert np.allclose(time, np.hypot(distance, 12.0) / 6.0, atol=2e-3)
+    # HASH's table holds 0 ("missing") at distance 0: its lookup extrapolates below 2 km
+    assert table.takeoff_deg[:, 0].tolist() == [0.0] * 14
+    near, _ = lookup_takeoff(table, [0.0, 0.5], 12.0)
+    assert np.allclose(near, np.degrees(np.arctan2([0.0, 0.5], 12.0)), atol=0.5)
 
 
 def test_gradient_model_has_turning_rays_and_rejects_deep_sources():
@@ -151,7 +155,7 @@ def test_mech_probability_splits_two_clusters_and_truncates_rotation():
     assert float(hc.kagan_angle(first, [100, 50, 80])) < 5
     assert clusters[0].fault_uncertainty_deg > 20  # RMS over the whole set, outliers included
     avg_n, avg_s = mech_average(normals[:60], slips[:60])
-    assert abs(avg_n @ avg_s) < 1e-12
+    assert abs(avg_n @ avg_s) < np.sin(np.radians(0.01))  # MECH_AVG: orthogonal to 0.01 deg
     # one mechanism 45.9 deg away stays (int(45.9) = 45 is not > 45); 46.5 deg is removed
     n0, s0 = hc.sdr_to_vectors(0, 60, 90)
     for turn, n_kept in ((45.9 * 2, 2), (46.5 * 2, 1)):
@@ -197,3 +201,39 @@ def test_too_few_polarities_and_bad_angles():
     takeoff[2] = np.nan
     with pytest.raises(ValueError, match="rows \\[2\\]"):
         focal_mechanism(takeoff, azimuth, polarity, params=HashParams(nmc=1))
+
+
+def test_fast_mech_rot_gives_hash_mech_rot():
+    """MECH_ROT's shortcut (forms chosen by frame traces, HASH's formula only where it can
+    matter) returns what HASH's MECH_ROT returns: for random, near, identical and slightly
+    skewed mechanism pairs, the same form and, with the window everywhere, the same rotation."""
+    from hash_core.solution import _cross, _mech_rot, _mech_rot_fast
+
+    grid = mechanism_grid(5.0)
+    normals = np.ascontiguousarray(grid.normal, dtype=np.float32)
+    slips = np.ascontiguousarray(grid.slip, dtype=np.float32)
+    g = np.random.default_rng(4)
+    f32 = np.float32
+
+    def as_tuple(v):
+        return tuple(f32(x) for x in v)
+
+    checked = 0
+    for _ in range(60):
+        i = int(g.integers(len(normals)))
+        n1, s1 = normals[i].astype(float), slips[i].astype(float)
+        if g.uniform() < 0.5:      # a MECH_AVG sum: normalised, not quite orthogonal
+            n1 = n1 + g.normal(0, 0.02, 3)
+            s1 = s1 + g.normal(0, 0.02, 3)
+            n1, s1 = n1 / np.linalg.norm(n1), s1 / np.linalg.norm(s1)
+        n1, s1 = as_tuple(n1), as_tuple(s1)
+        b1 = as_tuple(_cross(n1, s1))
+        near = np.flatnonzero(np.abs(normals @ normals[i]) > 0.8)[:40]
+        for j in [i, *near, *g.integers(len(normals), size=40)]:
+            n2, s2 = as_tuple(normals[j]), as_tuple(slips[j])
+            exact = _mech_rot(n1, s1, n2, s2, False)
+            fast = _mech_rot_fast(n1, s1, b1, n2, s2, False, -np.inf, np.inf)
+            assert fast[1] == exact[1] and fast[2] == exact[2], (i, j)
+            assert fast[0] == exact[0], (i, j, fast[0], exact[0])
+            checked += 1
+    assert checked > 4000

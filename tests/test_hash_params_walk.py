@@ -27,7 +27,9 @@ from hash_core.search import get_threads, set_threads
 #: hash.* keys that shape the observations, not the kernel's parameters
 OBSERVATION_KEYS = {"polarity_source", "velocity_models", "use_sp_ratios", "sp_freqmin_hz",
                     "sp_freqmax_hz", "sp_p_window_s", "sp_s_window_s", "sp_noise_window_s",
-                    "sp_corrections_file"}
+                    "sp_corrections_file", "polarity_weights", "consensus", "polarity_files"}
+#: valid values away from the default where halving it would not do
+OTHER_VALUES = {"threads": 1, "delmin_km": 1.0, "max_takeoff_sigma_deg": 60.0}
 
 
 @pytest.fixture
@@ -35,10 +37,11 @@ def kernel_calls(monkeypatch):
     """Calls of the kernel entry: (params, rng, numba threads), and the real result."""
     calls = []
 
-    def spy(takeoff, azimuth, polarity, impulsive, sp_log10, params, rng, parallel):
-        calls.append({"params": params, "rng": rng, "threads": get_threads()})
+    def spy(takeoff, azimuth, polarity, impulsive, sp_log10, params, rng, parallel,
+            weight=None):
+        calls.append({"params": params, "rng": rng, "threads": get_threads(), "weight": weight})
         return focal_mechanism(takeoff, azimuth, polarity, impulsive, sp_log10, params, rng,
-                               parallel)
+                               parallel, weight)
 
     before = get_threads()
     monkeypatch.setattr(solve, "focal_mechanism", spy)
@@ -50,12 +53,16 @@ def other_value(cls, name):
     """A valid value of field ``name`` different from its default."""
     item = next(f for f in fields(cls) if f.name == name)
     default = item.default
+    if name in OTHER_VALUES:
+        return OTHER_VALUES[name]
     if "choices" in item.metadata:
         return next(c for c in item.metadata["choices"] if c != default)
     if isinstance(default, bool):
         return not default
     if isinstance(default, int):
-        return default + 1 if name != "threads" else 1
+        return default + 1
+    if isinstance(default, tuple):      # (first, last, step) of a table axis
+        return tuple(v / 2 for v in default)
     return default / 2
 
 
@@ -184,10 +191,15 @@ def test_every_hash_inp_line_reaches_the_kernel(hash_examples, kernel_calls, dri
         "\n".join(files + [str(v) for _, v in values] + models) + "\n")
     assert run_hash_in(hash_examples, ["--hash-inp", "walk.inp", "--driver", str(driver),
                                        "--out", "walk.csv"]) == 0
-    behaviour = {"misfit_weights": "hash_v12"}
+    # what the file does not say, HASH v1.2 does: its misfit weights, table edges, letters
+    # and no search for a gapped event; driver 3 every event with S/P, its fixed gap limits
+    # and no distance limit (hash_driver3.f reads delmax and never applies it)
+    behaviour = {"misfit_weights": "hash_v12", "table_edges": "hash_v12",
+                 "honest_quality": False, "gap_skips_search": True}
     if driver == 3:
-        behaviour.update(always_sp=True, max_agap_deg=360.0, max_pgap_deg=90.0)
-    expected = HashParams(**dict(values), **behaviour)
+        behaviour.update(always_sp=True, max_agap_deg=360.0, max_pgap_deg=90.0,
+                         delmax_km=math.inf)
+    expected = HashParams(**{**dict(values), **behaviour})
     assert {repr(call["params"]) for call in kernel_calls} == {repr(expected)}
     assert {type(call["rng"]) for call in kernel_calls} == {NumpyStream}
 
@@ -215,7 +227,9 @@ def test_every_skhash_key_reaches_the_kernel(tmp_path, kernel_calls):
     keys = {"npolmin": 7, "nmc": 20, "maxout": 250, "ratmin": 2.5, "badfrac": 0.05,
             "badmin": 3, "qbadfrac": 0.4, "qbadmin": 1.5, "delmax": 110, "cangle": 40,
             "prob_max": 0.3, "max_agap": 80, "max_pgap": 50, "dang": 4,
-            "default_vert_uncert_km": 0.5}
+            "default_vert_uncert_km": 0.5, "default_horz_uncert_km": 0.7, "delmin": 1,
+            "pmax": 60, "nump": 8000, "iterative_avg": True,
+            "perturb_epicentral_location": True}
     assert set(keys) == set(PARAM_NAMES)
     skhash_inputs(tmp_path, keys)
     assert run_hash_in(tmp_path, ["--skhash-control", "control.txt"]) == 0

@@ -70,21 +70,23 @@ def test_station_reversal_and_correction_files(examples):
 
 
 def test_control_files_of_drivers_1_and_3(examples, tmp_path):
-    one = hash_v12.read_hash_inp(examples / "example1.inp", 1, base_dir=tmp_path)
-    assert one.phase_file == tmp_path / "north1.phase"
+    one = hash_v12.read_hash_inp(examples / "example1.inp", 1, base_dir=examples)
+    assert one.phase_file == examples / "north1.phase"
     params = one.params
     assert (params.npolmin, params.max_agap_deg, params.max_pgap_deg, params.dang_deg,
             params.nmc) == (8, 90, 60, 5, 30)
     assert (params.maxout, params.badfrac, params.delmax_km, params.cangle_deg,
             params.prob_max) == (300, 0.1, 120, 45, 0.25)
     assert params.misfit_weights == "hash_v12" and not params.always_sp  # as HASH v1.2
-    three = hash_v12.read_hash_inp(examples / "example3.inp", 3, base_dir=tmp_path)
+    assert not params.honest_quality and params.table_edges == "hash_v12"  # HASH's letters
+    three = hash_v12.read_hash_inp(examples / "example3.inp", 3, base_dir=examples)
     assert three.amp_file.name == "north3.amp" and three.statcor_file.name == "north3.statcor"
     assert [p.name for p in three.velocity_models] == ["vz.socal", "vz.north", "vz.lab1",
                                                        "vz.sgm1", "vz.vb1"]
     assert (three.params.ratmin, three.params.qbadfac) == (3.0, 0.3)
     assert three.params.always_sp and (three.params.max_agap_deg, three.params.max_pgap_deg) \
         == (360, 90)                       # driver 3 grades without gap limits
+    assert three.params.delmax_km == float("inf")  # and reads delmax but never uses it
 
 
 def _columns(width: int, fields: dict[int, str]) -> str:
@@ -95,7 +97,7 @@ def _columns(width: int, fields: dict[int, str]) -> str:
     return "".join(line).rstrip()
 
 
-def test_malformed_lines_are_reported_not_fatal(tmp_path):
+def test_malformed_lines_are_reported_not_fatal_after_the_first_event(tmp_path):
     event = _columns(138, {1: "0901020304", 11: "1234", 15: "35", 18: "3000", 22: "117",
                            26: "1500", 30: " 1000", 35: "25", 81: "  10  20", 123: "ev1".rjust(16)})
     bad_event = "9x" + event[2:]
@@ -105,14 +107,18 @@ def test_malformed_lines_are_reported_not_fatal(tmp_path):
     end = _columns(72, {66: "ev1"})
     path = tmp_path / "broken.phase"
     path.write_text("\n".join([bad_event, station, end, event, station, bad_station, end]) + "\n")
+    with pytest.raises(InputError, match="broken.phase, line 1: not a HASH driver-1 phase file"):
+        hash_v12.read_phase_driver1(path)   # a file whose first event does not fit
+    path.write_text("\n".join([event, station, end, bad_event, station, end, event.replace(
+        "ev1", "ev2"), station, bad_station, end]) + "\n")
     events, obs, problems = hash_v12.read_phase_driver1(path)
-    assert list(events["event_id"]) == ["ev1"] and len(obs) == 1
+    assert list(events["event_id"]) == ["ev1", "ev2"] and len(obs) == 2
     assert events.iloc[0]["time"] == "2009-01-02T03:04:12.340000Z"
     assert events.iloc[0]["latitude"] == pytest.approx(35.5)
     assert events.iloc[0]["longitude"] == pytest.approx(-117.25)
     assert (obs.iloc[0]["takeoff_deg"], obs.iloc[0]["distance_km"]) == pytest.approx((120, 10.5))
     assert len(problems) == 2
-    assert "broken.phase, line 1" in problems[0] and "line 6" in problems[1]
+    assert "broken.phase, line 4" in problems[0] and "line 9" in problems[1]
 
 
 def test_bad_control_file_names_the_line(tmp_path):

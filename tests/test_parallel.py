@@ -121,6 +121,41 @@ def test_processes_give_the_same_mechanisms_too(catalog, repo_dir, tmp_path):
     assert processes == one
 
 
+def test_weights_and_consensus_sources_are_the_same_on_every_executor(catalog, repo_dir,
+                                                                     tmp_path):
+    """Issue 10's per-event features inside the chunked batch: analyst picks, the CNN and an
+    SKHASH polarity file with fractional weights, one polarity per pick by the weighted
+    consensus, weighted by the probabilities: chunks on two processes give the bytes of one
+    process, and polinfo names every polarity's source."""
+    sources = tmp_path / "sources"
+    shutil.copytree(catalog, sources)
+    cnn = pd.read_csv(catalog / "polarities.csv", dtype=str, keep_default_na=False)
+    first = cnn.groupby("event_id").head(5)
+    picks = first.assign(phase="P", time="2024-05-06T02:00:15Z", onset="i", weight="0",
+                         source="analyst",
+                         polarity=np.where(first["p_polarity"] == "1", "U", "D"))
+    picks.loc[picks.index[::7], "polarity"] = "U"   # some picks disagree with the CNN
+    write_table(picks.drop(columns=["p_polarity", "prob_up", "prob_down", "prob_undecided",
+                                    "clarity", "model"]), sources / "picks.csv", "picks")
+    extra = cnn.groupby("event_id").nth(slice(5, 10))
+    extra.assign(p_polarity=-0.6 * extra["p_polarity"].astype(float))[
+        ["event_id", "network", "station", "location", "channel", "p_polarity"]] \
+        .to_csv(tmp_path / "extra.csv", index=False)   # a source that contradicts, unsure
+    features = {"polarity_source": "combined", "consensus": "weighted",
+                "polarity_weights": "cnn_probability",
+                "polarity_files": [str(tmp_path / "extra.csv")]}
+    one = solved(sources, repo_dir, tmp_path, "one", hash={"threads": 1, **features})
+    processes = solved(sources, repo_dir, tmp_path, "processes", hash=features,
+                       parallel={"executor": "processes", "workers": 2, "events_per_task": 5,
+                                 "chunk_events": 10})
+    assert processes == one
+    polinfo = pd.read_csv(tmp_path / "one" / "polinfo.csv", dtype=str)
+    assert polinfo["source"].str.contains("file:extra.csv").any(), polinfo["source"].unique()
+    assert polinfo["source"].str.contains("trad_p").any()
+    weighted = pd.to_numeric(polinfo["pol_agreement_weighted"]).dropna()
+    assert (weighted < 1).any() and weighted.between(0, 1).all()
+
+
 def test_the_executor_the_config_names():
     from focalflow.config import ParallelConfig
 

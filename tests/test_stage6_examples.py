@@ -97,9 +97,19 @@ def test_example3_with_sp_ratios_and_five_velocity_models(example_dir):
 
 def test_skhash_toc2me_demo_matches_skhash(shared_dir, tmp_path):
     demo = shared_dir / "data" / "toc2me" / "skhash_demo"
-    (tmp_path / "ToC2ME_demo").symlink_to(demo)   # the control file's paths start there
+    # the control file's paths start at ToC2ME_demo/: its inputs linked one by one, its OUT/
+    # (where SKHASH's classic mode writes) a real folder here, never the shared one
+    local = tmp_path / "ToC2ME_demo"
+    (local / "IN").mkdir(parents=True)
+    (local / "OUT").mkdir()
+    for path in demo.iterdir():
+        if path.is_file():
+            (local / path.name).symlink_to(path)
+    for path in (demo / "IN").iterdir():
+        (local / "IN" / path.name).symlink_to(path)
     assert run_hash_in(tmp_path, ["--skhash-control", "ToC2ME_demo/control_file_skhash.txt",
                               "--out", "mechanisms.csv"]) == 0
+    assert (local / "OUT" / "out_polinfo.csv").is_file()   # $outfile_pol_info, written here
     reference = pd.read_csv(demo / "OUT" / "out.csv", dtype={"event_id": str})
     ours = pd.read_csv(tmp_path / "mechanisms.csv", dtype={"event_id": str}).drop_duplicates("event_id")
     both = reference.merge(ours, on="event_id", suffixes=("_ref", ""))

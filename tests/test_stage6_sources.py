@@ -1,11 +1,13 @@
 """Which polarities stage 6 uses: analyst picks (with reversals), CNN polarities, or both."""
 from __future__ import annotations
 
+import numpy as np
 import pandas as pd
 import pytest
 
 from focalflow.mechanisms.observations import build_observations
 from focalflow.tables import read_table, write_table
+from test_hash_params_walk import tiny_workdir  # noqa: F401  (a fixture)
 
 T0 = "2024-05-06T02:40:13.910000Z"
 
@@ -67,7 +69,8 @@ def test_cnn_polarities_skip_undecided(workdir_tables):
 def test_combined_prefers_the_analyst(workdir_tables):
     obs = _observations(workdir_tables, "combined")
     assert obs["p_polarity"].to_dict() == {"A": 1.0, "B": 1.0, "C": 1.0}
-    assert obs["source"].to_dict() == {"A": "trad_p", "B": "trad_p", "C": "dl_p"}
+    # every source of a pick is named, the one whose polarity was kept first
+    assert obs["source"].to_dict() == {"A": "trad_p+dl_p", "B": "trad_p", "C": "dl_p"}
 
 
 def test_reviewed_edits_come_after_the_reversals_and_set_adds_a_row(workdir_tables):
@@ -98,3 +101,72 @@ def test_one_reversal_rule_end_instant_included_everywhere():
     # the figures' label (a UTCDateTime pick) follows the same rule
     assert is_reversed(reversals, "FF", "B", UTCDateTime(T0))
     assert not is_reversed(reversals, "FF", "B", UTCDateTime(T0) + 0.01)
+
+
+# --------------------------------------------------------------------------------- consensus
+def _candidates(votes: dict) -> pd.DataFrame:
+    """Observations of picks: station -> [(source, signed weight), ...] in precedence order."""
+    from focalflow.mechanisms.observations import make_observations
+
+    rows = [{"event_id": "e1", "network": "FF", "station": station, "location": "",
+             "channel": "HHZ", "p_polarity": float(np.sign(value)),
+             "polarity_weight": abs(value), "impulsive": True, "source": source}
+            for station, sources in votes.items() for source, value in sources]
+    return make_observations(pd.DataFrame(rows), kind="P")
+
+
+VOTES = {"A": [("trad_p", 1.0), ("dl_p", -0.9), ("con_p", -0.6)],   # analyst outvoted
+         "B": [("dl_p", 0.8), ("con_p", 0.7)],                        # agree
+         "C": [("dl_p", 0.9), ("con_p", -0.55)],                      # a tie of two
+         "D": [("imp_p", -0.4)]}                                      # one source
+
+
+@pytest.mark.parametrize("rule, polarity, source, dropped", [
+    ("analyst_first", {"A": 1, "B": 1, "C": 1, "D": -1},
+     {"A": "trad_p+dl_p+con_p", "B": "dl_p+con_p", "C": "dl_p+con_p", "D": "imp_p"}, []),
+    ("agree_or_drop", {"B": 1, "D": -1}, {"B": "dl_p+con_p", "D": "imp_p"}, ["A", "C"]),
+    ("majority", {"A": -1, "B": 1, "D": -1},
+     {"A": "dl_p+trad_p+con_p", "B": "dl_p+con_p", "D": "imp_p"}, ["C"]),
+    ("weighted", {"A": -1, "B": 1, "C": 1, "D": -1},
+     {"A": "dl_p+trad_p+con_p", "B": "dl_p+con_p", "C": "dl_p+con_p", "D": "imp_p"}, []),
+])
+def test_consensus_rules(rule, polarity, source, dropped):
+    from focalflow.mechanisms.consensus import consensus_polarities
+
+    problems = []
+    kept = consensus_polarities(_candidates(VOTES), rule,
+                                lambda *problem: problems.append(problem)).set_index("station")
+    assert kept["p_polarity"].to_dict() == polarity
+    assert kept["source"].to_dict() == source
+    assert sorted(p[1].split(".")[1] for p in problems) == dropped
+    assert all(rule in p[2] and "disagree" in p[2] for p in problems)
+    if rule == "weighted":      # |sum of signed weights| / sum of weights
+        assert kept.loc["A", "polarity_weight"] == pytest.approx(0.5 / 2.5)
+        assert kept.loc["C", "polarity_weight"] == pytest.approx(0.35 / 1.45)
+        assert kept.loc["D", "polarity_weight"] == pytest.approx(0.4)
+
+
+def test_combined_with_a_consensus_file_keeps_the_sources_in_polinfo(tiny_workdir, repo_dir):
+    """Stage 6 with polarity_source combined: CNN polarities and an SKHASH consensus file
+    (p_polarity a signed weight) of the same picks; polinfo.csv names both sources."""
+    from test_hash_params_walk import run_workdir, workdir_config
+
+    cnn = pd.read_csv(tiny_workdir / "work" / "polarities.csv", dtype=str)
+    con = cnn.assign(p_polarity=cnn["p_polarity"].astype(float) * 0.7, location="--")
+    con[["event_id", "network", "station", "location", "channel", "p_polarity"]] \
+        .to_csv(tiny_workdir / "con.csv", index=False)
+    # analyst picks at four stations, the first read the other way
+    picks = [{"event_id": "e1", "network": "FF", "station": row.station, "location": "",
+              "channel": "HHZ", "phase": "P", "time": "2024-05-06T02:40:16Z", "onset": "i",
+              "polarity": ("U" if float(row.p_polarity) * (-1 if k == 0 else 1) > 0 else "D"),
+              "weight": 0, "source": f"phases.arc:{k}"}
+             for k, row in enumerate(cnn.head(4).itertuples(index=False))]
+    write_table(pd.DataFrame(picks), tiny_workdir / "work" / "picks.csv", "picks")
+    settings = workdir_config(tiny_workdir, repo_dir, polarity_source="combined",
+                              consensus="majority", polarity_files=[str(tiny_workdir / "con.csv")])
+    assert run_workdir(tiny_workdir, settings) == 0
+    polinfo = pd.read_csv(tiny_workdir / "work" / "polinfo.csv")
+    assert len(polinfo) == 12
+    assert polinfo["source"].tolist() == (["dl_p+trad_p+file:con.csv"]      # outvoted analyst
+                                          + ["trad_p+dl_p+file:con.csv"] * 3
+                                          + ["dl_p+file:con.csv"] * 8)

@@ -88,12 +88,15 @@ def test_serial_and_parallel_grid_search_accept_the_same_mechanisms():
 
 def test_solve_event_gives_the_catalog_rows_of_that_event():
     """The one-event API (review app, ``focalflow.solve()``): event row + observation rows +
-    parameters -> the same result tables the catalog run writes for that event."""
+    parameters -> the same result tables the catalog run writes for that event (rounded as
+    written; ``solve_catalog`` keeps full precision for HASH's integer output)."""
+    from focalflow.mechanisms.result_tables import round_tables
     from focalflow.mechanisms.solve import solve_event
 
     events, obs = small_catalog(6)
     params = HashParams(dang_deg=10, nmc=10, max_agap_deg=360, max_pgap_deg=90)
-    catalog = solve_catalog(events, obs, params, RunPolicy(threads=1), None, lambda *p: None)
+    catalog = round_tables(solve_catalog(events, obs, params, RunPolicy(threads=1), None,
+                                         lambda *p: None))
     one = solve_event(events.iloc[2].to_dict(), obs[obs["event_id"] == "ev02"], params)
     for name, frame in one.items():
         expected = catalog[name][catalog[name]["event_id"] == "ev02"].reset_index(drop=True)

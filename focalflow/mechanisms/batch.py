@@ -31,11 +31,11 @@ from tqdm import tqdm
 
 from focalflow.event_chunks import EventChunks, MergedTable, as_text
 from focalflow.formats.skhash import ACCEPTABLE_COLUMNS, MECHANISM_COLUMNS, POLINFO_COLUMNS
-from focalflow.mechanisms.observations import build_observations
+from focalflow.mechanisms.observations import build_observations, polarity_settings
 from focalflow.mechanisms.overrides import read_overrides
 from focalflow.mechanisms.rerun import (ItemRerun, mechanism_fingerprints, model_digests,
                                         sp_fingerprints)
-from focalflow.mechanisms.result_tables import concat_tables
+from focalflow.mechanisms.result_tables import concat_tables, round_tables
 from focalflow.mechanisms.solve import (SolveSettings, catalog_executor, catalog_tasks,
                                         solve_task, velocity_tables)
 from focalflow.provenance import Ledger, RerunSummary
@@ -119,7 +119,9 @@ def _split_inputs(ctx, chunks: EventChunks) -> None:
 
 
 def _small_tables(ctx) -> dict:
-    """The whole-catalog tables small enough to hold: stations, overrides, reversals."""
+    """The whole-catalog tables small enough to hold: stations, overrides, reversals, and the
+    polarity settings (:func:`~focalflow.mechanisms.observations.polarity_settings`, with the
+    ``hash.polarity_files``)."""
     wd, source = ctx.workdir, ctx.config.hash.polarity_source
     tables = {"stations": read_table(wd.stations_csv, "stations"),
               "overrides": read_overrides(wd.overrides_csv) if wd.overrides_csv.is_file()
@@ -127,6 +129,7 @@ def _small_tables(ctx) -> dict:
     if source in ("analyst", "combined"):
         tables["reversals"] = (read_table(wd.reversals_csv, "reversals")
                                if wd.reversals_csv.is_file() else None)
+    tables["polarity"] = polarity_settings(ctx.config.hash)
     return tables
 
 
@@ -137,7 +140,7 @@ def solve_chunks(ctx, chunks: EventChunks, events: pd.DataFrame, ledger: Ledger)
     params, policy = cfg.params(), cfg.policy()
     small = _small_tables(ctx)
     models = model_digests(cfg.velocity_models)
-    settings = SolveSettings(params, velocity_tables(cfg.velocity_models), policy.seed,
+    settings = SolveSettings(params, velocity_tables(cfg.velocity_models, params), policy.seed,
                              make_rng("hash") if policy.rng == "hash" else None)
     ensure_compiled(log.info)
     mechanism_grid(params.dang_deg)
@@ -210,7 +213,7 @@ def _plan_chunk(ctx, chunks: EventChunks, k: int, selected: pd.DataFrame, ledger
               if name in _inputs_of(cfg.polarity_source)}
     obs = build_observations(events, cfg.polarity_source, small["stations"], ctx.failures.add,
                              sp_ratios=sp_ratios, overrides=small["overrides"],
-                             reversals=small.get("reversals"), **inputs)
+                             reversals=small.get("reversals"), **small["polarity"], **inputs)
     rerun = ItemRerun(ledger, "mechanism", [p.name for p in _table_paths(ctx)[:3]], ctx.overwrite)
     plan.redo = rerun.plan(mechanism_fingerprints(ctx.config, events, obs, models),
                            all_or_none="rng hash: one random stream for all events"
@@ -283,7 +286,7 @@ def _finish_chunk(ctx, chunks: EventChunks, plan: ChunkPlan, task_results: list,
                 ctx.failures.add(*problem)
             if result is not None:
                 parts.append(result)
-    frames = concat_tables(parts)
+    frames = round_tables(concat_tables(parts))   # as written
     for name in RESULTS:
         chunks.split(f"new_{name}", [frames[name]])
     for event_id in plan.redo:

@@ -2,7 +2,8 @@
 
 Columns (:data:`OBS_COLUMNS`): the station codes; ``kind`` ``"P"`` (a polarity) or ``"SP"`` (an
 S/P ratio); ``p_polarity`` +1/-1 of the *true ground motion* (after the station reversal table
-and the reviewed edits of ``overrides.csv``; 0 on S/P rows); ``impulsive``; ``sp_ratio``
+and the reviewed edits of ``overrides.csv``; 0 on S/P rows); ``impulsive``; ``polarity_weight`` the
+polarity's weight in [0, 1] (SKHASH's |p_polarity|; blank: HASH's unweighted counts); ``sp_ratio``
 log10(S/P) after station correction (NaN on P rows); ``source`` (SKHASH's names: ``trad_p``
 analyst, ``dl_p`` CNN, ``trad_sp`` measured ratio, ``review`` a polarity set in review); the
 station coordinates; the epicentral ``distance_km`` and ``azimuth_deg``; and, where the
@@ -11,23 +12,28 @@ take-off angles are given (HASH driver 1, SKHASH precomputed angles), ``takeoff_
 
 :func:`build_observations` makes it from the working-directory tables in one order: polarities
 of ``hash.polarity_source`` (analyst picks, as recorded, get the reversal table here, once;
-CNN polarities already have it from stage 4), S/P ratios, reviewed edits, stations, distances.
+CNN polarities already have it from stage 4; ``combined``: one polarity per pick by the
+consensus rule), S/P ratios, reviewed edits, stations, distances. Polarity weights follow
+``hash.polarity_weights`` (:data:`POLARITY_WEIGHTS`).
 The HASH and SKHASH classic modes (:mod:`focalflow.mechanisms.classic`) use the same pieces.
 """
 from __future__ import annotations
 
-from typing import Callable, Optional
+from pathlib import Path
+from typing import Callable, Optional, Sequence
 
 import numpy as np
 import pandas as pd
 
 from focalflow.formats.reversals import reversed_mask
+from focalflow.formats.skhash import read_skhash_polarities
+from focalflow.mechanisms.consensus import consensus_polarities
 from focalflow.mechanisms.overrides import apply_overrides, effective_edits
 from hash_core.geometry import flat_distance_azimuth
 
 OBS_COLUMNS = ["event_id", "network", "station", "location", "channel", "kind", "p_polarity",
-               "impulsive", "sp_ratio", "source", "station_lat", "station_lon", "station_elev_m",
-               "distance_km", "takeoff_deg", "azimuth_deg", "takeoff_sigma_deg",
+               "impulsive", "polarity_weight", "sp_ratio", "source", "station_lat", "station_lon",
+               "station_elev_m", "distance_km", "takeoff_deg", "azimuth_deg", "takeoff_sigma_deg",
                "azimuth_sigma_deg"]
 CODE_COLUMNS = ["event_id", "network", "station", "location", "channel"]
 
@@ -153,22 +159,67 @@ def apply_review(observations: pd.DataFrame, overrides: pd.DataFrame | None,
     return pd.concat([obs, added], ignore_index=True)
 
 
-def analyst_polarities(picks: pd.DataFrame, event_ids) -> pd.DataFrame:
-    """P picks with a polarity (U/D/+/-, as recorded) of ``event_ids``; onset ``i`` impulsive."""
+POLARITY_WEIGHTS = ("none", "onset", "cnn_probability")
+#: SKHASH's polarity weights of Hypoinverse weight codes (0 best; 4 and above: not used).
+WEIGHT_CODE_WEIGHTS = {"0": 1.0, "1": 0.5, "2": 0.2, "3": 0.1}
+
+
+def analyst_polarities(picks: pd.DataFrame, event_ids, weights: str = "onset") -> pd.DataFrame:
+    """P picks with a polarity (U/D/+/-, as recorded) of ``event_ids``. ``weights``
+    (:data:`POLARITY_WEIGHTS`): ``onset`` marks onset ``i`` impulsive (HASH's two misfit
+    counts), ``none`` counts every pick alike, ``cnn_probability`` weights each pick by its
+    weight code as SKHASH reads Hypoinverse picks (:data:`WEIGHT_CODE_WEIGHTS`, blank 1)."""
     picks = picks[picks["event_id"].isin(set(event_ids)) & picks["phase"].str.upper().eq("P")]
     sign = picks["polarity"].str.upper().map(POLARITY_SIGNS)
     picks = picks[sign.notna()].assign(p_polarity=sign[sign.notna()])
-    picks = picks.assign(impulsive=picks["onset"].str.lower().eq("i"), source="trad_p")
+    impulsive = picks["onset"].str.lower().eq("i") if weights == "onset" else True
+    weight = np.nan
+    if weights == "cnn_probability":
+        code = picks["weight"].astype(str).str.strip()
+        weight = code.map(WEIGHT_CODE_WEIGHTS).where(code != "", 1.0).fillna(0.0)
+    picks = picks.assign(impulsive=impulsive, source="trad_p", polarity_weight=weight)
     return make_observations(picks, kind="P")
 
 
-def cnn_polarities(polarities: pd.DataFrame, event_ids) -> pd.DataFrame:
+def cnn_polarities(polarities: pd.DataFrame, event_ids, weights: str = "onset") -> pd.DataFrame:
     """Decided (non-zero) CNN polarities of ``event_ids``, already true ground motion (stage 4
-    applies the reversal table); clarity ``I`` impulsive."""
+    applies the reversal table). ``weights``: ``onset`` marks clarity ``I`` impulsive, ``none``
+    counts all alike, ``cnn_probability`` weights each by the model's probability of the
+    first motion it read on the recorded trace (``prob_up`` or ``prob_down``)."""
     cnn = polarities[polarities["event_id"].isin(set(event_ids))]
     cnn = cnn[pd.to_numeric(cnn["p_polarity"], errors="coerce").fillna(0) != 0]
-    cnn = cnn.assign(impulsive=cnn["clarity"].astype(str).str.upper().eq("I"), source="dl_p")
+    impulsive = cnn["clarity"].astype(str).str.upper().eq("I") if weights == "onset" else True
+    weight = np.nan
+    if weights == "cnn_probability":
+        true = pd.to_numeric(cnn["p_polarity"], errors="coerce")
+        recorded = (pd.to_numeric(cnn["recorded_polarity"], errors="coerce").fillna(true)
+                    if "recorded_polarity" in cnn.columns else true)   # absent: not stage 4's table
+        weight = np.where(recorded > 0, pd.to_numeric(cnn["prob_up"], errors="coerce"),
+                          pd.to_numeric(cnn["prob_down"], errors="coerce"))
+    cnn = cnn.assign(impulsive=impulsive, source="dl_p", polarity_weight=weight)
     return make_observations(cnn, kind="P")
+
+
+def polarity_settings(hash_config) -> dict:
+    """:func:`build_observations`' polarity arguments from the config's ``hash`` section: the
+    weights policy, the consensus rule and, with ``polarity_source: combined``, the
+    ``polarity_files`` (read here, whole; each observation's source ``file:NAME``)."""
+    files = ([(f"file:{Path(path).name}", read_skhash_polarities(path))
+              for path in hash_config.polarity_files]
+             if hash_config.polarity_source == "combined" else [])
+    return {"weights": hash_config.polarity_weights, "consensus": hash_config.consensus,
+            "polarity_files": files}
+
+
+def file_polarities(frame: pd.DataFrame, event_ids, source: str) -> pd.DataFrame:
+    """Polarities of an SKHASH polarity file (``p_polarity`` a signed weight of the true ground
+    motion) of ``event_ids``, weighted by |p_polarity|, with ``source`` (``con_p`` ...)."""
+    rows = frame[frame["event_id"].astype(str).isin(set(event_ids))]
+    value = pd.to_numeric(rows["p_polarity"], errors="coerce").fillna(0.0)
+    rows = rows[value != 0].assign(p_polarity=np.sign(value[value != 0]),
+                                   polarity_weight=np.abs(value[value != 0]),
+                                   impulsive=True, source=source)
+    return make_observations(rows, kind="P")
 
 
 def sp_observations(sp_ratios: pd.DataFrame, event_ids) -> pd.DataFrame:
@@ -184,25 +235,30 @@ def build_observations(events: pd.DataFrame, polarity_source: str, stations: pd.
                        polarities: pd.DataFrame | None = None,
                        reversals: pd.DataFrame | None = None,
                        sp_ratios: pd.DataFrame | None = None,
-                       overrides: pd.DataFrame | None = None) -> pd.DataFrame:
+                       overrides: pd.DataFrame | None = None, weights: str = "onset",
+                       consensus: str = "analyst_first",
+                       polarity_files: Sequence[tuple[str, pd.DataFrame]] = ()) -> pd.DataFrame:
     """The observations of ``events`` from the working-directory tables (module docstring).
 
     ``polarity_source``: ``analyst`` (``picks``, with ``reversals`` applied), ``cnn``
-    (``polarities``) or ``combined`` (the analyst's polarity where a station has one, else the
-    CNN's). ``sp_ratios`` None: polarities only. Stations are matched on network, station and
-    location; an observation without a station is reported and dropped.
+    (``polarities``) or ``combined`` (every source, one polarity per pick by the
+    ``consensus`` rule, :mod:`focalflow.mechanisms.consensus`); ``polarity_files``: more
+    sources, (source name, SKHASH polarity table) pairs. ``weights``
+    (:data:`POLARITY_WEIGHTS`): how polarities count in the search. ``sp_ratios`` None:
+    polarities only. Stations are matched on network, station and location; an observation
+    without a station is reported and dropped.
     """
     ids = events["event_id"]
     parts = []
     if polarity_source in ("analyst", "combined"):
-        parts.append(apply_reversals(analyst_polarities(picks, ids), events, reversals))
+        parts.append(apply_reversals(analyst_polarities(picks, ids, weights), events, reversals))
     if polarity_source in ("cnn", "combined"):
-        cnn = cnn_polarities(polarities, ids)
-        if parts:  # combined: the analyst's polarity wins where both exist
-            have = set(zip(parts[0]["event_id"], parts[0]["network"], parts[0]["station"]))
-            cnn = cnn[[k not in have for k in zip(cnn["event_id"], cnn["network"],
-                                                   cnn["station"])]]
-        parts.append(cnn)
+        parts.append(cnn_polarities(polarities, ids, weights))
+    if polarity_source == "combined":
+        parts += [file_polarities(frame, ids, name) for name, frame in polarity_files]
+        candidates = pd.concat([p for p in parts if len(p)] or [empty_observations()],
+                               ignore_index=True)
+        parts = [consensus_polarities(candidates, consensus, on_problem)]
     if sp_ratios is not None:
         parts.append(sp_observations(sp_ratios, ids))
     parts = [p for p in parts if len(p)]

@@ -1,9 +1,11 @@
 """The three result tables of a solved event: mechanisms, acceptable mechanisms, polinfo.
 
 Column names are SKHASH's (:mod:`focalflow.formats.skhash`: ``MECHANISM_COLUMNS`` = SKHASH's
-out.csv columns + the second nodal plane, gaps and the Frohlich faulting class;
-``ACCEPTABLE_COLUMNS``; ``POLINFO_COLUMNS``). Angles in degrees, rounded to 0.1 as SKHASH
-writes them; probabilities, misfits and station distribution ratios in percent.
+out.csv columns + the second nodal plane, gaps, the Frohlich faulting class, HASH's own
+quality letter and the note saying why a letter was capped; ``ACCEPTABLE_COLUMNS``;
+``POLINFO_COLUMNS``). Angles in degrees, written rounded to 0.1 as SKHASH writes them
+(:func:`round_tables`; in memory the mechanisms keep full precision, which HASH's integer
+output needs); probabilities, misfits and station distribution ratios in percent.
 """
 from __future__ import annotations
 
@@ -24,9 +26,24 @@ COLUMNS = {"mechanisms": MECHANISM_COLUMNS, "acceptable": ACCEPTABLE_COLUMNS,
            "polinfo": POLINFO_COLUMNS}
 
 
-def _r(value, digits: int = 1):
+#: Decimals of the mechanisms table's numbers as written (SKHASH's precision).
+MECHANISM_DECIMALS = {**{c: 1 for c in ("strike", "dip", "rake", "fault_plane_uncertainty",
+                                        "aux_plane_uncertainty", "polarity_misfit", "prob_mech",
+                                        "sta_distribution_ratio", "strike2", "dip2", "rake2")},
+                      "sp_misfit": 3}
+
+
+def _f(value) -> float:
     value = float(value)
-    return round(value, digits) if np.isfinite(value) else np.nan
+    return value if np.isfinite(value) else np.nan
+
+
+def round_tables(results: dict[str, pd.DataFrame]) -> dict[str, pd.DataFrame]:
+    """The result tables with the mechanisms' numbers rounded as they are written."""
+    mechanisms = results["mechanisms"].copy()
+    for column, digits in MECHANISM_DECIMALS.items():
+        mechanisms[column] = pd.to_numeric(mechanisms[column]).round(digits)
+    return {**results, "mechanisms": mechanisms}
 
 
 def event_tables(event: dict, obs: dict, takeoff: np.ndarray, azimuth: np.ndarray,
@@ -41,21 +58,24 @@ def event_tables(event: dict, obs: dict, takeoff: np.ndarray, azimuth: np.ndarra
     nsol = solution.n_solutions
     mechanisms = [{
         "event_id": event_id,
-        "strike": _r(solution.strike[i]), "dip": _r(solution.dip[i]),
-        "rake": _r(solution.rake[i]), "quality": str(solution.quality[i]),
-        "fault_plane_uncertainty": _r(solution.fault_uncertainty[i]),
-        "aux_plane_uncertainty": _r(solution.aux_uncertainty[i]),
+        "strike": _f(solution.strike[i]), "dip": _f(solution.dip[i]),
+        "rake": _f(solution.rake[i]), "quality": str(solution.quality[i]),
+        "fault_plane_uncertainty": _f(solution.fault_uncertainty[i]),
+        "aux_plane_uncertainty": _f(solution.aux_uncertainty[i]),
         "num_p_pol": int(solution.num_p_pol), "num_sp_ratios": int(solution.num_sp),
-        "polarity_misfit": _r(100 * solution.polarity_misfit[i]),
-        "prob_mech": _r(100 * solution.prob[i]),
-        "sta_distribution_ratio": _r(100 * solution.station_distribution_ratio[i]),
-        "sp_misfit": _r(solution.sp_misfit[i], 3), "mult_solution_flag": nsol > 1,
+        "polarity_misfit": _f(100 * solution.polarity_misfit[i]),
+        "prob_mech": _f(100 * solution.prob[i]),
+        "sta_distribution_ratio": _f(100 * solution.station_distribution_ratio[i]),
+        "sp_misfit": _f(solution.sp_misfit[i]), "mult_solution_flag": nsol > 1,
         "time": event["time"], **origin,
-        "strike2": _r(solution.aux_strike[i]), "dip2": _r(solution.aux_dip[i]),
-        "rake2": _r(solution.aux_rake[i]),
-        "azimuthal_gap": solution.azimuth_gap, "takeoff_gap": solution.takeoff_gap}
+        "strike2": _f(solution.aux_strike[i]), "dip2": _f(solution.aux_dip[i]),
+        "rake2": _f(solution.aux_rake[i]),
+        "azimuthal_gap": solution.azimuth_gap, "takeoff_gap": solution.takeoff_gap,
+        "hash_quality": str(solution.hash_quality[i]),
+        "quality_note": str(solution.quality_note[i])}
         for i in range(nsol)]
-    classes = classify_mechanisms(*([row[c] for row in mechanisms] for c in ("strike", "dip", "rake")))
+    classes = classify_mechanisms(*([round(row[c], 1) for row in mechanisms]
+                                    for c in ("strike", "dip", "rake")))
     for row, faulting_class in zip(mechanisms, classes):  # of the angles as written
         row["faulting_class"] = str(faulting_class)
     accepted = np.round(np.asarray(solution.acceptable, dtype=float).reshape(-1, 3), 2)
@@ -72,6 +92,7 @@ def event_tables(event: dict, obs: dict, takeoff: np.ndarray, azimuth: np.ndarra
                                                                                  slip)
     agree = np.where(solved & is_p, (solution.predicted_polarity == np.sign(
         obs["p_polarity"].astype(float))).astype(float), np.nan)
+    weight = np.abs(np.nan_to_num(obs["polarity_weight"].astype(float), nan=1.0))
     with np.errstate(invalid="ignore"):
         spread_t = np.nanstd(takeoff, axis=1)
         spread_a = np.nanstd(azimuth, axis=1)
@@ -87,7 +108,7 @@ def event_tables(event: dict, obs: dict, takeoff: np.ndarray, azimuth: np.ndarra
         "station_depth_km": -obs["station_elev_m"].astype(float) / 1000.0,
         "pol_agreement": agree, "sp_diff": np.round(sp_diff, 3),
         "mech_quality": np.full(n, str(solution.quality[0]), dtype=object),
-        "pol_agreement_weighted": agree}
+        "pol_agreement_weighted": np.round(agree * weight, 3)}
     return {"mechanisms": mechanisms, "acceptable": acceptable, "polinfo": polinfo}
 
 
@@ -109,7 +130,9 @@ def concat_tables(parts: list[dict]) -> dict[str, pd.DataFrame]:
 
 
 def write_results(results: dict[str, pd.DataFrame], paths: dict[str, Path]) -> None:
-    """Write the result tables (``TABLES`` names) to ``paths`` atomically."""
+    """Write the result tables (``TABLES`` names) to ``paths`` atomically, rounded as SKHASH
+    writes them."""
+    results = round_tables(results)
     for name in TABLES:
         with atomic_path(paths[name]) as tmp:
             results[name].to_csv(tmp, index=False)

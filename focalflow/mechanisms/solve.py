@@ -29,8 +29,10 @@ from tqdm import tqdm
 
 from focalflow.formats.velocity import read_velocity_model
 from focalflow.mechanisms.observations import OBS_COLUMNS, ProblemSink
-from focalflow.mechanisms.result_tables import concat_tables, event_tables
-from hash_core.focal import focal_mechanism, perturb_given_angles, takeoffs_for_trials
+from focalflow.mechanisms.result_tables import concat_tables, event_tables, round_tables
+from hash_core.focal import (focal_mechanism, perturb_given_angles, perturbed_epicentres,
+                             takeoffs_for_trials)
+from hash_core.geometry import flat_distance_azimuth
 from hash_core.grid import mechanism_grid
 from hash_core.params import HashParams, RunPolicy
 from hash_core.raytrace import TakeoffTable, takeoff_table
@@ -41,13 +43,17 @@ log = logging.getLogger(__name__)
 
 ASSUMED_DEPTH_SIGMA_FRACTION = 0.15
 _NUMERIC = ("distance_km", "takeoff_deg", "azimuth_deg", "takeoff_sigma_deg", "azimuth_sigma_deg",
-            "station_lat", "station_lon", "station_elev_m")
+            "station_lat", "station_lon", "station_elev_m", "polarity_weight")
 
 
-def velocity_tables(paths: Sequence[Path | str]) -> list[TakeoffTable]:
-    """Take-off tables of the 1-D P velocity model files ``paths`` (HASH ``vz.*``, SKHASH CSV
-    or focalflow ``velocity/*.txt``; see :mod:`focalflow.formats.velocity`)."""
-    return [takeoff_table(*read_velocity_model(path)) for path in paths]
+def velocity_tables(paths: Sequence[Path | str],
+                    params: HashParams = HashParams()) -> list[TakeoffTable]:
+    """Take-off tables (HASH's MK_TABLE, with the table depths, distances and ray count of
+    ``params``) of the 1-D P velocity model files ``paths`` (HASH ``vz.*``, SKHASH CSV or
+    focalflow ``velocity/*.txt``; see :mod:`focalflow.formats.velocity`)."""
+    depths, distances = params.table_axes()
+    return [takeoff_table(*read_velocity_model(path), depths, distances, params.n_rays)
+            for path in paths]
 
 
 def event_stream(event_id: str, seed: int = RunPolicy().seed):
@@ -74,44 +80,73 @@ def _trial_angles(event: dict, obs: dict, params: HashParams, tables: list, rng)
         return perturb_given_angles(obs["takeoff_deg"], obs["azimuth_deg"],
                                     np.nan_to_num(obs["takeoff_sigma_deg"]),
                                     np.nan_to_num(obs["azimuth_sigma_deg"]), params.nmc, rng)
-    return takeoffs_for_trials(obs["distance_km"], obs["azimuth_deg"], float(event["depth"]),
-                               params.depth_sigma_km(event.get("vert_uncert_km")), tables,
-                               params.nmc, rng)
+    distance, azimuth = obs["distance_km"], obs["azimuth_deg"]
+    depth_sigma = params.depth_sigma_km(event.get("vert_uncert_km"))
+    if params.perturb_epicenter:
+        lat, lon = perturbed_epicentres(float(event["latitude"]), float(event["longitude"]),
+                                        params.horz_sigma_km(event.get("horz_uncert_km")),
+                                        params.nmc, rng)
+        distance, azimuth = flat_distance_azimuth(lat[None, :], lon[None, :],
+                                                  obs["station_lat"][:, None],
+                                                  obs["station_lon"][:, None])
+    return takeoffs_for_trials(distance, azimuth, float(event["depth"]), depth_sigma, tables,
+                               params.nmc, rng, params.table_edges)
 
 
 def _solve(event: dict, obs: dict, params: HashParams, tables: list, rng,
            on_problem: ProblemSink, parallel: bool) -> Optional[dict]:
     """One event from its observation arrays; :func:`event_tables` rows, or None if skipped."""
     event_id = str(event["event_id"])
-    is_p = obs["kind"] == "P"
-    near = ~(obs["distance_km"] > params.delmax_km)       # NaN distance: not known, kept
-    order = np.concatenate([np.flatnonzero(near & is_p), np.flatnonzero(near & ~is_p)])
+    is_sp = obs["kind"] == "SP"
+    distance = obs["distance_km"]
+    near = ~(distance > params.delmax_km) & ~(distance < params.delmin_km)  # NaN: kept
+    order = np.concatenate([np.flatnonzero(near & ~is_sp), np.flatnonzero(near & is_sp)])
     obs = {name: values[order] for name, values in obs.items()}
     if tables:
         depths = tables[0].source_depths_km
         depth = float(event["depth"])
-        if not np.isfinite(depth) or depth < depths[0] or depth > depths[-1]:
-            on_problem(event_id, None, f"depth {depth:g} km outside the velocity table "
-                       f"({depths[0]:g}-{depths[-1]:g} km); event skipped")
-            return None
+        if not (np.isfinite(depth) and depths[0] <= depth <= depths[-1]):
+            where = (f"depth {depth:g} km outside the velocity table ({depths[0]:g}-"
+                     f"{depths[-1]:g} km)")
+            if params.table_edges == "skip" or not np.isfinite(depth):
+                on_problem(event_id, None, f"{where}; event skipped")
+                return None
+            on_problem(event_id, None, f"{where}: " + (
+                "clamped to the table's edge" if params.table_edges == "clamp" else
+                "HASH v1.2 uses 999 degree take-off angles; its mechanism is meaningless"))
     npol = int((obs["kind"] == "P").sum())
     if npol < params.npolmin:
         on_problem(event_id, None, f"only {npol} polarities (npolmin {params.npolmin}); graded F")
     if tables:
         _check_assumed_depth_sigma(event, obs, params)
     takeoff, azimuth = _trial_angles(event, obs, params, tables, rng)
+    # Rays without an observation (kind "ray", HASH driver 5) had their trials drawn: dropped.
     # An unusable unperturbed ray (NaN given angle, distance beyond the table) drops the
     # observation; NaN in later trials only drops that trial (hash_core skips it).
+    observed = obs["kind"] != "ray"
     finite = np.isfinite(takeoff[:, 0]) & np.isfinite(azimuth[:, 0])
-    if not finite.all():
-        for code in obs["sta_code"][~finite]:
+    if not finite[observed].all():
+        for code in obs["sta_code"][observed & ~finite]:
             on_problem(event_id, code, "take-off angle or azimuth is not a number (missing, "
                        "or distance outside the velocity table); observation skipped")
-        obs = {name: values[finite] for name, values in obs.items()}
-        takeoff, azimuth = takeoff[finite], azimuth[finite]
+    if params.max_takeoff_sigma_deg > 0:
+        with np.errstate(invalid="ignore"):
+            spread = (np.nanstd(takeoff, axis=1) if tables
+                      else np.nan_to_num(obs["takeoff_sigma_deg"]))
+        wide = finite & (spread > params.max_takeoff_sigma_deg)
+        for code, value in zip(obs["sta_code"][wide], spread[wide]):
+            on_problem(event_id, code, f"take-off angle uncertainty {value:.1f} deg above "
+                       f"{params.max_takeoff_sigma_deg:g}; observation skipped")
+        finite &= ~wide
+    keep = finite & observed
+    if not keep.all():
+        obs = {name: values[keep] for name, values in obs.items()}
+        takeoff, azimuth = takeoff[keep], azimuth[keep]
+    weight = obs["polarity_weight"]
     solution = focal_mechanism(takeoff, azimuth, obs["p_polarity"].astype(float),
                                obs["impulsive"].astype(bool), obs["sp_ratio"].astype(float),
-                               params, rng, parallel)
+                               params, rng, parallel,
+                               np.nan_to_num(weight, nan=1.0) if np.isfinite(weight).any() else None)
     return event_tables(event, obs, takeoff, azimuth, solution)
 
 
@@ -150,7 +185,7 @@ def solve_event(event: dict, observations: pd.DataFrame, params: HashParams = Ha
     rng = rng if rng is not None else event_stream(event["event_id"])
     result = _solve(dict(event), _columns(observations), params, tables or [], rng, problems,
                     parallel=True)
-    return concat_tables([result] if result is not None else [])
+    return round_tables(concat_tables([result] if result is not None else []))
 
 
 @dataclass

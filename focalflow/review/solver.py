@@ -8,7 +8,7 @@ from __future__ import annotations
 import pandas as pd
 
 from focalflow.cli import StageContext
-from focalflow.mechanisms.observations import build_observations
+from focalflow.mechanisms.observations import build_observations, polarity_settings
 from focalflow.mechanisms.solve import event_stream, solve_event, velocity_tables
 from focalflow.tables import read_table
 
@@ -23,7 +23,8 @@ class ReviewSolver:
         self.events = read_table(wd.events_csv, "events").set_index("event_id", drop=False)
         self.stations = read_table(wd.stations_csv, "stations")
         self.params, self.policy = cfg.params(), cfg.policy()
-        self.velocity_tables = velocity_tables(cfg.velocity_models)
+        self.velocity_tables = velocity_tables(cfg.velocity_models, self.params)
+        self.polarity = polarity_settings(cfg)
         self.tables = {"picks": _optional(wd.picks_csv, "picks"),
                        "polarities": _optional(wd.polarities_csv, "polarities"),
                        "reversals": _optional(wd.reversals_csv, "reversals"),
@@ -36,7 +37,8 @@ class ReviewSolver:
         edits of ``overrides`` applied; a ``set`` of a station without a polarity adds one."""
         event = self.events.loc[[event_id]].reset_index(drop=True)
         return build_observations(event, self.ctx.config.hash.polarity_source, self.stations,
-                                  self._problem, overrides=overrides, **self.tables)
+                                  self._problem, overrides=overrides, **self.polarity,
+                                  **self.tables)
 
     def solve(self, event_id: str, observations: pd.DataFrame) -> dict[str, pd.DataFrame]:
         """``{"mechanisms", "acceptable", "polinfo"}`` frames of the event (empty when it

@@ -1,8 +1,10 @@
 """Stage 6: focal mechanisms by HASH v1.2's method from polarities (and S/P amplitude ratios).
 
 Reads events.csv, stations.csv, the polarities of ``hash.polarity_source`` (cnn:
-polarities.csv; analyst: picks.csv with reversals.csv; combined: analyst where given, else
-CNN), overrides.csv when present, the velocity models of ``hash.velocity_models`` and, with
+polarities.csv; analyst: picks.csv with reversals.csv; combined: both and
+``hash.polarity_files``, one per pick by ``hash.consensus``) weighted by
+``hash.polarity_weights``, overrides.csv when present, the velocity models of
+``hash.velocity_models`` and, with
 ``hash.use_sp_ratios``, S/P ratios measured from the cut/ windows into sp_ratios.csv. Writes
 mechanisms.csv, mechanisms_acceptable.csv and polinfo.csv, then QuakeML, figures and report.
 
