@@ -47,13 +47,14 @@ def kernels_cached() -> bool:
 
 def compile_kernels() -> float:
     """Compile (and cache) every kernel by solving two tiny events, with polarities only and
-    with S/P ratios, one grid search on numba's threads and one serial; returns the seconds
-    taken."""
+    with S/P ratios, one grid search on numba's threads and one serial, and averaging two
+    mechanisms; returns the seconds taken."""
     import numpy as np
 
     from hash_core.focal import focal_mechanism, perturb_given_angles
     from hash_core.params import HashParams
     from hash_core.rng import make_rng
+    from hash_core.solution import mech_average
 
     started = time.perf_counter()
     g = np.random.default_rng(1)
@@ -72,6 +73,7 @@ def compile_kernels() -> float:
                         params, make_rng("numpy", seed=0), parallel)
         focal_mechanism(takeoff, azimuth, with_sp, np.ones(n, bool), sp, params,
                         make_rng("hash"), parallel)
+    mech_average(np.array([[0.0, 0.0, 1.0], [0.0, 0.1, 1.0]]), np.array([[1.0, 0.0, 0.0]] * 2))
     return time.perf_counter() - started
 
 

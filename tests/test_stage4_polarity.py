@@ -261,3 +261,16 @@ def test_shards_on_worker_processes_give_the_calls_of_one_process(tmp_path):
     run_stage("4_polarity_predict", run, config_from_dict(
         {**settings, "parallel": {"executor": "processes", "workers": 2}}), overwrite=True)
     assert (workdir / "polarities.csv").read_bytes() == one
+
+
+def test_a_pick_without_the_windows_location_still_finds_its_window():
+    """Stage 3 cuts one instrument per station, from another location when the pick names
+    none (``00`` here); stage 4 takes that window rather than recording the pick as missing."""
+    from focalflow.polarity.predict import vertical_rows
+
+    windows = WindowSet.from_arrays("P", ["XX"] * 3, ["A01"] * 3, ["00"] * 3,
+                                    ["HHZ", "HHN", "HHE"], 100.0, -1.0, 0.0, np.zeros((3, 400)))
+    rows, reasons = vertical_rows(windows, [("XX", "A01", "", "HHZ"), ("XX", "A01", "00", "HHZ"),
+                                            ("XX", "B02", "", "HHZ")], "store.h5")
+    assert rows == [0, 0, None] and reasons[:2] == ["", ""]
+    assert reasons[2] == "no P window (vertical component) in store.h5"

@@ -261,16 +261,21 @@ def read_phase_driver2(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, li
             continue
         if skipping:
             continue
-        polarity = POLARITY_CODES.get(_field(line, 16, 16))
-        if polarity is None:
-            continue
-        observations.append({
-            "event_id": current, "network": _field(line, 6, 7).strip(), "station": station,
-            "location": "", "channel": _field(line, 10, 12).strip(), "p_polarity": polarity,
-            "impulsive": _field(line, 14, 14).upper() == "I",
-            "source": f"{Path(path).name}:{number}"})
+        observations += _polarity_rows(path, number, line, current, station)
     return (pd.DataFrame(events, columns=EVENT_COLUMNS),
             pd.DataFrame(observations, columns=POLARITY_COLUMNS), problems)
+
+
+def _polarity_rows(path, number: int, line: str, event_id: str, station: str) -> list[dict]:
+    """The observation of a driver-2/4 phase line (network 6-7, component 10-12, onset 14,
+    polarity 16); none where the polarity is not U/D/+/-."""
+    polarity = POLARITY_CODES.get(_field(line, 16, 16))
+    if polarity is None:
+        return []
+    return [{"event_id": event_id, "network": _field(line, 6, 7).strip(), "station": station,
+             "location": "", "channel": _field(line, 10, 12).strip(), "p_polarity": polarity,
+             "impulsive": _field(line, 14, 14).upper() == "I",
+             "source": f"{Path(path).name}:{number}"}]
 
 
 def read_phase_driver4(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
@@ -293,14 +298,8 @@ def read_phase_driver4(path: Path | str) -> tuple[pd.DataFrame, pd.DataFrame, li
             continue
         if current is not None and (_field(line, 15, 15) == "P" or _field(line, 48, 48) == "S"):
             station = _field(line, 1, 5).strip()
-            polarity = POLARITY_CODES.get(_field(line, 16, 16))
-            if polarity is None or not station:
-                continue
-            observations.append({
-                "event_id": current, "network": _field(line, 6, 7).strip(), "station": station,
-                "location": "", "channel": _field(line, 10, 12).strip(), "p_polarity": polarity,
-                "impulsive": _field(line, 14, 14).upper() == "I",
-                "source": f"{Path(path).name}:{number}"})
+            if station:
+                observations += _polarity_rows(path, number, line, current, station)
             continue
         try:
             year = int(fortran_number(_field(line, 1, 4)))

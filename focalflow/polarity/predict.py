@@ -98,16 +98,20 @@ def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, st
     """The row of the vertical P window of each pick (None plus a reason where there is none).
 
     ``windows``: one event's P windows (None: the event has none); ``picks``: the event's P
-    picks as (network, station, location, channel); ``where`` names the file in reasons.
+    picks as (network, station, location, channel); ``where`` names the file in reasons. A pick
+    whose location has no window takes the station's window of another location (stage 3 cuts
+    one instrument per station).
     """
-    by_station: dict[tuple[str, str, str], dict[str, int]] = {}
+    by_station: dict[tuple[str, str], dict[str, dict[str, int]]] = {}
     for i in range(len(windows) if windows is not None else 0):
         network, station, location, channel = windows.codes(i)
-        by_station.setdefault((network, station, location), {})[channel] = i
+        by_station.setdefault((network, station), {}).setdefault(location, {})[channel] = i
     rows: list[int | None] = []
     reasons: list[str] = []
     for net, sta, loc, cha in picks:
-        channels = by_station.get((net, sta, loc), {})
+        locations = by_station.get((net, sta), {})
+        # the pick's location, else the one stage 3 cut from (a pick often names none)
+        channels = locations.get(loc) or (locations[min(locations)] if locations else {})
         verticals = sorted(c for c in channels if c.endswith("Z"))
         if cha in verticals:
             chosen = cha
