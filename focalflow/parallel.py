@@ -28,6 +28,8 @@ import os
 from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from typing import Any, Callable, Iterable, Iterator, Optional
 
+from focalflow.errors import FocalflowError
+
 log = logging.getLogger("focalflow.parallel")
 
 
@@ -140,7 +142,11 @@ class DaskExecutor(Executor):
     kind = "dask"
 
     def __init__(self, scheduler: str, workers: int = 0):
-        from distributed import Client, LocalCluster
+        try:
+            from distributed import Client, LocalCluster
+        except ImportError:
+            raise FocalflowError(f"parallel.scheduler: {scheduler} needs dask.distributed: "
+                                 "pip install 'dask[distributed]'") from None
 
         self._cluster = None
         if scheduler == "local":
