@@ -15,7 +15,6 @@ Prints:
 from __future__ import annotations
 
 import logging
-import shutil
 import sys
 import tempfile
 from pathlib import Path
@@ -25,7 +24,7 @@ import pandas as pd
 
 REPO = Path(__file__).resolve().parents[1]
 if __name__ == "__main__":
-    sys.path.insert(0, str(REPO))
+    sys.path[:0] = [str(REPO), str(REPO / "tests")]
 
 EVENT = "60000001"
 
@@ -58,38 +57,9 @@ def mechanisms(cfg, **kwargs) -> pd.DataFrame:
                        keep_default_na=False).drop_duplicates("event_id")
 
 
-def one_sided(settings: dict, folder: Path, towards_deg: float) -> dict:
-    """A copy of the working directory in which EVENT keeps the ten P-polarity stations
-    nearest the azimuth ``towards_deg`` (picks and store windows of the others dropped)."""
-    from focalflow.waveforms.store import read_attributes, read_sets, write_sets
-    from hash_core.geometry import flat_distance_azimuth
-
-    workdir = folder / f"one_sided_{towards_deg:g}"
-    shutil.copytree(settings["workdir"], workdir, ignore=shutil.ignore_patterns(".focalflow"))
-    picks = pd.read_csv(workdir / "picks.csv", dtype=str, keep_default_na=False)
-    stations = pd.read_csv(workdir / "stations.csv", keep_default_na=False) \
-        .drop_duplicates("station")
-    event = pd.read_csv(workdir / "events.csv", dtype={"event_id": str}) \
-        .set_index("event_id").loc[EVENT]
-    polar = picks[(picks["event_id"] == EVENT) & (picks["phase"] == "P")
-                  & picks["polarity"].isin(["U", "D"])].merge(stations, on="station")
-    _, azimuth = flat_distance_azimuth(event["latitude"], event["longitude"],
-                                       polar["latitude"].to_numpy(float),
-                                       polar["longitude"].to_numpy(float))
-    off = np.abs((azimuth - towards_deg + 180) % 360 - 180)
-    keep = list(polar["station"].to_numpy()[np.argsort(off, kind="stable")[:10]])
-    picks[(picks["event_id"] != EVENT) | picks["station"].isin(keep)] \
-        .to_csv(workdir / "picks.csv", index=False)
-    windows = workdir / "store" / "windows" / f"{EVENT}.h5"
-    write_sets(windows, [s.select(np.isin(s.column("station"), keep))
-                         for s in read_sets(windows).values()],
-               {k: v for k, v in read_attributes(windows).items()
-                if k != "format" and not k.startswith("digest_")})
-    return {**settings, "workdir": str(workdir)}
-
-
 def main() -> None:
     from focalflow.demo import generate
+    from one_sided_case import one_sided_copy
     from hash_core.geometry import kagan_angle
 
     logging.disable(logging.WARNING)
@@ -126,7 +96,7 @@ def main() -> None:
               f"letter: {(good['quality'] == good['hash_quality']).sum()} of {len(good)}")
         print(f"\nevent {EVENT}, ten polarities on one side:")
         for towards in (0.0, 180.0):
-            copy = one_sided(analyst, folder, towards)
+            copy = one_sided_copy(analyst, folder / f"one_sided_{towards:g}", EVENT, towards)
             for use_sp in (True, False):
                 row = mechanisms(config(copy, use_sp_ratios=use_sp), events={EVENT},
                                  overwrite=True).set_index("event_id").loc[EVENT]

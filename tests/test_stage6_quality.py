@@ -7,16 +7,13 @@ HASH's letters are unchanged for ``--hash-inp`` runs.
 """
 from __future__ import annotations
 
-import shutil
-
-import numpy as np
 import pandas as pd
 import pytest
 
 from conftest import run_hash_in
 from focalflow.cli import run_stage
 from focalflow.stages import convert_phases, convert_stations, get_waveforms, mseed2sac, run_hash
-from hash_core.geometry import flat_distance_azimuth
+from one_sided_case import one_sided_copy
 
 EVENT = "60000001"
 
@@ -54,47 +51,13 @@ def test_the_demo_a_and_b_events_keep_their_letters(demo_analyst):
     assert (good["quality_note"] == "").all()
 
 
-def one_sided_copy(settings: dict, folder, towards_deg: float) -> dict:
-    """A copy of the demo's working directory in which EVENT keeps only the ten stations with
-    P polarities nearest the azimuth ``towards_deg``: the other stations' picks and windows (in
-    the waveform store) are dropped."""
-    from pathlib import Path
-
-    from focalflow.waveforms.store import read_attributes, read_sets, write_sets
-
-    source, workdir = Path(settings["workdir"]), folder / "work"
-    shutil.copytree(source, workdir, ignore=shutil.ignore_patterns(".focalflow"))
-    picks = pd.read_csv(workdir / "picks.csv", dtype=str, keep_default_na=False)
-    stations = pd.read_csv(workdir / "stations.csv", keep_default_na=False) \
-        .drop_duplicates("station")
-    event = pd.read_csv(workdir / "events.csv", dtype={"event_id": str}) \
-        .set_index("event_id").loc[EVENT]
-    polar = picks[(picks["event_id"] == EVENT) & (picks["phase"] == "P")
-                  & picks["polarity"].isin(["U", "D"])].merge(stations, on="station")
-    _, azimuth = flat_distance_azimuth(event["latitude"], event["longitude"],
-                                       polar["latitude"].to_numpy(float),
-                                       polar["longitude"].to_numpy(float))
-    off = np.abs((azimuth - towards_deg + 180) % 360 - 180)
-    keep = set(polar["station"].to_numpy()[np.argsort(off, kind="stable")[:10]])
-    assert len(keep) == 10 and off[np.argsort(off)[:10]].max() < 90   # one side of the ball
-    picks[(picks["event_id"] != EVENT) | picks["station"].isin(keep)] \
-        .to_csv(workdir / "picks.csv", index=False)
-    windows = workdir / "store" / "windows" / f"{EVENT}.h5"
-    sets = read_sets(windows)
-    write_sets(windows, [s.select(np.isin(s.column("station"), list(keep)))
-                         for s in sets.values()],
-               {k: v for k, v in read_attributes(windows).items()
-                if k != "format" and not k.startswith("digest_")})
-    return {**settings, "workdir": str(workdir)}
-
-
 @pytest.mark.parametrize("use_sp", [True, False])
 @pytest.mark.parametrize("towards_deg", [0.0, 180.0])
 def test_ten_one_sided_polarities_get_no_letter_better_than_c(demo_analyst, repo_dir, tmp_path,
                                                               towards_deg, use_sp):
     from focalflow.config import config_from_dict
 
-    settings = one_sided_copy(demo_analyst, tmp_path, towards_deg)
+    settings = one_sided_copy(demo_analyst, tmp_path / "work", EVENT, towards_deg)
     settings["hash"] = {**settings["hash"], "use_sp_ratios": use_sp}
     config = config_from_dict(settings, base_dir=repo_dir)
     run_stage("6_run_hash", run_hash.run, config, events={EVENT}, overwrite=True)
