@@ -249,27 +249,29 @@ def _nearest_segment(values, x, row, dist):
 
 
 @njit(cache=True, error_model="numpy")
+def _upper_node(nodes, value):
+    """The first node index >= 1 whose node is at or beyond ``value`` (the last if none): the
+    upper end of GET_TTS's bracketing interval."""
+    for i in range(1, nodes.size):
+        if nodes[i] >= value:
+            return i
+    return nodes.size - 1
+
+
+@njit(cache=True, error_model="numpy")
 def _get_tts(takeoff, times, d, x, dist, depth, out_angle, out_time):
     """GET_TTS at (dist, depth) pairs; NaN where the depth is outside the table or no segment
     can be extrapolated."""
-    nd, nx = d.size, x.size
+    nd = d.size
     for k in range(dist.size):
         qdep, dl = depth[k], dist[k]
         if not (qdep >= d[0] and qdep <= d[nd - 1]) or not np.isfinite(dl):
             out_angle[k] = np.nan
             out_time[k] = np.nan
             continue
-        id2 = nd - 1
-        for i in range(1, nd):
-            if d[i] >= qdep:
-                id2 = i
-                break
+        id2 = _upper_node(d, qdep)
         id1 = id2 - 1
-        ix2 = nx - 1
-        for i in range(1, nx):
-            if x[i] >= dl:
-                ix2 = i
-                break
+        ix2 = _upper_node(x, dl)
         ix1 = ix2 - 1
         dfrac = (qdep - d[id1]) / (d[id2] - d[id1])
         if (takeoff[id1, ix1] != 0.0 and takeoff[id2, ix1] != 0.0 and takeoff[id1, ix2] != 0.0
