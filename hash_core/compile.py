@@ -47,14 +47,18 @@ def kernels_cached() -> bool:
 
 def compile_kernels() -> float:
     """Compile (and cache) every kernel by solving two tiny events, with polarities only and
-    with S/P ratios, one grid search on numba's threads and one serial, and averaging two
-    mechanisms; returns the seconds taken."""
+    with S/P ratios, one grid search on numba's threads and one serial, averaging two
+    mechanisms, the leave-one-out check and a small take-off table built and looked up;
+    returns the seconds taken."""
     import numpy as np
 
     from hash_core.focal import focal_mechanism, perturb_given_angles
+    from hash_core.geometry import ray_vectors
+    from hash_core.grid import mechanism_grid
     from hash_core.params import HashParams
+    from hash_core.raytrace import lookup_takeoff, takeoff_table
     from hash_core.rng import make_rng
-    from hash_core.solution import mech_average
+    from hash_core.solution import leave_one_out_rotation, mech_average
 
     started = time.perf_counter()
     g = np.random.default_rng(1)
@@ -74,6 +78,11 @@ def compile_kernels() -> float:
         focal_mechanism(takeoff, azimuth, with_sp, np.ones(n, bool), sp, params,
                         make_rng("hash"), parallel)
     mech_average(np.array([[0.0, 0.0, 1.0], [0.0, 0.1, 1.0]]), np.array([[1.0, 0.0, 0.0]] * 2))
+    rays = ray_vectors(takeoff[:, 0], azimuth[:, 0])  # the honest-quality leave-one-out
+    leave_one_out_rotation(rays, with_sp, np.where(with_sp == 0, -0.3, np.nan), np.ones(n),
+                           mechanism_grid(params.dang_deg), params)
+    table = takeoff_table([0.0, 10.0, 30.0], [5.0, 6.0, 7.0], n_rays=200)
+    lookup_takeoff(table, np.array([5.0, 500.0]), np.array([3.0, 3.0]))
     return time.perf_counter() - started
 
 
