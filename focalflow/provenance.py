@@ -93,6 +93,21 @@ def content_digest(value: Any) -> str:
     return hashlib.sha256(value).hexdigest()[:16]
 
 
+def frames_digest(frames: Iterable[Any], rows: int = 20_000) -> str:
+    """SHA-256 (first 16 hex digits) of tables (pandas frames or series; None for an absent
+    one), from their CSV text written ``rows`` rows at a time: a catalog's whole text is never
+    held in memory."""
+    digest = hashlib.sha256()
+    for frame in frames:
+        digest.update(b"\x00table\x00" if frame is not None else b"\x00none\x00")
+        for start in range(0, len(frame) if frame is not None else 0, rows):
+            digest.update(frame.iloc[start:start + rows].to_csv(index=False,
+                                                                header=start == 0).encode())
+        if frame is not None and not len(frame):
+            digest.update(frame.to_csv(index=False).encode())
+    return digest.hexdigest()[:16]
+
+
 def _short(value: Any) -> str:
     text = json.dumps(value, default=str)
     return text if len(text) <= 40 else text[:37] + "..."

@@ -88,6 +88,23 @@ def picks_digest(picks: pd.DataFrame) -> str:
     return content_digest(picks.drop(columns="source", errors="ignore"))
 
 
+def picks_digests(picks: pd.DataFrame) -> dict[str, str]:
+    """:func:`picks_digest` of each event's rows of ``picks``, keyed by ``event_id`` (as text),
+    from one CSV rendering of the whole table instead of one per event (a value is written the
+    same whatever the rows around it)."""
+    body = picks.drop(columns="source", errors="ignore")
+    header, _, text = body.to_csv(index=False).partition("\n")
+    lines = text.split("\n")[:-1]
+    event_ids = body["event_id"].astype(str).tolist()
+    if len(lines) != len(event_ids):  # a quoted value spans lines: render each event apart
+        return {str(e): picks_digest(rows) for e, rows in picks.groupby("event_id", sort=False)}
+    by_event: dict[str, list[str]] = {}
+    for event_id, line in zip(event_ids, lines):
+        by_event.setdefault(event_id, []).append(line)
+    return {event_id: content_digest(header + "\n" + "".join(line + "\n" for line in rows))
+            for event_id, rows in by_event.items()}
+
+
 def _numeric_columns(name: str) -> list[str]:
     return [c for c in COLUMNS[name] if c not in STRING_COLUMNS]
 
@@ -109,39 +126,39 @@ def write_table(frame: pd.DataFrame, path: Path | str, name: str | None = None,
 
 
 def update_event_rows(path: Path | str, frame: pd.DataFrame, event_ids: Iterable[str],
-                      order: Sequence[str] | None = None, name: str | None = None) -> pd.DataFrame:
+                      order: Sequence[str] | None = None, name: str | None = None) -> None:
     """Replace the rows of ``event_ids`` in the CSV table at ``path`` by ``frame``'s rows.
 
     Every other event's rows are kept byte for byte (the table is handled as text), so
     ``--events`` never drops or reformats other events' rows. With ``order`` (event ids in
     catalog order) rows are sorted by it, events not in it last, each event's rows in their
     own order. The read-modify-write holds a lock: two runs on different events keep both. A
-    merge that changes nothing leaves the file untouched. Returns the merged table (all columns
-    as text).
+    merge that changes nothing leaves the file untouched.
     """
     path = Path(path)
     replaced = {str(e) for e in event_ids}
-    new = _as_text(frame, name)
+    if name is not None:
+        frame = frame[COLUMNS[name] + [c for c in frame.columns if c not in COLUMNS[name]]]
     with locked(path):
+        old = None
         if path.is_file() and path.stat().st_size:
             old = pd.read_csv(path, dtype=str, keep_default_na=False)
             old = old[~old["event_id"].isin(replaced)]
+        if old is None or (not len(old) and list(old.columns) == list(frame.columns)):
+            merged = frame  # no row kept: written as it comes (the same text)
+        else:
+            new = _as_text(frame)
             columns = list(old.columns) + [c for c in new.columns if c not in old.columns]
             merged = pd.concat([old.reindex(columns=columns, fill_value=""),
                                 new.reindex(columns=columns, fill_value="")], ignore_index=True)
-        else:
-            merged = new
         if order is not None:
             rank = {str(e): k for k, e in enumerate(order)}
-            merged = merged.sort_values("event_id", key=lambda ids: ids.map(rank).fillna(len(rank)),
-                                        kind="stable").reset_index(drop=True)
+            merged = merged.sort_values("event_id", key=lambda ids: ids.astype(str).map(rank)
+                                        .fillna(len(rank)), kind="stable").reset_index(drop=True)
         with atomic_path(path, if_changed=True) as tmp:
             merged.to_csv(tmp, index=False)
-    return merged
 
 
-def _as_text(frame: pd.DataFrame, name: str | None) -> pd.DataFrame:
-    """``frame`` as the strings ``to_csv`` writes (the table's columns first when ``name``)."""
-    if name is not None:
-        frame = frame[COLUMNS[name] + [c for c in frame.columns if c not in COLUMNS[name]]]
+def _as_text(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` as the strings ``to_csv`` writes."""
     return pd.read_csv(io.StringIO(frame.to_csv(index=False)), dtype=str, keep_default_na=False)

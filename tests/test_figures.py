@@ -131,3 +131,17 @@ def test_rose_counts_are_whole_numbers():
         labels = [t.get_text() for t in ax.get_yticklabels() if t.get_text()]
         assert labels and all(label.isdigit() for label in labels), labels
     plt.close(fig)
+
+
+def test_png_writer_round_trips_the_pixels_of_a_drawn_sheet(tmp_path):
+    from PIL import Image
+
+    from focalflow.products.plots.style import rgb_copy, write_png
+
+    rgba = np.random.default_rng(4).integers(0, 256, (37, 53, 4), dtype=np.uint8)
+    rgb = rgb_copy(rgba)
+    assert rgb.flags["C_CONTIGUOUS"] and np.array_equal(rgb, rgba[..., :3])
+    path = write_png(tmp_path / "sheet.png", rgb, dpi=150)
+    with Image.open(path) as image:
+        assert image.mode == "RGB" and image.info["dpi"] == pytest.approx((150, 150), abs=0.05)
+        assert np.array_equal(np.asarray(image), rgb)

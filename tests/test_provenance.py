@@ -4,6 +4,7 @@ import multiprocessing
 import os
 import stat
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -64,6 +65,20 @@ def test_update_event_rows_keeps_other_events_byte_for_byte(tmp_path):
                       ["B"], order=["A", "B", "C"])
     assert path.read_text() == "event_id,station,prob\nA,S1,0.123456789\nB,S9,0.25\nC,S2,1e-07\n"
 
+
+
+def test_update_event_rows_writes_new_rows_alike_into_a_new_or_a_kept_table(tmp_path):
+    rows = pd.DataFrame({"event_id": ["B", "A", "B"], "station": ["S1", "S,2", ""],
+                         "prob": [0.1, np.nan, 1e-7], "n": [1, 2, 3]})
+    fresh, merged = tmp_path / "fresh.csv", tmp_path / "merged.csv"
+    update_event_rows(fresh, rows, ["A", "B"], order=["A", "B"])
+    merged.write_text("event_id,station,prob,n\nA,old,0.5,9\nC,S3,0.25,4\n")
+    update_event_rows(merged, rows, ["A", "B"], order=["A", "B"])
+    written = fresh.read_text().splitlines()
+    assert written == ["event_id,station,prob,n", "A,\"S,2\",,2", "B,S1,0.1,1", "B,,1e-07,3"]
+    assert merged.read_text().splitlines() == written + ["C,S3,0.25,4"]
+    update_event_rows(merged, rows, ["A", "B", "C"], order=["A", "B"])  # every row replaced
+    assert merged.read_text().splitlines() == written
 
 def _add_rows(path, event_id):
     for k in range(20):
@@ -160,3 +175,21 @@ def test_records_saved_again_unchanged_leave_the_ledger_file_untouched(tmp_path)
     assert Ledger(workdir, "3_convert_phases").why_redo("ev1", {"phases.p_before_s": 2.0},
                                                         {"picks": "abc"}) == \
         "phases.p_before_s changed 1.0 -> 2.0"
+
+
+def test_picks_digests_of_a_whole_table_equal_each_events_own_digest():
+    from focalflow.tables import picks_digest, picks_digests
+
+    picks = pd.DataFrame({"event_id": ["e2", "e1", "e2", "e3"],
+                          "station": ["A", "B", "C", "D"],
+                          "time": ["2019-07-06T03:19:53.04", "", "x,y", "1.5"],
+                          "weight": [0.1, np.nan, 1e-7, 3.0],
+                          "source": ["f:1", "f:2", "f:3", "f:4"]})
+    expected = {e: picks_digest(rows) for e, rows in picks.groupby("event_id")}
+    assert picks_digests(picks) == expected
+    moved = picks.assign(source=["g:9", "g:8", "g:7", "g:6"])  # file:line moved, picks the same
+    assert picks_digests(moved) == expected
+    multiline = picks.assign(station=["A", "B\nB", "C", "D"])  # a quoted value spanning lines
+    assert picks_digests(multiline) == {e: picks_digest(rows)
+                                        for e, rows in multiline.groupby("event_id")}
+    assert picks_digests(multiline)["e1"] != expected["e1"]

@@ -42,7 +42,7 @@ from focalflow.mechanisms.rerun import ItemRerun
 from focalflow.products.plots.catalog import CATALOG_FIGURES, draw_catalog_figures
 from focalflow.products.plots.event import PWindow
 from focalflow.products.report import write_report
-from focalflow.provenance import Ledger, config_params, content_digest
+from focalflow.provenance import Ledger, config_params, frames_digest
 from focalflow.tables import COLUMNS, read_table
 from focalflow.waveforms.store import read_sets, set_digest
 from focalflow.workdir import WorkDir, atomic_path
@@ -120,8 +120,8 @@ class Products:
         self.catalog: pd.DataFrame = pd.DataFrame(columns=CATALOG_COLUMNS)
         self._parts: list[pd.DataFrame] = []
         self._solutions: list[pd.DataFrame] = []
-        self._events = (events.assign(event_id=events["event_id"].astype(str)).set_index(
-            "event_id", drop=False) if events is not None else None)
+        self._event_rows = ({e: k for k, e in enumerate(events["event_id"].astype(str))}
+                            if events is not None else None)
         self._quakeml = QuakemlWriter(self.wd.mechanisms_xml) if self.output.quakeml else None
         self._figures = EventFigures(ctx, ledger) if self.output.figures else None
         self._tables: dict = {}
@@ -159,10 +159,12 @@ class Products:
                                        "events": events})
 
     def _chunk_events(self, event_ids: pd.Series) -> pd.DataFrame | None:
-        if self._events is None:
+        if self._event_rows is None:
             return None
-        ids = [e for e in dict.fromkeys(event_ids.astype(str)) if e in self._events.index]
-        return self._events.loc[ids].reset_index(drop=True)
+        rows = [self._event_rows[e] for e in dict.fromkeys(event_ids.astype(str))
+                if e in self._event_rows]
+        chunk = self.events.iloc[rows].reset_index(drop=True)
+        return chunk.assign(event_id=chunk["event_id"].astype(str))
 
     def _polarities(self, k: int) -> pd.DataFrame | None:
         if "polarities" not in self._tables:
@@ -182,9 +184,11 @@ class Products:
             self._quakeml.close()
         counts: dict = {}
         parts = [p for p in self._parts if len(p)]
-        preferred = pd.concat(parts, ignore_index=True) if parts else \
-            pd.DataFrame(columns=CATALOG_COLUMNS)
-        self.catalog = catalog = catalog_table(preferred, self.events)
+        self._parts = []
+        self.catalog = catalog = catalog_table(
+            pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CATALOG_COLUMNS),
+            self.events)
+        del parts
         counts["mechanisms"] = len(catalog)
         if self._figures is not None:
             counts["event_figures"] = self._figures.finish()
@@ -216,7 +220,7 @@ class Products:
     def _redo(self, item: str, keys: list[str], frames: list, outputs: list[str]) -> bool:
         rerun = ItemRerun(self.ledger, item, outputs, self.ctx.overwrite, noun="products")
         fingerprint = (config_params(self.ctx.config, keys),
-                       {"tables": content_digest([_text(f) for f in frames])})
+                       {"tables": frames_digest(frames)})
         if rerun.plan({"": fingerprint}):
             rerun.record("")
             return True
@@ -241,10 +245,6 @@ def _typed(frame: pd.DataFrame) -> pd.DataFrame:
         if column not in _TEXT:
             out[column] = pd.to_numeric(out[column], errors="coerce")
     return out
-
-
-def _text(frame) -> str:
-    return "" if frame is None else frame.to_csv(index=False)
 
 
 def load_tables(wd: WorkDir) -> dict[str, pd.DataFrame | None]:

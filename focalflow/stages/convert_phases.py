@@ -28,7 +28,7 @@ from focalflow.parallel import make_executor
 from focalflow.stations import configured_reversals
 from focalflow.provenance import (Ledger, RerunSummary, config_params, content_digest, file_digest,
                                   file_digests)
-from focalflow.tables import picks_digest, read_table, update_event_rows, write_table
+from focalflow.tables import picks_digests, read_table, update_event_rows, write_table
 from focalflow.waveforms.windows import cut_event
 from focalflow.workdir import locked
 
@@ -55,6 +55,7 @@ def run(ctx: StageContext) -> dict:
     counts = {"events": len(events), "picks": len(picks), "P_windows": 0, "S_windows": 0,
               "S_predicted": 0, "kept_existing": 0}
     by_event = {k: g for k, g in picks.groupby("event_id", sort=False)}
+    digests = picks_digests(picks)
     todo = []
     for event in events.to_dict("records"):
         event_id = event["event_id"]
@@ -67,7 +68,7 @@ def run(ctx: StageContext) -> dict:
         traces_file = workdir.event_traces_file(event_id)
         inputs = {**shared, **file_digests(workdir.root, [traces_file] if traces_file.is_file()
                                            else []),
-                  "event": content_digest(event), "picks": picks_digest(event_picks)}
+                  "event": content_digest(event), "picks": digests[str(event_id)]}
         reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
         if reason is None:
             for station, problem in ledger.failures(event_id):

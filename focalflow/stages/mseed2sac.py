@@ -26,7 +26,7 @@ from focalflow.catalog import read_event_catalog
 from focalflow.cli import StageContext, require_some
 from focalflow.parallel import make_executor
 from focalflow.provenance import Ledger, RerunSummary, config_params, content_digest, file_digests
-from focalflow.tables import picks_digest
+from focalflow.tables import picks_digest, picks_digests
 from focalflow.waveforms.assemble import convert_event, instrument_files
 from focalflow.waveforms.inventory import StationXmlCache
 from focalflow.waveforms.metadata import StationMetadata, configured_station_rows
@@ -40,6 +40,7 @@ def run(ctx: StageContext) -> dict:
     workdir = ctx.workdir
     events, picks, _problems = read_event_catalog(ctx.config.catalog)
     picks_by_event = {str(k): v for k, v in picks.groupby("event_id", sort=False)}
+    digests = picks_digests(picks)
     station_lists, _problems = configured_station_rows(ctx.config, workdir.files_index_csv)
     listed = StationMetadata(station_lists)  # stations without StationXML (stage 5 reports)
     inventories = StationXmlCache(workdir.stationxml_dir, fallback=listed if len(listed) else None)
@@ -63,7 +64,7 @@ def run(ctx: StageContext) -> dict:
         stations = sorted({f"{net}.{sta}" for net, sta, _, _ in instrument_files(files)[0]})
         inputs = {**file_digests(workdir.root, files),
                   **{f"stations/{code}.xml": inventories.digest(code) for code in stations},
-                  "event": content_digest(event), "picks": picks_digest(event_picks)}
+                  "event": content_digest(event), "picks": digests.get(event_id) or picks_digest(event_picks)}
         reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
         if reason is None:
             for station, problem in ledger.failures(event_id):

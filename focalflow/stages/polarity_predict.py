@@ -32,7 +32,7 @@ from focalflow.parallel import make_executor
 from focalflow.polarity.predict import classify_p_windows, classify_shards
 from focalflow.provenance import Ledger, RerunSummary, config_params, file_digest
 from focalflow.stations import configured_reversals, reversals_path
-from focalflow.tables import picks_digest, read_table, update_event_rows
+from focalflow.tables import picks_digests, read_table, update_event_rows
 from focalflow.waveforms.store import set_digest
 
 log = logging.getLogger("focalflow.4_polarity_predict")
@@ -52,10 +52,11 @@ def run(ctx: StageContext) -> dict:
     params = config_params(ctx.config, PARAMS)
     ledger = Ledger(workdir, STAGE)
     rerun = RerunSummary()
-    selected = {e: g for e, g in picks.groupby("event_id", sort=True) if ctx.selected(e)}
+    selected = [e for e in order if ctx.selected(e)]
+    digests = picks_digests(picks)
     redo: dict[str, dict] = {}
-    for event_id, event_picks in selected.items():
-        inputs = {**shared_inputs, "picks": picks_digest(event_picks),
+    for event_id in selected:
+        inputs = {**shared_inputs, "picks": digests[event_id],
                   "P windows": set_digest(workdir.event_windows_file(event_id), "P")}
         reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
         if reason is None:

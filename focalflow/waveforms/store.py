@@ -32,7 +32,7 @@ bytes). SAC files are an export (``sac.write_files``).
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterable, Sequence
 
@@ -61,6 +61,7 @@ class WindowSet:
     name: str
     table: np.ndarray
     data: np.ndarray
+    _codes: list | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.table)
@@ -71,8 +72,11 @@ class WindowSet:
         return self.data[row["offset"]:row["offset"] + row["npts"]]
 
     def codes(self, i: int) -> tuple[str, str, str, str]:
-        row = self.table[i]
-        return tuple(row[f].decode() for f in TEXT_FIELDS)
+        """(network, station, location, channel) of row ``i``."""
+        if self._codes is None:  # decoded once: readers ask for every row's codes
+            self._codes = list(zip(*([code.decode() for code in self.table[f].tolist()]
+                                     for f in TEXT_FIELDS)))
+        return self._codes[i]
 
     def column(self, name: str) -> np.ndarray:
         """A column (codes as ``str``)."""

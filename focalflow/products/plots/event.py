@@ -24,7 +24,7 @@ from focalflow.products.plots.beachball import (PROJECTION_NOTE, compressional_p
                                                 nodal_curve, nodal_curves, project_takeoff,
                                                 project_vectors)
 from focalflow.products.plots.glyphs import TextLayer, atlas  # noqa: E402
-from focalflow.products.plots.style import style  # noqa: E402
+from focalflow.products.plots.style import rgb_copy, style  # noqa: E402
 from hash_core.geometry import auxiliary_plane, pbt_axes, sdr_to_vectors  # noqa: E402
 
 UP_COLOR, DOWN_COLOR, NONE_COLOR = "#c0392b", "#2166ac", "0.55"
@@ -244,7 +244,7 @@ class EventSheet:
             self.ball.draw_artist(artist)
         self._traces(rows, windows)
         self.traces.draw_artist(self.lines)
-        rgb = np.array(np.asarray(canvas.buffer_rgba())[..., :3])
+        rgb = rgb_copy(np.asarray(canvas.buffer_rgba()))
         self._write_text(TextLayer(rgb), mechanism, rows, observations)
         return rgb
 

@@ -4,12 +4,12 @@ from __future__ import annotations
 import contextlib
 import io
 import struct
-import zlib
 from pathlib import Path
 from typing import Iterator
 
 import matplotlib
 import numpy as np
+from isal import isal_zlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
@@ -56,26 +56,36 @@ def save_figure(fig: plt.Figure, path: Path | str, dpi: int) -> Path:
         plt.close(fig)
 
 
+def rgb_copy(rgba: np.ndarray) -> np.ndarray:
+    """The RGB planes of an RGBA image (height, width, 4; uint8) as a new contiguous array
+    (gathering each row's bytes with ``np.take`` is about twice as fast as copying the
+    strided view)."""
+    height, width, _ = rgba.shape
+    keep = np.arange(width * 4).reshape(width, 4)[:, :3].ravel()
+    return np.take(rgba.reshape(height, -1), keep, axis=1).reshape(height, width, 3)
+
+
 def write_png(path: Path | str, rgb: np.ndarray, dpi: float = 100.0) -> Path:
     """Write an RGB image (height, width, 3; uint8) as a PNG file atomically: rows filtered
-    "Up", zlib level 1 (several times faster than the usual encoder on figures, and little
-    larger), the resolution in a pHYs chunk, no timestamp (so reruns give identical files)."""
+    "Up", deflated by ISA-L at level 1 (on figures about six times faster than zlib's fastest
+    level, files about 10 % larger), the resolution in a pHYs chunk, no timestamp (so reruns
+    give identical files)."""
     height, width, _ = rgb.shape
     rows = rgb.reshape(height, -1)
     raw = np.empty((height, width * 3 + 1), np.uint8)
     raw[:, 0] = 2  # each row as its difference from the row above (PNG filter "Up"): the
-    raw[0, 1:] = rows[0]  # white margins and repeated rows become zeros, which zlib packs fast
+    raw[0, 1:] = rows[0]  # white margins and repeated rows become zeros, which deflate packs fast
     np.subtract(rows[1:], rows[:-1], out=raw[1:, 1:])
 
     def chunk(tag: bytes, body: bytes) -> bytes:
         return (struct.pack(">I", len(body)) + tag + body
-                + struct.pack(">I", zlib.crc32(tag + body) & 0xFFFFFFFF))
+                + struct.pack(">I", isal_zlib.crc32(tag + body) & 0xFFFFFFFF))
 
     per_metre = int(round(dpi / 0.0254))
     data = (b"\x89PNG\r\n\x1a\n"
             + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
             + chunk(b"pHYs", struct.pack(">IIB", per_metre, per_metre, 1))
-            + chunk(b"IDAT", zlib.compress(raw.tobytes(), 1)) + chunk(b"IEND", b""))
+            + chunk(b"IDAT", isal_zlib.compress(raw, 1)) + chunk(b"IEND", b""))
     path = Path(path)
     with atomic_path(path) as tmp:
         tmp.write_bytes(data)
