@@ -74,8 +74,12 @@ def measured(folder: Path, label: str, **settings) -> dict:
         sys.exit(f"{label}: stage 6 failed, see {folder / f'{label}.log'}")
     return {"wall": wall, "cpu": usage.ru_utime + usage.ru_stime,
             "peak_mb": usage.ru_maxrss / 1024.0, "load": (load, os.getloadavg()[0]),
-            "digests": {name: hashlib.sha256((work / name).read_bytes()).hexdigest()
-                        for name in OUTPUTS}}
+            "digests": {name: _sha256(work / name) for name in OUTPUTS}}
+
+
+def _sha256(path: Path) -> str:
+    with open(path, "rb") as handle:  # read in blocks: mechanisms.xml is gigabytes at 100k
+        return hashlib.file_digest(handle, "sha256").hexdigest()
 
 
 def main() -> int:

@@ -26,6 +26,7 @@ millisecond per event) and left untouched when its content did not change.
 from __future__ import annotations
 
 import logging
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -122,6 +123,8 @@ class Products:
         self._solutions: list[pd.DataFrame] = []
         self._event_rows = ({e: k for k, e in enumerate(events["event_id"].astype(str))}
                             if events is not None else None)
+        self._magnitudes = (pd.to_numeric(events["mag"], errors="coerce").to_numpy(float)
+                            if events is not None else None)
         self._quakeml = QuakemlWriter(self.wd.mechanisms_xml) if self.output.quakeml else None
         self._figures = EventFigures(ctx, ledger) if self.output.figures else None
         self._tables: dict = {}
@@ -143,7 +146,7 @@ class Products:
         if not len(mechanisms):
             return
         solved, preferred = _solved(mechanisms), _preferred(mechanisms)
-        self._parts.append(_typed(preferred.reindex(columns=CATALOG_COLUMNS, fill_value="")))
+        self._parts.append(self._catalog_rows(preferred))
         multiple = solved[solved["event_id"].duplicated(keep=False)]
         if len(multiple):
             self._solutions.append(multiple[["event_id", "strike", "dip", "rake", "quality"]])
@@ -157,6 +160,17 @@ class Products:
         if chosen:
             self._figures.add(chosen, {**merged, "polarities": self._polarities(k),
                                        "events": events})
+
+    def _catalog_rows(self, preferred: pd.DataFrame) -> pd.DataFrame:
+        """The catalog rows (:func:`catalog_table`) of a chunk's preferred solutions."""
+        magnitudes = None
+        if self._event_rows is not None:
+            rows = np.array([self._event_rows.get(e, -1) for e in preferred["event_id"].astype(str)],
+                            dtype=np.int64)
+            magnitudes = np.full(len(rows), np.nan)
+            magnitudes[rows >= 0] = self._magnitudes[rows[rows >= 0]]
+        return catalog_table(_typed(preferred.reindex(columns=CATALOG_COLUMNS, fill_value="")),
+                             magnitudes)
 
     def _chunk_events(self, event_ids: pd.Series) -> pd.DataFrame | None:
         if self._event_rows is None:
@@ -185,9 +199,8 @@ class Products:
         counts: dict = {}
         parts = [p for p in self._parts if len(p)]
         self._parts = []
-        self.catalog = catalog = catalog_table(
-            pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=CATALOG_COLUMNS),
-            self.events)
+        self.catalog = catalog = pd.concat(parts, ignore_index=True) if parts else \
+            catalog_table(pd.DataFrame(columns=CATALOG_COLUMNS), None)
         del parts
         counts["mechanisms"] = len(catalog)
         if self._figures is not None:
@@ -273,20 +286,25 @@ def load_tables(wd: WorkDir) -> dict[str, pd.DataFrame | None]:
             "reversals": optional(wd.reversals_csv, "reversals")}
 
 
-def catalog_table(mechanisms: pd.DataFrame, events: pd.DataFrame | None) -> pd.DataFrame:
-    """One row per event with a mechanism, magnitudes from events.csv, derived columns."""
+def catalog_table(mechanisms: pd.DataFrame, magnitudes: np.ndarray | None) -> pd.DataFrame:
+    """Catalog rows (one per event with a mechanism) of preferred solutions with numeric
+    columns: ``mag`` (``magnitudes``, one per row, from events.csv; NaN where unknown), times
+    in one format, derived columns. Repeated labels (quality, class, flag) share one string
+    object each: a catalog of a million rows holds no million copies of "A"."""
     catalog = mechanisms.copy()
-    catalog["mag"] = np.nan
-    if events is not None and len(events):
-        mags = dict(zip(events["event_id"].astype(str), pd.to_numeric(events["mag"],
-                                                                        errors="coerce")))
-        catalog["mag"] = catalog["event_id"].map(mags).astype(float)
+    catalog["mag"] = np.nan if magnitudes is None else np.asarray(magnitudes, dtype=float)
     for column in ("origin_lat", "origin_lon", "origin_depth_km"):
         catalog[column] = pd.to_numeric(catalog.get(column), errors="coerce")
     catalog["time"] = [(t.strftime("%Y-%m-%dT%H:%M:%S.%fZ") if (t := parse_any_time(v)) else "")
                        for v in catalog.get("time", pd.Series([""] * len(catalog)))]
     catalog["quality"] = catalog.get("quality", pd.Series([""] * len(catalog))).fillna("")
-    return add_derived_columns(catalog)
+    catalog = add_derived_columns(catalog)
+    for column in ("quality", "mult_solution_flag", "faulting_class"):
+        if column in catalog:
+            catalog[column] = pd.Series([sys.intern(v) if isinstance(v, str) else v
+                                         for v in catalog[column]], index=catalog.index,
+                                        dtype=catalog[column].dtype)
+    return catalog
 
 
 def station_table(stations: pd.DataFrame | None) -> pd.DataFrame | None:

@@ -200,13 +200,23 @@ def read_sets(path: Path | str, names: Sequence[str] | None = None) -> dict[str,
             for name in names or list(handle):
                 if name in handle:
                     group = handle[name]
-                    out[name] = WindowSet(name, group["table"][()], group["data"][()])
+                    out[name] = WindowSet(name, _read_array(group["table"], TABLE),
+                                          _read_array(group["data"], np.float32))
             return out
     except FileNotFoundError:
         raise InputError(path, "waveform store file not found (has the stage that writes it "
                                "been run?)") from None
     except OSError as exc:
         raise InputError(path, f"not a readable HDF5 file ({exc})") from None
+
+
+def _read_array(dataset: h5py.Dataset, dtype) -> np.ndarray:
+    """A whole dataset as an array of the store's ``dtype`` (reading into it is twice as
+    fast as letting h5py work the type out)."""
+    out = np.empty(dataset.shape, dtype)
+    if out.size:
+        dataset.read_direct(out)
+    return out
 
 
 def read_attributes(path: Path | str) -> dict:

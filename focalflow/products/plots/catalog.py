@@ -54,7 +54,7 @@ def plot_mechanism_map(catalog: pd.DataFrame, stations: pd.DataFrame | None = No
         lat0 = float(np.mean(lats))
         aspect = 1.0 / np.cos(np.radians(lat0))
         span = max(np.ptp(lats), np.ptp(lons) / aspect, 0.01)
-        sub = catalog[located]
+        sub = catalog if located.all() else catalog[located]
         centre_lat, centre_lon, spread = _core_extent(sub, aspect, span)
         zoom = spread < 0.25 * span
         if zoom:
@@ -176,15 +176,16 @@ def _draw_mechanisms(ax, sub: pd.DataFrame, span: float, aspect: float,
     (times ``size``), colour by class, paler for lower quality. Of a catalog larger than
     :data:`MAX_BALLS` events, the largest (then best-graded) are balls, the others dots of
     their class colour beneath them."""
-    if len(sub) > MAX_BALLS:
-        rank = sub.assign(_mag=pd.to_numeric(sub["mag"], errors="coerce").fillna(-99.0),
-                          _quality=sub["quality"].astype(str))
-        rank = rank.sort_values(["_mag", "_quality"], ascending=[False, True], kind="stable")
-        rest = sub.loc[rank.index[MAX_BALLS:]]
-        colors = [CLASS_COLORS.get(c, "#555555") for c in rest["faulting_class"]]
-        ax.scatter(rest["origin_lon"].to_numpy(float), rest["origin_lat"].to_numpy(float),
-                   s=2, c=colors, linewidths=0, alpha=0.5, zorder=1, rasterized=True)
-        sub = sub.loc[rank.index[:MAX_BALLS]]
+    if len(sub) > MAX_BALLS:  # ranked by magnitude, then quality letter (columns, no copies)
+        mag = pd.to_numeric(sub["mag"], errors="coerce").fillna(-99.0).to_numpy(float)
+        _, letter = np.unique(sub["quality"].astype(str).to_numpy(str), return_inverse=True)
+        rank = np.lexsort((letter, -mag))
+        rest = rank[MAX_BALLS:]
+        classes = sub["faulting_class"].to_numpy(object)[rest]
+        ax.scatter(sub["origin_lon"].to_numpy(float)[rest], sub["origin_lat"].to_numpy(float)[rest],
+                   s=2, c=[CLASS_COLORS.get(c, "#555555") for c in classes], linewidths=0,
+                   alpha=0.5, zorder=1, rasterized=True)
+        sub = sub.iloc[rank[:MAX_BALLS]]
     mags = sub["mag"].to_numpy(float)
     # balls shrink with the number of events sharing the epicentral area
     spread = max(np.ptp(sub["origin_lat"]), np.ptp(sub["origin_lon"]) / aspect, 0.02 * span) \
@@ -314,7 +315,7 @@ def plot_orientations_over_time(catalog: pd.DataFrame) -> plt.Figure:
         times = times_of(catalog)
         use_time = np.isfinite(times.astype("datetime64[ms]").astype(float)).any() \
             if len(times) else False
-        x = times.astype("datetime64[ms]").astype("O") if use_time else np.arange(len(catalog))
+        x = times.astype("datetime64[ms]") if use_time else np.arange(len(catalog))
         size = 12 if len(catalog) < 300 else 3
         panels = [
             (("strike", "Nodal plane 1", "#1b9e77"), ("strike2", "Nodal plane 2", "#7570b3"),
