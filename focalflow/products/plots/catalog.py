@@ -15,6 +15,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 import matplotlib.ticker as ticker  # noqa: E402
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+from matplotlib.colors import to_rgba  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 
 from focalflow.mechanisms.classify import (CLASS_COLORS, FAULTING_CLASSES, class_boundaries,  # noqa: E402
@@ -181,9 +182,8 @@ def _draw_mechanisms(ax, sub: pd.DataFrame, span: float, aspect: float,
         _, letter = np.unique(sub["quality"].astype(str).to_numpy(str), return_inverse=True)
         rank = np.lexsort((letter, -mag))
         rest = rank[MAX_BALLS:]
-        classes = sub["faulting_class"].to_numpy(object)[rest]
         ax.scatter(sub["origin_lon"].to_numpy(float)[rest], sub["origin_lat"].to_numpy(float)[rest],
-                   s=2, c=[CLASS_COLORS.get(c, "#555555") for c in classes], linewidths=0,
+                   s=2, c=class_rgba(sub["faulting_class"].iloc[rest], "#555555"), linewidths=0,
                    alpha=0.5, zorder=1, rasterized=True)
         sub = sub.iloc[rank[:MAX_BALLS]]
     mags = sub["mag"].to_numpy(float)
@@ -208,6 +208,14 @@ def _draw_mechanisms(ax, sub: pd.DataFrame, span: float, aspect: float,
                    edgecolor=["0.25" if many and edges[i] == "black" else edges[i]
                               for i in order],
                    linewidth=0.2 if many else 0.6, aspect=aspect)
+
+
+def class_rgba(classes: pd.Series, other: str = "black") -> np.ndarray:
+    """RGBA (n, 4) of each faulting class's colour (``other`` for an unknown class): each
+    colour converted once, not once per event."""
+    codes, names = pd.factorize(classes.astype(object), use_na_sentinel=False)
+    palette = np.array([to_rgba(CLASS_COLORS.get(name, other)) for name in names]).reshape(-1, 4)
+    return palette[codes]
 
 
 def _draw_stations(ax, stations: pd.DataFrame | None, labels: bool) -> None:
@@ -253,9 +261,9 @@ def plot_ternary(catalog: pd.DataFrame) -> plt.Figure:
             ax.plot(x, y, color="0.5", lw=0.8, ls="--", zorder=2)
         if len(catalog):
             x, y = ternary_xy(catalog["p_plunge"], catalog["t_plunge"], catalog["b_plunge"])
-            colors = catalog["faulting_class"].map(CLASS_COLORS).fillna("black")
             size = 30 if len(catalog) < 200 else 10
-            ax.scatter(x, y, s=size, c=list(colors), edgecolors="black", linewidths=0.3,
+            ax.scatter(x, y, s=size, c=class_rgba(catalog["faulting_class"]), edgecolors="black",
+                       linewidths=0.3,
                        alpha=0.8 if len(catalog) > 200 else 1.0, zorder=3)
         offsets = {0: (0, 12, "center", "bottom"), 1: (8, -8, "left", "top"),
                    2: (-8, -8, "right", "top")}
