@@ -99,12 +99,13 @@ def frames_digest(frames: Iterable[Any], rows: int = 20_000) -> str:
     held in memory."""
     digest = hashlib.sha256()
     for frame in frames:
-        digest.update(b"\x00table\x00" if frame is not None else b"\x00none\x00")
-        for start in range(0, len(frame) if frame is not None else 0, rows):
+        if frame is None:
+            digest.update(b"\x00none\x00")
+            continue
+        digest.update(b"\x00table\x00")
+        for start in range(0, max(len(frame), 1), rows):  # an empty table: its header
             digest.update(frame.iloc[start:start + rows].to_csv(index=False,
                                                                 header=start == 0).encode())
-        if frame is not None and not len(frame):
-            digest.update(frame.to_csv(index=False).encode())
     return digest.hexdigest()[:16]
 
 

@@ -193,3 +193,15 @@ def test_picks_digests_of_a_whole_table_equal_each_events_own_digest():
     assert picks_digests(multiline) == {e: picks_digest(rows)
                                         for e, rows in multiline.groupby("event_id")}
     assert picks_digests(multiline)["e1"] != expected["e1"]
+
+
+def test_frames_digest_reads_tables_in_pieces_and_tells_them_apart():
+    from focalflow.provenance import frames_digest
+
+    catalog = pd.DataFrame({"event_id": [f"e{k}" for k in range(7)], "strike": np.arange(7.0)})
+    whole = frames_digest([catalog, None])
+    assert frames_digest([catalog, None], rows=3) == whole  # the same text, read 3 rows at a time
+    assert frames_digest([catalog.assign(strike=catalog["strike"] + [0, 0, 0, 0, 0, 0, 1e-9]),
+                          None]) != whole
+    assert frames_digest([catalog, catalog.iloc[:0]]) != whole  # an empty table is not an absent one
+    assert frames_digest([catalog.iloc[:0]]) != frames_digest([catalog.iloc[:0, :1]])

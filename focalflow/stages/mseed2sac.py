@@ -64,7 +64,8 @@ def run(ctx: StageContext) -> dict:
         stations = sorted({f"{net}.{sta}" for net, sta, _, _ in instrument_files(files)[0]})
         inputs = {**file_digests(workdir.root, files),
                   **{f"stations/{code}.xml": inventories.digest(code) for code in stations},
-                  "event": content_digest(event), "picks": digests.get(event_id) or picks_digest(event_picks)}
+                  "event": content_digest(event),
+                  "picks": digests.get(event_id) or picks_digest(event_picks)}
         reason = ledger.why_redo(event_id, params, inputs, overwrite=ctx.overwrite)
         if reason is None:
             for station, problem in ledger.failures(event_id):
