@@ -165,19 +165,22 @@ class Products:
         """The catalog rows (:func:`catalog_table`) of a chunk's preferred solutions."""
         magnitudes = None
         if self._event_rows is not None:
-            rows = np.array([self._event_rows.get(e, -1) for e in preferred["event_id"].astype(str)],
-                            dtype=np.int64)
+            rows = self._event_positions(preferred["event_id"])
             magnitudes = np.full(len(rows), np.nan)
             magnitudes[rows >= 0] = self._magnitudes[rows[rows >= 0]]
         return catalog_table(_typed(preferred.reindex(columns=CATALOG_COLUMNS, fill_value="")),
                              magnitudes)
 
+    def _event_positions(self, event_ids: pd.Series) -> np.ndarray:
+        """Each event's row in events.csv (-1 where it has none)."""
+        return np.array([self._event_rows.get(e, -1) for e in event_ids.astype(str)],
+                        dtype=np.int64)
+
     def _chunk_events(self, event_ids: pd.Series) -> pd.DataFrame | None:
         if self._event_rows is None:
             return None
-        rows = [self._event_rows[e] for e in dict.fromkeys(event_ids.astype(str))
-                if e in self._event_rows]
-        chunk = self.events.iloc[rows].reset_index(drop=True)
+        rows = self._event_positions(pd.Series(list(dict.fromkeys(event_ids.astype(str)))))
+        chunk = self.events.iloc[rows[rows >= 0]].reset_index(drop=True)
         return chunk.assign(event_id=chunk["event_id"].astype(str))
 
     def _polarities(self, k: int) -> pd.DataFrame | None:
