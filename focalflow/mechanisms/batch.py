@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 from tqdm import tqdm
 
-from focalflow.event_chunks import EventChunks, MergedTable, as_text
+from focalflow.event_chunks import EventChunks, MergedTable, as_text, release_free_memory
 from focalflow.formats.skhash import ACCEPTABLE_COLUMNS, MECHANISM_COLUMNS, POLINFO_COLUMNS
 from focalflow.mechanisms.observations import build_observations, polarity_settings
 from focalflow.mechanisms.overrides import read_overrides
@@ -294,6 +294,8 @@ def _finish_chunk(ctx, chunks: EventChunks, plan: ChunkPlan, task_results: list,
     plan.rerun = None
     with open(_stash(chunks, plan.k), "wb") as handle:
         pickle.dump(ledger.take_changes(), handle, protocol=pickle.HIGHEST_PROTOCOL)
+    del parts, frames
+    release_free_memory()
 
 
 def _stash(chunks: EventChunks, k: int):
@@ -323,6 +325,8 @@ def _write_tables(ctx, chunks: EventChunks, plans: list[ChunkPlan], products) ->
                 new = chunks.rows(f"new_{name}", k, tables[name][1]) if replaced else None
                 merged[name] = writer.write(k, new, replaced, products.rows_wanted(name, merged))
             products.add(k, merged)
+            del merged, new
+            release_free_memory()
         committed = True
     finally:
         for writer in writers.values():

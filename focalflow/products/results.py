@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from focalflow.cli import StageContext
-from focalflow.event_chunks import EventChunks
+from focalflow.event_chunks import EventChunks, release_free_memory
 from focalflow.formats.common import parse_any_time
 from focalflow.formats.quakeml_mechanisms import QuakemlWriter, split_sta_code
 from focalflow.mechanisms.catalog import add_derived_columns
@@ -108,8 +108,8 @@ class Products:
     - ``mechanisms.xml``, streamed (:class:`~focalflow.formats.quakeml_mechanisms.QuakemlWriter`);
     - per-event figures of the events chosen by ``figures.events`` and ``--events``
       (:class:`~focalflow.products.figures.EventFigures`: a process pool of reused figures);
-    - at :meth:`finish`, from the catalog of preferred solutions (one row per event): the
-      catalog figures, the report and the summary.
+    - at :meth:`finish`, from the catalog of preferred solutions (one row per event, kept in
+      the scratch folder until then): the catalog figures, the report and the summary.
     """
 
     def __init__(self, ctx: StageContext, chunks: EventChunks, events: pd.DataFrame | None,
@@ -119,7 +119,6 @@ class Products:
         self.ctx, self.chunks, self.events, self.ledger = ctx, chunks, events, ledger
         self.wd, self.output = ctx.workdir, ctx.config.output
         self.catalog: pd.DataFrame = pd.DataFrame(columns=CATALOG_COLUMNS)
-        self._parts: list[pd.DataFrame] = []
         self._solutions: list[pd.DataFrame] = []
         self._event_rows = ({e: k for k, e in enumerate(events["event_id"].astype(str))}
                             if events is not None else None)
@@ -146,7 +145,7 @@ class Products:
         if not len(mechanisms):
             return
         solved, preferred = _solved(mechanisms), _preferred(mechanisms)
-        self._parts.append(self._catalog_rows(preferred))
+        self.chunks.split("catalog", [self._catalog_rows(preferred)])  # read back by finish
         multiple = solved[solved["event_id"].duplicated(keep=False)]
         if len(multiple):
             self._solutions.append(multiple[["event_id", "strike", "dip", "rake", "quality"]])
@@ -200,11 +199,12 @@ class Products:
         if self._quakeml is not None:
             self._quakeml.close()
         counts: dict = {}
-        parts = [p for p in self._parts if len(p)]
-        self._parts = []
+        parts = [part for k in range(self.chunks.count + 1)
+                 if len(part := self.chunks.rows("catalog", k))]
         self.catalog = catalog = pd.concat(parts, ignore_index=True) if parts else \
             catalog_table(pd.DataFrame(columns=CATALOG_COLUMNS), None)
         del parts
+        release_free_memory()
         counts["mechanisms"] = len(catalog)
         if self._figures is not None:
             counts["event_figures"] = self._figures.finish()
@@ -218,6 +218,7 @@ class Products:
                     ctx.failures.add(None, None, f"catalog figures not drawn: "
                                                  f"{type(exc).__name__}: {exc}")
                     self.ledger.forget("catalog_figures")
+                release_free_memory()
         failures = _failures(wd, ctx)
         if output.report:
             figures = [f"{p.relative_to(wd.root)} {p.stat().st_size} {p.stat().st_mtime_ns}"
