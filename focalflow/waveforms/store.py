@@ -31,6 +31,7 @@ bytes). SAC files are an export (``sac.write_files``).
 """
 from __future__ import annotations
 
+import contextlib
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -190,32 +191,64 @@ def write_event_windows(store_dir: Path | str, event_id: str, sets: Iterable[Win
 
 def read_sets(path: Path | str, names: Sequence[str] | None = None) -> dict[str, WindowSet]:
     """The sets of a store file (those in ``names`` when given; a set the file lacks is
-    left out). InputError naming the file when it is missing or not a store file."""
+    left out). InputError naming the file when it is missing or not a store file.
+
+    Read through h5py's low-level API straight into the store's dtypes: a third of the time
+    of ``h5py.File`` (0.34 against 0.93 ms per windows file, digest included), which counts
+    when stage 4 opens one file per event of a catalog."""
     path = Path(path)
+    with _opened(path) as fid:
+        if _attribute(fid, "format") != FORMAT:
+            raise InputError(path, "not a focalflow waveform store file")
+        root = h5py.h5g.open(fid, b"/")
+        wanted = names if names is not None else [n.decode() for n in _links(root)]
+        return {name: WindowSet(name, _read_array(fid, f"{name}/table", TABLE),
+                                _read_array(fid, f"{name}/data", np.float32))
+                for name in wanted if root.links.exists(name.encode())}
+
+
+@contextlib.contextmanager
+def _opened(path: Path):
+    """The low-level HDF5 file id of ``path``, read-only; InputError when it cannot be."""
     try:
-        with h5py.File(path, "r") as handle:
-            if handle.attrs.get("format") != FORMAT:
-                raise InputError(path, "not a focalflow waveform store file")
-            out = {}
-            for name in names or list(handle):
-                if name in handle:
-                    group = handle[name]
-                    out[name] = WindowSet(name, _read_array(group["table"], TABLE),
-                                          _read_array(group["data"], np.float32))
-            return out
+        fid = h5py.h5f.open(str(path).encode(), h5py.h5f.ACC_RDONLY)
     except FileNotFoundError:
         raise InputError(path, "waveform store file not found (has the stage that writes it "
                                "been run?)") from None
     except OSError as exc:
         raise InputError(path, f"not a readable HDF5 file ({exc})") from None
+    try:
+        yield fid
+    except (OSError, KeyError) as exc:
+        raise InputError(path, f"damaged waveform store file ({exc})") from None
+    finally:
+        fid.close()
 
 
-def _read_array(dataset: h5py.Dataset, dtype) -> np.ndarray:
+def _links(group) -> list[bytes]:
+    found: list[bytes] = []
+    group.links.iterate(found.append)
+    return found
+
+
+def _attribute(fid, name: str):
+    """A file attribute (str for text), or None when the file has none of that name."""
+    if not h5py.h5a.exists(fid, name.encode()):
+        return None
+    attribute = h5py.h5a.open(fid, name.encode())
+    value = np.empty(attribute.shape, attribute.dtype)
+    attribute.read(value)
+    value = value[()]
+    return value.decode() if isinstance(value, bytes) else value
+
+
+def _read_array(fid, name: str, dtype) -> np.ndarray:
     """A whole dataset as an array of the store's ``dtype`` (reading into it is twice as
     fast as letting h5py work the type out)."""
+    dataset = h5py.h5d.open(fid, name.encode())
     out = np.empty(dataset.shape, dtype)
     if out.size:
-        dataset.read_direct(out)
+        dataset.read(h5py.h5s.ALL, h5py.h5s.ALL, out, mtype=h5py.h5t.py_create(out.dtype))
     return out
 
 
@@ -231,5 +264,9 @@ def read_attributes(path: Path | str) -> dict:
 def set_digest(path: Path | str, *names: str) -> str:
     """The content digest of the sets ``names`` of a store file ("absent" for a set the file,
     or a file that does not exist, lacks)."""
-    attributes = read_attributes(path)
-    return "/".join(str(attributes.get(f"digest_{name}", "absent")) for name in names)
+    try:
+        with _opened(Path(path)) as fid:
+            digests = [_attribute(fid, f"digest_{name}") for name in names]
+    except InputError:
+        digests = [None] * len(names)
+    return "/".join("absent" if digest is None else str(digest) for digest in digests)
