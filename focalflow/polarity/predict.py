@@ -16,6 +16,7 @@ station was reversed at the pick time.
 from __future__ import annotations
 
 import logging
+import math
 import os
 import struct
 from collections import deque
@@ -106,13 +107,17 @@ def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, st
     for i in range(len(windows) if windows is not None else 0):
         network, station, location, channel = windows.codes(i)
         by_station.setdefault((network, station), {}).setdefault(location, {})[channel] = i
+    verticals_of = {(station, location): sorted(c for c in channels if c.endswith("Z"))
+                    for station, locations in by_station.items()
+                    for location, channels in locations.items()}
     rows: list[int | None] = []
     reasons: list[str] = []
     for net, sta, loc, cha in picks:
         locations = by_station.get((net, sta), {})
         # the pick's location, else the one stage 3 cut from (a pick often names none)
-        channels = locations.get(loc) or (locations[min(locations)] if locations else {})
-        verticals = sorted(c for c in channels if c.endswith("Z"))
+        location = loc if loc in locations else (min(locations) if locations else None)
+        channels = locations.get(location, {})
+        verticals = verticals_of.get(((net, sta), location), [])
         if cha in verticals:
             chosen = cha
         elif verticals:
@@ -177,18 +182,21 @@ def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[Tra
                 reasons[i] = str(exc)
             continue
         chosen, why = vertical_rows(p_windows, [keys[i] for i in rows], str(path))
+        table = {f: p_windows.table[f].tolist()  # Python numbers, read once per event
+                 for f in ("pick_s", "rate_hz", "start_s", "offset", "npts")}
         for i, row, reason in zip(rows, chosen, why):
             reasons[i] = reason
             if row is None:
                 continue
-            record = p_windows.table[row]
             channels[i] = p_windows.codes(row)[3]
-            pick = float(record["pick_s"])
-            if not np.isfinite(pick):
+            pick = table["pick_s"][row]
+            if not math.isfinite(pick):
                 reasons[i] = f"{path}: the P window of {'.'.join(p_windows.codes(row))} has no pick"
                 continue
-            windows[i] = TraceWindow(data=p_windows.samples(row), delta=1.0 / float(record["rate_hz"]),
-                                     b=float(record["start_s"]), a=pick)
+            offset = table["offset"][row]
+            windows[i] = TraceWindow(data=p_windows.data[offset:offset + table["npts"][row]],
+                                     delta=1.0 / table["rate_hz"][row], b=table["start_s"][row],
+                                     a=pick)
     columns["analyst_code"] = columns.pop("polarity")
     frame = pd.DataFrame({**columns, "channel": channels, "reason": reasons})
     return frame, windows
