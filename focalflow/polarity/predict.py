@@ -107,8 +107,8 @@ def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, st
     for i in range(len(windows) if windows is not None else 0):
         network, station, location, channel = windows.codes(i)
         by_station.setdefault((network, station), {}).setdefault(location, {})[channel] = i
-    verticals_of = {(station, location): sorted(c for c in channels if c.endswith("Z"))
-                    for station, locations in by_station.items()
+    verticals_of = {(key, location): sorted(c for c in channels if c.endswith("Z"))
+                    for key, locations in by_station.items()
                     for location, channels in locations.items()}
     rows: list[int | None] = []
     reasons: list[str] = []
@@ -183,7 +183,7 @@ def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[Tra
             continue
         chosen, why = vertical_rows(p_windows, [keys[i] for i in rows], str(path))
         table = {f: p_windows.table[f].tolist()  # Python numbers, read once per event
-                 for f in ("pick_s", "rate_hz", "start_s", "offset", "npts")}
+                 for f in ("pick_s", "rate_hz", "start_s")}
         for i, row, reason in zip(rows, chosen, why):
             reasons[i] = reason
             if row is None:
@@ -193,10 +193,8 @@ def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[Tra
             if not math.isfinite(pick):
                 reasons[i] = f"{path}: the P window of {'.'.join(p_windows.codes(row))} has no pick"
                 continue
-            offset = table["offset"][row]
-            windows[i] = TraceWindow(data=p_windows.data[offset:offset + table["npts"][row]],
-                                     delta=1.0 / table["rate_hz"][row], b=table["start_s"][row],
-                                     a=pick)
+            windows[i] = TraceWindow(data=p_windows.samples(row), delta=1.0 / table["rate_hz"][row],
+                                     b=table["start_s"][row], a=pick)
     columns["analyst_code"] = columns.pop("polarity")
     frame = pd.DataFrame({**columns, "channel": channels, "reason": reasons})
     return frame, windows

@@ -63,14 +63,18 @@ class WindowSet:
     table: np.ndarray
     data: np.ndarray
     _codes: list | None = field(default=None, init=False, repr=False, compare=False)
+    _bounds: list | None = field(default=None, init=False, repr=False, compare=False)
 
     def __len__(self) -> int:
         return len(self.table)
 
     def samples(self, i: int) -> np.ndarray:
         """The samples of row ``i``."""
-        row = self.table[i]
-        return self.data[row["offset"]:row["offset"] + row["npts"]]
+        if self._bounds is None:  # as Python numbers, once: readers ask for every row
+            self._bounds = list(zip(self.table["offset"].tolist(),
+                                    (self.table["offset"] + self.table["npts"]).tolist()))
+        begin, end = self._bounds[i]
+        return self.data[begin:end]
 
     def codes(self, i: int) -> tuple[str, str, str, str]:
         """(network, station, location, channel) of row ``i``."""
