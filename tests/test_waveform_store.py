@@ -30,6 +30,7 @@ def test_sets_read_back_as_written_with_their_digests(tmp_path):
         assert read[windows.name].data.tobytes() == windows.data.tobytes()
     assert read["P"].codes(1) == ("XB", "S1", "", "HHZ")
     assert list(read_sets(path, ["P", "Q"])) == ["P"]  # a set the file lacks is left out
+    assert sorted(read_sets(path, [])) == ["P", "S"]  # no names: every set, as before
     assert set_digest(path, "P", "S") == f"{written[0].digest()}/{written[1].digest()}"
     assert set_digest(path, "Q") == "absent"
     assert set_digest(tmp_path / "missing.h5", "P") == "absent"

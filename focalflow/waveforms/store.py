@@ -205,7 +205,7 @@ def read_sets(path: Path | str, names: Sequence[str] | None = None) -> dict[str,
         if _attribute(fid, "format") != FORMAT:
             raise InputError(path, "not a focalflow waveform store file")
         root = h5py.h5g.open(fid, b"/")
-        wanted = names if names is not None else [n.decode() for n in _links(root)]
+        wanted = names or [n.decode() for n in _links(root)]
         return {name: WindowSet(name, _read_array(fid, f"{name}/table", TABLE),
                                 _read_array(fid, f"{name}/data", np.float32))
                 for name in wanted if root.links.exists(name.encode())}
