@@ -263,8 +263,7 @@ def plot_ternary(catalog: pd.DataFrame) -> plt.Figure:
             x, y = ternary_xy(catalog["p_plunge"], catalog["t_plunge"], catalog["b_plunge"])
             size = 30 if len(catalog) < 200 else 10
             ax.scatter(x, y, s=size, c=class_rgba(catalog["faulting_class"]), edgecolors="black",
-                       linewidths=0.3,
-                       alpha=0.8 if len(catalog) > 200 else 1.0, zorder=3)
+                       linewidths=0.3, alpha=0.8 if len(catalog) > 200 else 1.0, zorder=3)
         offsets = {0: (0, 12, "center", "bottom"), 1: (8, -8, "left", "top"),
                    2: (-8, -8, "right", "top")}
         for index, label in enumerate(("Strike-slip", "Reverse", "Normal")):
