@@ -11,6 +11,7 @@ import io
 from pathlib import Path
 from typing import Iterable, Iterator, Sequence
 
+import numpy as np
 import pandas as pd
 
 from focalflow.errors import InputError
@@ -153,8 +154,10 @@ def update_event_rows(path: Path | str, frame: pd.DataFrame, event_ids: Iterable
                                 new.reindex(columns=columns, fill_value="")], ignore_index=True)
         if order is not None:
             rank = {str(e): k for k, e in enumerate(order)}
-            merged = merged.sort_values("event_id", key=lambda ids: ids.astype(str).map(rank)
-                                        .fillna(len(rank)), kind="stable").reset_index(drop=True)
+            ranks = pd.Series([rank.get(str(e), len(rank)) for e in merged["event_id"].tolist()])
+            if not ranks.is_monotonic_increasing:
+                merged = merged.iloc[np.argsort(ranks.to_numpy(), kind="stable")] \
+                    .reset_index(drop=True)
         with atomic_path(path, if_changed=True) as tmp:
             merged.to_csv(tmp, index=False)
 

@@ -35,8 +35,8 @@ Preprocessing of the trace, in this order (the same at every input rate):
 
 1. remove the mean and the linear trend of the whole trace, then a Hann taper over
    ``taper_fraction`` of its length at both ends (ObsPy's ``Trace.taper``; 5 % by default);
-2. if the trace's rate differs from ``sampling_rate_hz``: resample with
-   :func:`scipy.signal.resample_poly` (rational factor up/down, denominator <= 1000) — its
+2. if the trace's rate differs from ``sampling_rate_hz``: resample as
+   :func:`scipy.signal.resample_poly` does (rational factor up/down, denominator <= 1000) — its
    anti-alias low-pass is a linear-phase (symmetric) Kaiser-windowed FIR (beta 5, cut-off at
    the lower Nyquist frequency) whose delay is compensated, i.e. zero phase: an onset stays
    where it was; the pick's sample index is scaled by the rate ratio and rounded to the
@@ -45,6 +45,8 @@ Preprocessing of the trace, in this order (the same at every input rate):
 3. cut ``window_samples`` samples with the pick at ``pick_sample`` (shifted by ``shift``
    samples at the model's rate for test-time augmentation);
 4. the subclass's :meth:`build_inputs` (normalisation, extra channels).
+
+Steps 1-3 are one numba kernel (:mod:`models.kernels`) computing only the window's samples.
 
 Conventions: ``polarity`` +1 up, -1 down, 0 undecided, as recorded on the trace (the stage
 applies the station reversal table afterwards). Probabilities are in [0, 1]; for models with
@@ -262,6 +264,8 @@ class PolarityModel(abc.ABC):
         reasons : list of n strings, "" for valid rows.
         """
         windows, valid, reasons = self.cut_windows(traces, pick_index, sampling_rate_hz, shift)
+        if valid.all():
+            return np.asarray(self.build_inputs(windows), np.float32), valid, reasons
         inputs = np.zeros((len(windows), self.window_samples, self.input_channels), np.float32)
         if valid.any():
             inputs[valid] = self.build_inputs(windows[valid])
@@ -271,7 +275,9 @@ class PolarityModel(abc.ABC):
                     ) -> tuple[np.ndarray, np.ndarray, list[str]]:
         """Steps 1-3 of the module docstring: ``(n, window_samples)`` float64 windows, the valid
         mask and the reasons (see :meth:`preprocess`)."""
-        data = np.array(traces, dtype=np.float64)
+        data = np.asarray(traces)
+        if data.dtype not in (np.float32, np.float64):
+            data = data.astype(np.float64)
         if data.ndim == 1:
             data = data[None, :]
         if data.ndim != 2:
@@ -289,7 +295,8 @@ class PolarityModel(abc.ABC):
 
         pick_ok = np.isfinite(picks)
         finite = np.isfinite(data).all(axis=1)
-        data[~finite] = 0.0
+        if not finite.all():
+            data = np.where(finite[:, None], data, 0.0)
         flat = (np.ptp(data, axis=1) == 0) if npts else np.ones(n, bool)
         start = np.round(np.where(pick_ok, picks, 0) * float(ratio)).astype(np.int64) \
             - self.pick_sample + int(shift)
@@ -306,9 +313,13 @@ class PolarityModel(abc.ABC):
         if not valid.any():
             return windows, valid, reasons
 
+        from models.kernels import clean_resampled_windows
+
         rows = np.flatnonzero(valid)
-        cleaned = demean_detrend_taper(data[rows], self.taper_fraction)
-        windows[rows] = resampled_windows(cleaned, start[rows], self.window_samples, ratio)
+        windows[rows] = clean_resampled_windows(
+            data if len(rows) == n else data[rows], start[rows],
+            hann_taper(npts, self.taper_fraction), resampling_taps(ratio), ratio.numerator,
+            ratio.denominator, self.window_samples)
         return windows, valid, reasons
 
     def _zero_runs(self, data: np.ndarray, start: np.ndarray, rows: np.ndarray,
@@ -401,11 +412,14 @@ class PolarityModel(abc.ABC):
 
 def decide(probs: dict[str, np.ndarray], valid: np.ndarray, reasons: list[str],
            min_confidence: float = 0.0) -> pd.DataFrame:
-    """The per-trace table of :meth:`PolarityModel.classify` from averaged probabilities."""
-    up, down, undecided = probs["prob_up"], probs["prob_down"], probs["prob_undecided"]
+    """The per-trace table of :meth:`PolarityModel.classify` from averaged probabilities, kept
+    in float32 (the networks' precision: the table then shows the numbers decided on, in 8
+    digits, not 17)."""
+    up, down, undecided = (np.asarray(probs[k], np.float32)
+                           for k in ("prob_up", "prob_down", "prob_undecided"))
     best = np.argmax(np.stack([up, down, undecided]), axis=0)
     polarity = np.select([best == 0, best == 1], [1, -1], 0)
-    polarity[np.maximum(up, down) < min_confidence] = 0
+    polarity[np.maximum(up, down) < np.float32(min_confidence)] = 0
     polarity[~valid] = 0
     clarity = np.full(len(up), "", dtype=object)
     if "prob_impulsive" in probs:
@@ -413,23 +427,10 @@ def decide(probs: dict[str, np.ndarray], valid: np.ndarray, reasons: list[str],
         clarity = letters[np.argmax(np.stack([probs["prob_impulsive"], probs["prob_emergent"],
                                               probs["prob_unclear"]]), axis=0)]
         clarity[~valid] = ""
-    nan = np.where(valid, 1.0, np.nan)
+    nan = np.where(valid, 1.0, np.nan).astype(np.float32)
     return pd.DataFrame({"polarity": polarity.astype(np.int64), "prob_up": up * nan,
                          "prob_down": down * nan, "prob_undecided": undecided * nan,
                          "clarity": clarity, "valid": valid, "reason": reasons})
-
-
-def demean_detrend_taper(data: np.ndarray, fraction: float = TAPER_FRACTION) -> np.ndarray:
-    """Rows with mean and least-squares line removed, then a Hann taper over ``fraction`` of the
-    length at both ends (ObsPy's ``Trace.taper(max_percentage=fraction, type="hann")``)."""
-    n, npts = data.shape
-    if npts < 2:
-        return data - data.mean(axis=1, keepdims=True)
-    t = np.arange(npts, dtype=np.float64)
-    t -= t.mean()
-    mean = data.mean(axis=1, keepdims=True)
-    slope = (data @ t)[:, None] / (t @ t)
-    return (data - mean - slope * t) * hann_taper(npts, fraction)
 
 
 @functools.lru_cache(maxsize=64)
@@ -447,50 +448,22 @@ def hann_taper(npts: int, fraction: float = TAPER_FRACTION) -> np.ndarray:
     return taper
 
 
-def resample(data: np.ndarray, up: int, down: int) -> np.ndarray:
-    """Rows resampled by ``up/down`` with scipy's zero-phase polyphase FIR (``resample_poly``,
-    Kaiser window beta 5, cut-off at the lower Nyquist frequency)."""
-    from scipy.signal import resample_poly  # imported when needed: it costs ~1 s to load
-
-    return resample_poly(data, up, down, axis=1)
-
-
-def resampled_windows(data: np.ndarray, start: np.ndarray, length: int,
-                      ratio: Fraction) -> np.ndarray:
-    """Rows of ``data`` resampled by ``ratio`` (:func:`resample`), samples ``start`` to
-    ``start + length`` of each (indices at the new rate).
-
-    The FIR filter only reaches ``10 * max(up, down)`` samples of the upsampled signal either
-    side, so each window is resampled from a piece of its row just long enough (starting on the
-    sampling grid of the whole row): the same numbers as resampling whole rows, bit for bit, in
-    a fraction of the time. Rows whose piece would run off the row are resampled whole (and all
-    rows, when their windows start at more than a few places)."""
+@functools.lru_cache(maxsize=64)
+def resampling_taps(ratio: Fraction) -> np.ndarray:
+    """The anti-alias FIR of :func:`scipy.signal.resample_poly` for ``ratio`` = up/down (its
+    defaults: Kaiser window beta 5, cut-off at the lower Nyquist frequency, 20 * max(up, down)
+    + 1 taps, centred), scaled by ``up``, its zeros exact; ``[1.0]`` when the rate does not
+    change."""
     up, down = ratio.numerator, ratio.denominator
-    columns = np.arange(length)
-    if ratio == 1:
-        return data[np.arange(len(data))[:, None], start[:, None] + columns]
-    margin = -(-10 * max(up, down) // up) + 2                # input samples the filter reaches
-    first = (np.floor(start * down / up).astype(np.int64) - margin) // down * down
-    span = -(-((length * down) // up + 2 * margin + 2 * down) // down) * down
-    whole = (first < 0) | (first + span > data.shape[1])
-    out = np.empty((len(data), length))
-    begins = np.unique(first[~whole])
-    if len(begins) > 8:  # windows cut all over their traces: resample the rows whole
-        whole[:] = True
-        begins = begins[:0]
-    for begin in begins:   # windows cut at the same place (as stage 3 cuts them): one slice each
-        rows = np.flatnonzero(~whole & (first == begin))
-        shifted = start[rows] - begin * up // down
-        resampled = resample(data[rows, begin:begin + span], up, down)
-        if (shifted == shifted[0]).all():
-            out[rows] = resampled[:, shifted[0]:shifted[0] + length]
-        else:
-            out[rows] = resampled[np.arange(len(rows))[:, None], shifted[:, None] + columns]
-    if whole.any():
-        rows = np.flatnonzero(whole)
-        out[rows] = resample(data[rows], up, down)[np.arange(len(rows))[:, None],
-                                                    start[rows, None] + columns]
-    return out
+    if up == down:
+        return np.ones(1)
+    from scipy.signal import firwin  # imported when needed: it costs ~1 s to load
+
+    rate = max(up, down)
+    taps = firwin(20 * rate + 1, 1.0 / rate, window=("kaiser", 5.0)) * up
+    taps[np.abs(taps) < 1e-12 * np.abs(taps).max()] = 0.0  # the sinc's zeros, up to rounding
+    taps.flags.writeable = False
+    return taps
 
 
 def resampling_ratio(from_hz: float, to_hz: float) -> Fraction | None:

@@ -86,19 +86,19 @@ def polarity_targets(polarity: np.ndarray) -> np.ndarray:
 
 
 def build_inputs(windows: np.ndarray) -> np.ndarray:
-    """The two input channels (float32 ``(n, 256, 2)``) from windows ``(n, 256)`` at 200 Hz."""
-    windows = np.asarray(windows, dtype=np.float64)
-    noise = windows[:, :NOISE_SAMPLES]
-    x = windows - np.median(noise, axis=1, keepdims=True)
-    peak = np.abs(x).max(axis=1, keepdims=True)
-    # The noise level: median absolute deviation (robust to a spike), floored at 1 % of the peak
-    # so that, at very high SNR, the tiny acausal ringing of anti-alias filters before a sharp
-    # onset is not blown up into a fake first motion (and a silent pre-pick does not divide by 0).
-    mad = np.median(np.abs(x[:, :NOISE_SAMPLES]), axis=1, keepdims=True) * 1.4826
-    noise_level = np.maximum(mad, 1e-2 * peak) + 1e-30
-    inputs = np.empty(windows.shape + (2,), np.float32)
-    inputs[..., 0] = x / (peak + 1e-30)
-    inputs[..., 1] = np.tanh(x / (NOISE_SCALE * noise_level))
+    """The two input channels (float32 ``(n, 256, 2)``) from windows ``(n, 256)`` at 200 Hz.
+
+    The noise level is the median absolute deviation (robust to a spike), floored at 1 % of the
+    peak so that, at very high SNR, the tiny acausal ringing of anti-alias filters before a sharp
+    onset is not blown up into a fake first motion (and a silent pre-pick does not divide by 0).
+    """
+    from models.kernels import noise_scaled_inputs
+
+    shape, scaled = noise_scaled_inputs(np.ascontiguousarray(windows, dtype=np.float64),
+                                        NOISE_SAMPLES, NOISE_SCALE)
+    inputs = np.empty(shape.shape + (2,), np.float32)
+    inputs[..., 0] = shape
+    inputs[..., 1] = np.tanh(scaled)  # NumPy's float32 tanh: SIMD, 6x faster than float64's
     return inputs
 
 

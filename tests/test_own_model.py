@@ -131,18 +131,28 @@ def test_shipped_model_on_toc2me_analyst_labels(shipped, shared_dir):
     assert counts["right"] >= 40 and counts["wrong"] <= 3, counts
 
 
-def test_windows_resampled_from_pieces_equal_resampled_whole_traces():
-    """Stage 4 resamples only the piece of each trace its window needs: bit for bit the same."""
-    from fractions import Fraction
+def test_windows_are_cut_as_scipy_resamples_whole_cleaned_traces():
+    """Stage 4's kernel computes only the window's samples: the numbers of detrending, tapering
+    and resampling whole traces with scipy (up, down and rational ratios), to rounding."""
+    from scipy.signal import resample_poly
 
-    from models.base import resample, resampled_windows
+    from models.base import hann_taper
 
     g = np.random.default_rng(0)
-    for rate_in, rate_out, npts in ((100, 200, 400), (500, 100, 5000), (100, 150, 400)):
-        ratio = Fraction(rate_out, rate_in)
-        data = g.normal(size=(50, npts))
-        n_out = npts * ratio.numerator // ratio.denominator
-        for start in (np.full(50, n_out // 2), g.integers(0, n_out - 128, 50)):  # aligned, any
-            whole = resample(data, ratio.numerator, ratio.denominator)
-            expected = whole[np.arange(50)[:, None], start[:, None] + np.arange(128)]
-            np.testing.assert_array_equal(resampled_windows(data, start, 128, ratio), expected)
+    model = FocalflowNet()  # 200 Hz, 256 samples, pick at 128
+    for rate_in, npts in ((100, 400), (500, 5000), (150, 600), (200, 900)):
+        ratio = 200 // np.gcd(200, rate_in), rate_in // np.gcd(200, rate_in)
+        data = (g.normal(size=(40, npts)).cumsum(axis=1) + 5.0).astype(np.float32)  # as stored
+        picks = g.uniform(0.35, 0.65, 40) * npts
+        t = np.arange(npts) - (npts - 1) / 2
+        exact = data.astype(np.float64)
+        slope = (exact @ t) / (t @ t)
+        cleaned = (exact - exact.mean(axis=1, keepdims=True) - slope[:, None] * t) \
+            * hann_taper(npts, 0.05)
+        whole = resample_poly(cleaned, *ratio, axis=1)
+        start = np.round(picks * ratio[0] / ratio[1]).astype(int) - 128
+        expected = whole[np.arange(40)[:, None], start[:, None] + np.arange(256)]
+        windows, valid, _ = model.cut_windows(data, picks, rate_in)
+        assert valid.all()
+        scale = np.abs(expected).max()
+        np.testing.assert_allclose(windows, expected, rtol=0, atol=1e-12 * scale)

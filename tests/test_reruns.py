@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 import subprocess
 import sys
@@ -253,7 +252,28 @@ def test_events_overwrite_keeps_every_other_events_rows(config):
     rerun(config, "3_convert_phases", events={EVENT}, overwrite=True)
     rerun(config, "4_polarity_predict", events={EVENT}, overwrite=True)
     for path in tables:
-        assert rows_by_event(path) == before[path.name], path.name
+        after = rows_by_event(path)
+        assert {k: v for k, v in after.items() if k != EVENT} == \
+            {k: v for k, v in before[path.name].items() if k != EVENT}, path.name
+        if path.name != "polarities.csv":
+            assert after.get(EVENT) == before[path.name].get(EVENT), path.name
+    assert_same_calls(before["polarities.csv"], rows_by_event(config.workdir / "polarities.csv"),
+                      EVENT)
+
+
+def assert_same_calls(before: dict[str, list[str]], after: dict[str, list[str]], event: str):
+    """``event``'s polarities.csv rows agree: every field equal but the probabilities, equal to
+    1e-6 (on some CPUs the network's float32 sums round differently, in the last bits, when a
+    trace is classified in another batch: here the event alone instead of with the others)."""
+    header = before[""][0].split(",")
+    probabilities = [header.index(c) for c in ("prob_up", "prob_down", "prob_undecided")]
+    old, new = ([line.split(",") for line in rows[event]] for rows in (before, after))
+    assert len(old) == len(new)
+    for a, b in zip(old, new):
+        assert [v for i, v in enumerate(a) if i not in probabilities] == \
+            [v for i, v in enumerate(b) if i not in probabilities]
+        assert [float(a[i]) for i in probabilities] == \
+            pytest.approx([float(b[i]) for i in probabilities], abs=1e-6)
 
 
 def test_two_concurrent_runs_on_different_events_keep_both(config, repo_dir, tmp_path):

@@ -135,9 +135,10 @@ def test_min_confidence_turns_weak_calls_into_zero(tmp_path, weights):
     workdir = make_workdir(tmp_path)
     run_stage("4_polarity_predict", run, config_for(workdir, weights, min_confidence=0.0))
     loose = read_table(workdir / "polarities.csv", "polarities")
-    threshold = float(np.sort(np.maximum(loose["prob_up"], loose["prob_down"]))[2])
+    third = np.float32(np.sort(np.maximum(loose["prob_up"], loose["prob_down"]))[2])
+    threshold = float(np.nextafter(third, np.float32(1)))  # the probabilities are float32
     run_stage("4_polarity_predict", run,
-              config_for(workdir, weights, min_confidence=threshold + 1e-9), overwrite=True)
+              config_for(workdir, weights, min_confidence=threshold), overwrite=True)
     strict = read_table(workdir / "polarities.csv", "polarities")
     assert (strict["p_polarity"] == 0).sum() == 3
     assert ((strict["p_polarity"] == loose["p_polarity"]) | (strict["p_polarity"] == 0)).all()

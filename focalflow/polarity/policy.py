@@ -4,8 +4,9 @@ become ``polarities.csv`` rows (station reversals, the analyst policy, the agree
 Parameters that decide the rows (:data:`PARAMS`): the model, its weights, ``min_confidence``,
 ``analyst``, ``input_rate_hz``, ``shift_samples`` and the reversal table (file and
 ``stations.reversed``). ``device`` and ``batch_size`` are left out on purpose: they change
-where and in how large batches the network runs, not its calls (a window's output does not
-depend on the rest of its batch), so changing them recomputes nothing. ``cache_dir`` only says
+where and in how large batches the network runs, not its calls (on some CPUs a window's
+probabilities differ in their last float32 bits with the rest of its batch, ~1e-7, but not
+its call), so changing them recomputes nothing. ``cache_dir`` only says
 where the weights lie; the weights file's own digest stands for its content.
 """
 from __future__ import annotations

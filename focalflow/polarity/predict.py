@@ -16,8 +16,6 @@ station was reversed at the pick time.
 from __future__ import annotations
 
 import logging
-import math
-import os
 import struct
 from collections import deque
 from concurrent.futures import ThreadPoolExecutor
@@ -91,7 +89,8 @@ def read_sac(path: Path | str) -> TraceWindow:
 
 def analyst_polarity(codes: Iterable[str]) -> np.ndarray:
     """+1/-1/0 from picks.csv polarity codes (U/D, also +/-, C for compression; blank: 0)."""
-    return np.array([ANALYST_CODES.get(str(c).strip().upper()[:1], 0) for c in codes], np.int64)
+    values = codes.tolist() if hasattr(codes, "tolist") else codes  # pandas iterates slowly
+    return np.array([ANALYST_CODES.get(str(c).strip().upper()[:1], 0) for c in values], np.int64)
 
 
 def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, str]],
@@ -103,16 +102,19 @@ def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, st
     whose location has no window takes the station's window of another location (stage 3 cuts
     one instrument per station).
     """
-    by_station: dict[tuple[str, str], dict[str, dict[str, int]]] = {}
-    for i in range(len(windows) if windows is not None else 0):
-        network, station, location, channel = windows.codes(i)
-        by_station.setdefault((network, station), {}).setdefault(location, {})[channel] = i
-    verticals_of = {(key, location): sorted(c for c in channels if c.endswith("Z"))
-                    for key, locations in by_station.items()
-                    for location, channels in locations.items()}
+    count = len(windows) if windows is not None else 0
+    exact = {windows.codes(i): i for i in range(count)}
+    by_station = verticals_of = None
     rows: list[int | None] = []
     reasons: list[str] = []
     for net, sta, loc, cha in picks:
+        row = exact.get((net, sta, loc, cha)) if str(cha).endswith("Z") else None
+        if row is not None:  # the usual case: the pick's own vertical channel was cut
+            rows.append(row)
+            reasons.append("")
+            continue
+        if by_station is None:
+            by_station, verticals_of = _instruments(windows, count)
         locations = by_station.get((net, sta), {})
         # the pick's location, else the one stage 3 cut from (a pick often names none)
         location = loc if loc in locations else (min(locations) if locations else None)
@@ -133,11 +135,24 @@ def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, st
     return rows, reasons
 
 
+def _instruments(windows: WindowSet | None, count: int) -> tuple[dict, dict]:
+    """The rows of one event's windows by (network, station), location and channel, and the
+    vertical channels of each (station, location), sorted."""
+    by_station: dict[tuple[str, str], dict[str, dict[str, int]]] = {}
+    for i in range(count):
+        network, station, location, channel = windows.codes(i)
+        by_station.setdefault((network, station), {}).setdefault(location, {})[channel] = i
+    verticals_of = {(key, location): sorted(c for c in channels if c.endswith("Z"))
+                    for key, locations in by_station.items()
+                    for location, channels in locations.items()}
+    return by_station, verticals_of
+
+
 def snr(data: np.ndarray, pick_index: np.ndarray, sampling_rate_hz: float,
         span_s: float = SNR_SPAN_S) -> np.ndarray:
     """Amplitude signal-to-noise ratio of each row of ``data``: RMS over ``span_s`` after the pick
-    over RMS over ``span_s`` before it (both about the noise mean); NaN where a span runs off the
-    trace."""
+    over RMS over ``span_s`` before it (both about the noise mean), rounded to 0.01; NaN where a
+    span runs off the trace."""
     data = np.asarray(data, dtype=np.float64)
     n, npts = data.shape
     m = int(round(span_s * sampling_rate_hz))
@@ -154,17 +169,49 @@ def snr(data: np.ndarray, pick_index: np.ndarray, sampling_rate_hz: float,
     signal_rms = np.sqrt(np.mean((signal - base) ** 2, axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
         out[ok] = np.where(noise_rms > 0, signal_rms / noise_rms, np.inf)
-    return out
+    return out.round(2)
 
 
 PICK_KEYS = ["event_id", "network", "station", "location"]
 
 
-def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[TraceWindow | None]]:
+@dataclass
+class WindowGroup:
+    """Windows of one sampling rate and length, as arrays: ``index`` (their positions in the
+    list of picks or windows they come from), ``data`` (n, npts) samples, and (n,) each one's
+    ``start_s`` and ``pick_s`` (s after a common reference time) and sample interval
+    ``delta_s``."""
+
+    sampling_rate_hz: float
+    index: np.ndarray
+    data: np.ndarray
+    start_s: np.ndarray
+    pick_s: np.ndarray
+    delta_s: np.ndarray
+
+    @property
+    def pick_index(self) -> np.ndarray:
+        """Sample index of each pick (fractional)."""
+        return (self.pick_s - self.start_s) / self.delta_s
+
+
+def group_windows(windows: list[TraceWindow | None]) -> list[WindowGroup]:
+    """Windows (None: none) in groups of one rate and length."""
+    members: dict[tuple[float, int], list[int]] = {}
+    for i, window in enumerate(windows):
+        if window is not None:
+            members.setdefault((round(window.sampling_rate_hz, 4), len(window.data)), []).append(i)
+    return [WindowGroup(rate, np.array(index), np.stack([windows[i].data for i in index]),
+                        *(np.array([getattr(windows[i], key) for i in index], np.float64)
+                          for key in ("b", "a", "delta")))
+            for (rate, _), index in members.items()]
+
+
+def read_p_window_groups(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[WindowGroup]]:
     """The vertical P window of each P pick row: a frame (the pick's keys and time,
     ``channel`` = the window's channel, ``analyst_code`` = picks.csv's polarity, ``reason`` = why
-    the window is unusable, "" if usable; rows in pick order) and the windows (None where
-    unusable)."""
+    the window is unusable, "" if usable; rows in pick order) and the usable windows in groups
+    of one rate and length (``index``: row of the frame), read as arrays."""
     columns = {c: picks[c].tolist() for c in PICK_KEYS + ["channel", "time", "polarity"]}
     keys = list(zip(*(columns[c] for c in ("network", "station", "location", "channel"))))
     by_event: dict[str, list[int]] = {}
@@ -172,7 +219,7 @@ def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[Tra
         by_event.setdefault(event_id, []).append(i)
     channels = list(columns["channel"])
     reasons = [""] * len(keys)
-    windows: list[TraceWindow | None] = [None] * len(keys)
+    pieces: dict[tuple[float, int], list[tuple]] = {}
     for event_id, rows in by_event.items():
         path = workdir.event_windows_file(event_id)
         try:
@@ -182,21 +229,41 @@ def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[Tra
                 reasons[i] = str(exc)
             continue
         chosen, why = vertical_rows(p_windows, [keys[i] for i in rows], str(path))
-        table = {f: p_windows.table[f].tolist()  # Python numbers, read once per event
-                 for f in ("pick_s", "rate_hz", "start_s")}
-        for i, row, reason in zip(rows, chosen, why):
+        found = [(i, row) for i, row in zip(rows, chosen) if row is not None]
+        for i, reason in zip(rows, why):
             reasons[i] = reason
-            if row is None:
-                continue
-            channels[i] = p_windows.codes(row)[3]
-            pick = table["pick_s"][row]
-            if not math.isfinite(pick):
-                reasons[i] = f"{path}: the P window of {'.'.join(p_windows.codes(row))} has no pick"
-                continue
-            windows[i] = TraceWindow(data=p_windows.samples(row), delta=1.0 / table["rate_hz"][row],
-                                     b=table["start_s"][row], a=pick)
+        if not found:
+            continue
+        position, row = (np.array(v, np.int64) for v in zip(*found))
+        table = p_windows.table[row]
+        picked = np.isfinite(table["pick_s"])
+        for i, r, ok in zip(position.tolist(), row.tolist(), picked.tolist()):
+            channels[i] = p_windows.codes(r)[3]
+            if not ok:
+                reasons[i] = f"{path}: the P window of {'.'.join(p_windows.codes(r))} has no pick"
+        position, table = position[picked], table[picked]
+        rates = np.round(table["rate_hz"], 4)
+        for rate, npts in dict.fromkeys(zip(rates.tolist(), table["npts"].tolist())):
+            same = (rates == rate) & (table["npts"] == npts)
+            samples = p_windows.data[table["offset"][same, None] + np.arange(npts)]
+            pieces.setdefault((rate, npts), []).append(
+                (position[same], samples, table["start_s"][same], table["pick_s"][same],
+                 1.0 / table["rate_hz"][same]))
+    groups = [WindowGroup(rate, *(np.concatenate(part) for part in zip(*parts)))
+              for (rate, _), parts in pieces.items()]
     columns["analyst_code"] = columns.pop("polarity")
     frame = pd.DataFrame({**columns, "channel": channels, "reason": reasons})
+    return frame, groups
+
+
+def read_p_windows(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, list[TraceWindow | None]]:
+    """:func:`read_p_window_groups` with the windows as a list (None where unusable)."""
+    frame, groups = read_p_window_groups(workdir, picks)
+    windows: list[TraceWindow | None] = [None] * len(frame)
+    for group in groups:
+        for k, i in enumerate(group.index.tolist()):
+            windows[i] = TraceWindow(data=group.data[k], delta=float(group.delta_s[k]),
+                                     b=float(group.start_s[k]), a=float(group.pick_s[k]))
     return frame, windows
 
 
@@ -204,8 +271,8 @@ def classify_windows(model, windows: list[TraceWindow | None], batch_size: int =
                      min_confidence: float = 0.0, shifts=(0,)) -> pd.DataFrame:
     """``model.classify`` over windows of mixed rates and lengths (grouped by both), in input
     order; None windows give invalid rows. Adds ``snr`` (see :func:`snr`)."""
-    return classify_prepared_windows(model, prepare_windows(model, windows, shifts), batch_size,
-                                     min_confidence)
+    prepared = prepare_windows(model, group_windows(windows), len(windows), shifts)
+    return classify_prepared_windows(model, prepared, batch_size, min_confidence)
 
 
 @dataclass
@@ -218,27 +285,25 @@ class PreparedWindows:
     groups: list[tuple[np.ndarray, tuple, np.ndarray]]
 
 
-def prepare_windows(model, windows: list[TraceWindow | None], shifts=(0,)) -> PreparedWindows:
-    """The first half of :func:`classify_windows`: group, preprocess, SNR (NumPy only)."""
-    groups: dict[tuple[float, int], list[int]] = {}
-    for i, window in enumerate(windows):
-        if window is not None:
-            groups.setdefault((round(window.sampling_rate_hz, 4), len(window.data)), []).append(i)
+def prepare_windows(model, groups: list[WindowGroup], count: int, shifts=(0,)) -> PreparedWindows:
+    """The first half of :func:`classify_windows`: preprocess and SNR of each group of windows
+    of a list of ``count`` (NumPy and numba only)."""
     prepared = []
-    for (rate, _), index in groups.items():
-        data = np.stack([windows[i].data for i in index])
-        picks = np.array([windows[i].pick_index for i in index])
-        prepared.append((np.array(index), model.prepare(data, picks, rate, shifts),
-                         snr(data, picks, rate)))
-    return PreparedWindows(len(windows), prepared)
+    for group in groups:
+        picks = group.pick_index
+        prepared.append((group.index, model.prepare(group.data, picks, group.sampling_rate_hz,
+                                                    shifts),
+                         snr(group.data, picks, group.sampling_rate_hz)))
+    return PreparedWindows(count, prepared)
 
 
 def classify_prepared_windows(model, prepared: PreparedWindows, batch_size: int = 4096,
                               min_confidence: float = 0.0) -> pd.DataFrame:
     """The second half of :func:`classify_windows`: the network and the decisions."""
     n = prepared.count
-    columns = {"polarity": np.zeros(n, np.int64), "prob_up": np.full(n, np.nan),
-               "prob_down": np.full(n, np.nan), "prob_undecided": np.full(n, np.nan),
+    columns = {"polarity": np.zeros(n, np.int64), "prob_up": np.full(n, np.nan, np.float32),
+               "prob_down": np.full(n, np.nan, np.float32),
+               "prob_undecided": np.full(n, np.nan, np.float32),
                "clarity": np.full(n, "", object), "valid": np.zeros(n, bool),
                "reason": np.full(n, "", object), "snr": np.full(n, np.nan)}
     for index, inputs, ratios in prepared.groups:
@@ -252,25 +317,28 @@ def classify_prepared_windows(model, prepared: PreparedWindows, batch_size: int 
 def classify_p_windows(model, workdir, picks: pd.DataFrame, batch_size: int = 4096,
                        min_confidence: float = 0.0, shifts=(0,),
                        chunk_picks: int = CHUNK_PICKS) -> pd.DataFrame:
-    """:func:`read_p_windows` then :func:`classify_windows`, ``chunk_picks`` picks at a time
+    """:func:`read_p_window_groups` then :func:`classify_windows`, ``chunk_picks`` picks at a time
     (network batches are at most ``chunk_picks``): a second thread reads and prepares up to
     ``READ_AHEAD_CHUNKS`` next chunks while the network runs on the current one (TensorFlow
     releases the GIL), so memory stays bounded whatever the number of picks. One row per pick,
     in pick order: the columns of both, with ``reason`` the first reason the pick is unusable
-    ("" if usable). The calls do not depend on the chunking (a trace's network output does not
-    depend on the rest of its batch)."""
-    def read_and_prepare(begin: int):
-        frame, windows = read_p_windows(workdir, picks.iloc[begin:begin + chunk_picks])
-        return frame, prepare_windows(model, windows, shifts)
+    ("" if usable). The calls do not depend on the chunking (on some CPUs the probabilities do,
+    in their last float32 bits: the kernels round the last rows of a batch differently)."""
+    def read_and_prepare(span: tuple[int, int]):
+        frame, groups = read_p_window_groups(workdir, picks.iloc[span[0]:span[1]])
+        return frame, prepare_windows(model, groups, len(frame), shifts)
 
-    starts = iter(range(0, max(len(picks), 1), chunk_picks))
+    # a quarter-size first chunk: the network starts sooner
+    first = min(len(picks), max(chunk_picks // 4, 1))
+    spans = iter([(0, first)] + [(begin, begin + chunk_picks)
+                                 for begin in range(first, len(picks), chunk_picks)])
     parts = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read_p_windows") as reader:
-        ahead = deque(reader.submit(read_and_prepare, begin)
-                      for begin in islice(starts, READ_AHEAD_CHUNKS))
+        ahead = deque(reader.submit(read_and_prepare, span)
+                      for span in islice(spans, READ_AHEAD_CHUNKS))
         while ahead:
             frame, prepared = ahead.popleft().result()
-            ahead.extend(reader.submit(read_and_prepare, begin) for begin in islice(starts, 1))
+            ahead.extend(reader.submit(read_and_prepare, span) for span in islice(spans, 1))
             calls = classify_prepared_windows(model, prepared, batch_size, min_confidence)
             calls["reason"] = np.where(frame["reason"] != "", frame["reason"], calls["reason"])
             parts.append(pd.concat([frame.drop(columns="reason"), calls], axis=1))
@@ -281,7 +349,7 @@ def classify_shards(executor, polarity_config, workdir, picks: pd.DataFrame) -> 
     """:func:`classify_p_windows` through ``executor`` (:mod:`focalflow.parallel`: processes or
     a Dask cluster, whose workers read the store): the picks go in shards of whole batches
     (at least :data:`CHUNK_PICKS` picks), each worker loads the model once; rows in pick order,
-    the same calls as in one process (a trace's output does not depend on its batch)."""
+    the same calls as in one process (see :func:`classify_p_windows`)."""
     size = max(int(polarity_config.batch_size), CHUNK_PICKS)
     shards = (picks.iloc[begin:begin + size] for begin in range(0, max(len(picks), 1), size))
     return pd.concat(list(executor.map(_classify_shard, shards, polarity_config, workdir)),

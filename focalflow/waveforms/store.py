@@ -32,6 +32,7 @@ bytes). SAC files are an export (``sac.write_files``).
 from __future__ import annotations
 
 import contextlib
+import functools
 import hashlib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -252,8 +253,15 @@ def _read_array(fid, name: str, dtype) -> np.ndarray:
     dataset = h5py.h5d.open(fid, name.encode())
     out = np.empty(dataset.shape, dtype)
     if out.size:
-        dataset.read(h5py.h5s.ALL, h5py.h5s.ALL, out, mtype=h5py.h5t.py_create(out.dtype))
+        dataset.read(h5py.h5s.ALL, h5py.h5s.ALL, out, mtype=_memory_type(out.dtype))
     return out
+
+
+@functools.lru_cache(maxsize=8)
+def _memory_type(dtype: np.dtype):
+    """The HDF5 type of ``dtype`` (made once: 0.25 ms for the table's compound type, half the
+    time of reading a windows file)."""
+    return h5py.h5t.py_create(dtype)
 
 
 def read_attributes(path: Path | str) -> dict:
