@@ -437,14 +437,13 @@ def decide(probs: dict[str, np.ndarray], valid: np.ndarray, reasons: list[str],
 def hann_taper(npts: int, fraction: float = TAPER_FRACTION) -> np.ndarray:
     """ObsPy's Hann taper window for ``npts`` samples (``fraction`` of the length at each side)."""
     wlen = int(np.floor(fraction * npts))
-    if wlen == 0:
-        return np.ones(npts)
-    size = 2 * wlen if 2 * wlen == npts else 2 * wlen + 1
-    sides = np.hanning(size)
     taper = np.ones(npts)
-    taper[:wlen] = sides[:wlen]
-    taper[npts - wlen:] = sides[len(sides) - wlen:]
-    taper.flags.writeable = False
+    if wlen:
+        size = 2 * wlen if 2 * wlen == npts else 2 * wlen + 1
+        sides = np.hanning(size)
+        taper[:wlen] = sides[:wlen]
+        taper[npts - wlen:] = sides[len(sides) - wlen:]
+    taper.flags.writeable = False  # cached: shared by every caller
     return taper
 
 

@@ -91,15 +91,18 @@ def noise_scaled_inputs(windows, noise_samples, noise_scale):  # pragma: no cove
 
 
 def compile_kernels() -> float:
-    """Compile (and cache) the kernels for the sample types stage 4 meets (float32 from the
-    waveform store, float64 from other callers); returns the seconds taken."""
+    """Compile (and cache) the kernels for the argument types stage 4 passes (samples in float32
+    from the waveform store or float64, the shared read-only taper and taps); returns the
+    seconds taken."""
     import time
+    from fractions import Fraction
+
+    from models.base import hann_taper, resampling_taps
 
     started = time.perf_counter()
-    taps = np.array([0.5, 1.0, 0.5])
     for dtype in (np.float32, np.float64):
-        data = np.ones((1, 8), dtype)
-        clean_resampled_windows(data, np.zeros(1, np.int64), np.ones(8), taps, 2, 1, 4)
+        clean_resampled_windows(np.ones((1, 8), dtype), np.zeros(1, np.int64), hann_taper(8),
+                                resampling_taps(Fraction(2, 1)), 2, 1, 4)
     noise_scaled_inputs(np.ones((1, 8)), 4, 4.0)
     return time.perf_counter() - started
 

@@ -328,10 +328,8 @@ def classify_p_windows(model, workdir, picks: pd.DataFrame, batch_size: int = 40
         frame, groups = read_p_window_groups(workdir, picks.iloc[span[0]:span[1]])
         return frame, prepare_windows(model, groups, len(frame), shifts)
 
-    # a quarter-size first chunk: the network starts sooner
-    first = min(len(picks), max(chunk_picks // 4, 1))
-    spans = iter([(0, first)] + [(begin, begin + chunk_picks)
-                                 for begin in range(first, len(picks), chunk_picks)])
+    spans = iter([(begin, begin + chunk_picks)
+                  for begin in range(0, max(len(picks), 1), chunk_picks)])
     parts = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read_p_windows") as reader:
         ahead = deque(reader.submit(read_and_prepare, span)
