@@ -1,6 +1,6 @@
 """Stage-4 throughput: end to end (read the P windows from the waveform store, preprocess, infer,
-write polarities.csv)
-next to the raw network's batched throughput in the same run, plus peak memory.
+write polarities.csv) next to the raw network's batched throughput in the same run, plus peak
+memory.
 
     .venv/bin/python bench/bench_polarity.py --picks 10000
     .venv/bin/python bench/bench_polarity.py --picks 10000 --model focalflow-default
@@ -11,14 +11,17 @@ times:
 
 * ``model``: ``predict_inputs`` on already prepared inputs (the network alone, in batches of the
   size the stage runs it at: ``--batch-size`` up to a chunk of :data:`CHUNK_PICKS` picks);
+* ``classify``: ``model.classify`` on the same windows already in memory (the model class's own
+  preprocessing, then the network: what stage 4 adds to it is reading, SNR, bookkeeping and
+  polarities.csv);
 * ``stage``: ``run_stage(4_polarity_predict)`` with the model already loaded (reported apart)
   and its ``tf.function`` traced, one-off costs of a run whatever the number of picks;
 * ``per-trace``: the published workflow's way, one ``predict`` call per trace (a sample).
 
-The stage and the model are timed in turns, ``--repeat`` times each (the best times are reported,
-and the median ratio of the turns after the first: the machine is shared). Prints traces per
-second, the stage/model ratio and peak resident memory (ru_maxrss) after the timings and at the
-end.
+Stage, model and classify are timed in turns, ``--repeat`` times each (the best times are
+reported, and the median ratios of the turns after the first: the machine is shared). Prints
+traces per second, the stage/model and stage/classify ratios and peak resident memory
+(ru_maxrss) after the timings and at the end.
 """
 from __future__ import annotations
 
@@ -40,10 +43,12 @@ sys.path.insert(0, str(REPO))
 from focalflow.cli import run_stage  # noqa: E402
 from focalflow.config import config_from_dict  # noqa: E402
 from focalflow.polarity.policy import load_configured_model  # noqa: E402
-from focalflow.polarity.predict import CHUNK_PICKS  # noqa: E402
+from focalflow.polarity.predict import (CHUNK_PICKS, prepare_windows,  # noqa: E402
+                                        read_p_window_groups)
 from focalflow.stages.polarity_predict import run  # noqa: E402
-from focalflow.tables import write_table  # noqa: E402
+from focalflow.tables import read_table, write_table  # noqa: E402
 from focalflow.waveforms.store import WindowSet, write_event_windows  # noqa: E402
+from focalflow.workdir import WorkDir  # noqa: E402
 
 ORIGIN = obspy.UTCDateTime("2021-06-01T00:00:00")
 
@@ -122,8 +127,16 @@ def main() -> None:
         network_batch = min(args.batch_size, CHUNK_PICKS)
         model.predict_inputs(inputs[:network_batch], network_batch)  # warm up this batch size
 
-        # stage and model in turns, so that both see the same moods of a shared machine
-        stage_times, model_times = [], []
+        # the stage's windows as the model class takes them: in memory, one rate and length
+        picks = read_table(workdir / "picks.csv", "picks")
+        started = time.perf_counter()
+        _, groups = read_p_window_groups(WorkDir(workdir), picks)
+        read_s = time.perf_counter() - started
+        (group,) = groups
+
+        # stage, network and model.classify in turns, so that all see the same moods of a
+        # shared machine
+        stage_times, model_times, classify_times = [], [], []
         for _ in range(args.repeat):
             (workdir / "polarities.csv").unlink(missing_ok=True)
             started = time.perf_counter()
@@ -132,19 +145,15 @@ def main() -> None:
             started = time.perf_counter()
             model.predict_inputs(inputs, network_batch)
             model_times.append(time.perf_counter() - started)
-        stage_s, model_s = min(stage_times), min(model_times)
-        pair_ratio = float(np.median(np.array(stage_times[1:] or stage_times)
-                                     / np.array(model_times[1:] or model_times)))
+            started = time.perf_counter()
+            model.classify(group.data, group.pick_index, group.sampling_rate_hz, network_batch)
+            classify_times.append(time.perf_counter() - started)
+        stage_s, model_s, classify_s = min(stage_times), min(model_times), min(classify_times)
+        later = slice(1, None) if args.repeat > 1 else slice(None)
+        pair_ratio = float(np.median(np.array(stage_times[later]) / np.array(model_times[later])))
+        classify_ratio = float(np.median(np.array(stage_times[later])
+                                         / np.array(classify_times[later])))
         stage_peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-        from focalflow.polarity.predict import prepare_windows, read_p_window_groups
-        from focalflow.tables import read_table
-        from focalflow.workdir import WorkDir
-
-        picks = read_table(workdir / "picks.csv", "picks")
-        started = time.perf_counter()
-        _, groups = read_p_window_groups(WorkDir(workdir), picks)
-        read_s = time.perf_counter() - started
         started = time.perf_counter()
         prepared = prepare_windows(model, groups, len(picks))
         prep_s = time.perf_counter() - started
@@ -175,6 +184,9 @@ def main() -> None:
           f"median of the later turns' ratios {pair_ratio:.2f})")
     print(f"  turns (s)      : stage {' '.join(f'{t:.2f}' for t in stage_times)}; "
           f"model {' '.join(f'{t:.2f}' for t in model_times)}")
+    print(f"stage / classify : {stage_s / classify_s:10.2f} x model.classify on the same windows "
+          f"in memory ({classify_s:.2f} s: its preprocessing, then the network; median of the "
+          f"later turns' ratios {classify_ratio:.2f})")
     print(f"  alone          : reading {args.picks} windows from the store {read_s:.2f} s "
           f"({n / read_s:.0f}/s), preprocessing {prep_s:.2f} s ({n / prep_s:.0f}/s); the stage "
           "overlaps both with inference")

@@ -456,10 +456,12 @@ def resampling_taps(ratio: Fraction) -> np.ndarray:
     up, down = ratio.numerator, ratio.denominator
     if up == down:
         return np.ones(1)
-    from scipy.signal import firwin  # imported when needed: it costs ~1 s to load
-
     rate = max(up, down)
-    taps = firwin(20 * rate + 1, 1.0 / rate, window=("kaiser", 5.0)) * up
+    # scipy.signal.firwin(20 * rate + 1, 1 / rate, window=("kaiser", 5.0)), written out: scipy's
+    # signal module costs each stage-4 process more than a second to import
+    lags = np.arange(20 * rate + 1) - 10 * rate
+    taps = np.sinc(lags / rate) * np.kaiser(len(lags), 5.0)
+    taps *= up / taps.sum()
     taps[np.abs(taps) < 1e-12 * np.abs(taps).max()] = 0.0  # the sinc's zeros, up to rounding
     taps.flags.writeable = False
     return taps

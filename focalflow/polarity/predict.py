@@ -102,8 +102,9 @@ def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, st
     whose location has no window takes the station's window of another location (stage 3 cuts
     one instrument per station).
     """
-    count = len(windows) if windows is not None else 0
-    exact = {windows.codes(i): i for i in range(count)}
+    codes = windows.all_codes() if windows is not None else []
+    count = len(codes)
+    exact = dict(zip(codes, range(count)))
     by_station = verticals_of = None
     rows: list[int | None] = []
     reasons: list[str] = []
@@ -237,10 +238,11 @@ def read_p_window_groups(workdir, picks: pd.DataFrame) -> tuple[pd.DataFrame, li
         position, row = (np.array(v, np.int64) for v in zip(*found))
         table = p_windows.table[row]
         picked = np.isfinite(table["pick_s"])
+        codes = p_windows.all_codes()
         for i, r, ok in zip(position.tolist(), row.tolist(), picked.tolist()):
-            channels[i] = p_windows.codes(r)[3]
+            channels[i] = codes[r][3]
             if not ok:
-                reasons[i] = f"{path}: the P window of {'.'.join(p_windows.codes(r))} has no pick"
+                reasons[i] = f"{path}: the P window of {'.'.join(codes[r])} has no pick"
         position, table = position[picked], table[picked]
         rates = np.round(table["rate_hz"], 4)
         for rate, npts in dict.fromkeys(zip(rates.tolist(), table["npts"].tolist())):

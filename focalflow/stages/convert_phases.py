@@ -56,6 +56,7 @@ def run(ctx: StageContext) -> dict:
               "S_predicted": 0, "kept_existing": 0}
     by_event = {k: g for k, g in picks.groupby("event_id", sort=False)}
     digests = picks_digests(picks)
+    ledger.prefetch(e for e in map(str, events["event_id"]) if ctx.selected(e))
     todo = []
     for event in events.to_dict("records"):
         event_id = event["event_id"]

@@ -48,6 +48,7 @@ def run(ctx: StageContext) -> dict:
     params = config_params(ctx.config, PARAMS)
     rerun = RerunSummary()
     counts = {"events": 0, "events_skipped": 0, "events_without_waveforms": 0, "traces": 0}
+    ledger.prefetch(e for e in map(str, events["event_id"]) if ctx.selected(e))
     todo = []
     selected = usable = 0  # events asked for, and those with traces
     for event in events.to_dict("records"):

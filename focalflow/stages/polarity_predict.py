@@ -54,6 +54,7 @@ def run(ctx: StageContext) -> dict:
     rerun = RerunSummary()
     selected = [e for e in order if ctx.selected(e)]
     digests = picks_digests(picks)
+    ledger.prefetch(selected)
     redo: dict[str, dict] = {}
     for event_id in selected:
         inputs = {**shared_inputs, "picks": digests[event_id],

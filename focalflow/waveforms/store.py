@@ -79,10 +79,14 @@ class WindowSet:
 
     def codes(self, i: int) -> tuple[str, str, str, str]:
         """(network, station, location, channel) of row ``i``."""
+        return self.all_codes()[i]
+
+    def all_codes(self) -> list[tuple[str, str, str, str]]:
+        """(network, station, location, channel) of every row."""
         if self._codes is None:  # decoded once: readers ask for every row's codes
             self._codes = list(zip(*([code.decode() for code in self.table[f].tolist()]
                                      for f in TEXT_FIELDS)))
-        return self._codes[i]
+        return self._codes
 
     def column(self, name: str) -> np.ndarray:
         """A column (codes as ``str``)."""
