@@ -64,7 +64,7 @@ def main() -> None:
             demo = generate(tmp / "demo_data", seed=0)
         base = demo_config_dict(demo, tmp / "sds_work")
         config = config_from_dict(base, base_dir=REPO)
-        events_table = read_catalog(config.catalog)[0]
+        events_table = read_event_catalog(config.catalog)[0]
         events = set(events_table["event_id"][: args.events])
 
         sds = timed("stage1 sds", lambda: run_stage(

@@ -1,5 +1,4 @@
 """Config validation, atomic writes, tables and the failures log."""
-from pathlib import Path
 
 import pandas as pd
 import pytest

@@ -11,8 +11,6 @@ trends and plunges (degrees, lower hemisphere) and the Frohlich ``faulting_class
 """
 from __future__ import annotations
 
-import math
-import re
 from pathlib import Path
 
 import numpy as np

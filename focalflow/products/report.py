@@ -169,7 +169,7 @@ def write_report(wd: WorkDir, catalog: pd.DataFrame, events: pd.DataFrame | None
         start = (page - 1) * PAGE_ROWS + 1
         write_text_atomic(wd.report_dir / f"events-{page}.html", "\n".join([
             _head(f"{title or 'focalflow report'}: events {start}-{start + len(chunk) - 1}"),
-            f"<h1>{heading}</h1>", f'<p><a href="index.html">Summary and figures</a></p>',
+            f"<h1>{heading}</h1>", '<p><a href="index.html">Summary and figures</a></p>',
             _table_note(total, page, len(chunk), pages), _events_table(chunk),
             f"<script>{SCRIPT}</script>", "</body></html>"]) + "\n", if_changed=True)
     for stale in wd.report_dir.glob("events-*.html"):

@@ -111,9 +111,9 @@ class WindowSet:
         """A set from row dicts (any :data:`TABLE` fields; others 0/NaN/False/"") and the
         rows' samples."""
         table = np.zeros(len(rows), TABLE)
-        for field, kind in FIELDS:
+        for column, kind in FIELDS:
             if kind == "f8":
-                table[field] = np.nan
+                table[column] = np.nan
         for i, row in enumerate(rows):
             for key, value in row.items():
                 table[i][key] = value.encode() if key in TEXT_FIELDS else value
