@@ -29,21 +29,23 @@ def test_kernels_compile_once_and_are_found_by_a_new_process(tmp_path, repo_dir)
 
 def test_preprocessing_kernels_compiled_at_set_up_serve_stage_4(tmp_path, repo_dir):
     """``python -m models.kernels`` caches the kernels for the very argument types stage 4
-    passes (float32 store samples, float64 traces): a later process compiles nothing."""
+    passes (float32 store samples, float64 traces): a later process compiles nothing, nor
+    imports scipy's signal module (over a second) to resample."""
     env = {**os.environ, "NUMBA_CACHE_DIR": str(tmp_path)}
     setup = subprocess.run([sys.executable, "-m", "models.kernels"], cwd=repo_dir, env=env,
                            capture_output=True, text=True, timeout=300)
     assert setup.returncode == 0 and "ready in" in setup.stdout, setup.stderr
-    probe = ("import numpy as np\nfrom models import kernels\n"
+    probe = ("import sys\nimport numpy as np\nfrom models import kernels\n"
              "from models.focalflow_net import FocalflowNet\n"
              "traces = np.random.default_rng(0).normal(size=(3, 400))\n"
              "for data in (traces.astype(np.float32), traces):\n"
              "    FocalflowNet().preprocess(data, [200.0] * 3, 100.0)\n"
              "print(sum(sum(k.stats.cache_misses.values()) for k in "
-             "(kernels.clean_resampled_windows, kernels.noise_scaled_inputs)))\n")
+             "(kernels.clean_resampled_windows, kernels.noise_scaled_inputs)), "
+             "'scipy.signal' in sys.modules)\n")
     later = subprocess.run([sys.executable, "-c", probe], cwd=repo_dir, env=env,
                            capture_output=True, text=True, timeout=300)
-    assert later.stdout.strip() == "0", later.stderr
+    assert later.stdout.strip() == "0 False", later.stderr
 
 
 def test_stages_that_do_not_classify_never_import_tensorflow(demo_dir, tmp_path, repo_dir):
