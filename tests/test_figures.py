@@ -145,3 +145,23 @@ def test_png_writer_round_trips_the_pixels_of_a_drawn_sheet(tmp_path):
     with Image.open(path) as image:
         assert image.mode == "RGB" and image.info["dpi"] == pytest.approx((150, 150), abs=0.05)
         assert np.array_equal(np.asarray(image), rgb)
+
+
+def test_text_is_blended_by_glyph_coverage_and_clipped_at_the_image_edge():
+    """Each pixel under a line of text becomes (background x (255 - coverage) + ink x
+    coverage) / 255, rounded; a line that runs off the image is cut there."""
+    from focalflow.products.plots.glyphs import TextLayer, atlas
+
+    glyphs = atlas(8.0, 150)
+    background = np.random.default_rng(5).integers(0, 256, (40, 90, 3), dtype=np.uint8)
+    layer = TextLayer(background.copy())
+    text = "ST12 -0.73°"
+    x0, y0, x1, y1 = layer.put(glyphs, text, 30, 20, color="#1a64c8")
+    assert (x1 - x0, y1 - y0) == (glyphs.width(text), glyphs.height) and x1 > 90  # runs off
+    coverage = glyphs.line(text)[:, :90 - x0].astype(np.int64)[..., None]
+    ink = np.array([0x1a, 0x64, 0xc8])
+    under = background[y0:y1, x0:].astype(np.int64)
+    expected = background.copy()
+    expected[y0:y1, x0:] = (under * (255 - coverage) + ink * coverage + 127) // 255
+    assert np.array_equal(layer.rgb, expected)
+    assert not np.array_equal(layer.rgb, background)
