@@ -103,8 +103,7 @@ def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, st
     one instrument per station).
     """
     codes = windows.all_codes() if windows is not None else []
-    count = len(codes)
-    exact = dict(zip(codes, range(count)))
+    exact = dict(zip(codes, range(len(codes))))
     by_station = verticals_of = None
     rows: list[int | None] = []
     reasons: list[str] = []
@@ -115,7 +114,7 @@ def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, st
             reasons.append("")
             continue
         if by_station is None:
-            by_station, verticals_of = _instruments(windows, count)
+            by_station, verticals_of = _instruments(codes)
         locations = by_station.get((net, sta), {})
         # the pick's location, else the one stage 3 cut from (a pick often names none)
         location = loc if loc in locations else (min(locations) if locations else None)
@@ -136,12 +135,11 @@ def vertical_rows(windows: WindowSet | None, picks: list[tuple[str, str, str, st
     return rows, reasons
 
 
-def _instruments(windows: WindowSet | None, count: int) -> tuple[dict, dict]:
-    """The rows of one event's windows by (network, station), location and channel, and the
-    vertical channels of each (station, location), sorted."""
+def _instruments(codes: list[tuple[str, str, str, str]]) -> tuple[dict, dict]:
+    """The rows of one event's windows (their ``codes``) by (network, station), location and
+    channel, and the vertical channels of each (station, location), sorted."""
     by_station: dict[tuple[str, str], dict[str, dict[str, int]]] = {}
-    for i in range(count):
-        network, station, location, channel = windows.codes(i)
+    for i, (network, station, location, channel) in enumerate(codes):
         by_station.setdefault((network, station), {}).setdefault(location, {})[channel] = i
     verticals_of = {(key, location): sorted(c for c in channels if c.endswith("Z"))
                     for key, locations in by_station.items()
@@ -326,19 +324,18 @@ def classify_p_windows(model, workdir, picks: pd.DataFrame, batch_size: int = 40
     in pick order: the columns of both, with ``reason`` the first reason the pick is unusable
     ("" if usable). The calls do not depend on the chunking (on some CPUs the probabilities do,
     in their last float32 bits: the kernels round the last rows of a batch differently)."""
-    def read_and_prepare(span: tuple[int, int]):
-        frame, groups = read_p_window_groups(workdir, picks.iloc[span[0]:span[1]])
+    def read_and_prepare(begin: int):
+        frame, groups = read_p_window_groups(workdir, picks.iloc[begin:begin + chunk_picks])
         return frame, prepare_windows(model, groups, len(frame), shifts)
 
-    spans = iter([(begin, begin + chunk_picks)
-                  for begin in range(0, max(len(picks), 1), chunk_picks)])
+    starts = iter(range(0, max(len(picks), 1), chunk_picks))
     parts = []
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="read_p_windows") as reader:
-        ahead = deque(reader.submit(read_and_prepare, span)
-                      for span in islice(spans, READ_AHEAD_CHUNKS))
+        ahead = deque(reader.submit(read_and_prepare, begin)
+                      for begin in islice(starts, READ_AHEAD_CHUNKS))
         while ahead:
             frame, prepared = ahead.popleft().result()
-            ahead.extend(reader.submit(read_and_prepare, span) for span in islice(spans, 1))
+            ahead.extend(reader.submit(read_and_prepare, begin) for begin in islice(starts, 1))
             calls = classify_prepared_windows(model, prepared, batch_size, min_confidence)
             calls["reason"] = np.where(frame["reason"] != "", frame["reason"], calls["reason"])
             parts.append(pd.concat([frame.drop(columns="reason"), calls], axis=1))
