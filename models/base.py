@@ -315,11 +315,13 @@ class PolarityModel(abc.ABC):
 
         from models.kernels import clean_resampled_windows
 
-        rows = np.flatnonzero(valid)
-        windows[rows] = clean_resampled_windows(
-            data if len(rows) == n else data[rows], start[rows],
-            hann_taper(npts, self.taper_fraction), resampling_taps(ratio), ratio.numerator,
-            ratio.denominator, self.window_samples)
+        every = valid.all()
+        cut = clean_resampled_windows(
+            data if every else data[valid], start[valid], hann_taper(npts, self.taper_fraction),
+            resampling_taps(ratio), ratio.numerator, ratio.denominator, self.window_samples)
+        if every:
+            return cut, valid, reasons
+        windows[valid] = cut
         return windows, valid, reasons
 
     def _zero_runs(self, data: np.ndarray, start: np.ndarray, rows: np.ndarray,
@@ -332,8 +334,13 @@ class PolarityModel(abc.ABC):
         if not len(index) or span < GAP_ZERO_RUN:
             return out
         first = np.clip(np.floor(start[index]).astype(np.int64), 0, max(data.shape[1] - span, 0))
-        cols = np.minimum(first[:, None] + np.arange(span), data.shape[1] - 1)
-        zero = data[index[:, None], cols] == 0
+        if (first == first[0]).all() and first[0] + span <= data.shape[1]:
+            # the usual case, windows cut with the pick at a fixed offset: a slice
+            columns = slice(first[0], first[0] + span)
+            zero = (data[:, columns] if len(index) == len(data) else data[index, columns]) == 0
+        else:
+            cols = np.minimum(first[:, None] + np.arange(span), data.shape[1] - 1)
+            zero = data[index[:, None], cols] == 0
         maybe = zero.sum(axis=1) >= GAP_ZERO_RUN
         if maybe.any():
             runs = np.lib.stride_tricks.sliding_window_view(zero[maybe], GAP_ZERO_RUN, axis=1)

@@ -94,11 +94,9 @@ def build_inputs(windows: np.ndarray) -> np.ndarray:
     """
     from models.kernels import noise_scaled_inputs
 
-    shape, scaled = noise_scaled_inputs(np.ascontiguousarray(windows, dtype=np.float64),
-                                        NOISE_SAMPLES, NOISE_SCALE)
-    inputs = np.empty(shape.shape + (2,), np.float32)
-    inputs[..., 0] = shape
-    inputs[..., 1] = np.tanh(scaled)  # NumPy's float32 tanh: SIMD, 6x faster than float64's
+    inputs = noise_scaled_inputs(np.ascontiguousarray(windows, dtype=np.float64), NOISE_SAMPLES,
+                                 NOISE_SCALE)
+    np.tanh(inputs[..., 1], out=inputs[..., 1])  # float32 tanh: SIMD, 6x faster than float64's
     return inputs
 
 

@@ -156,3 +156,49 @@ def test_windows_are_cut_as_scipy_resamples_whole_cleaned_traces():
         assert valid.all()
         scale = np.abs(expected).max()
         np.testing.assert_allclose(windows, expected, rtol=0, atol=1e-12 * scale)
+
+
+def test_refused_traces_get_their_reason_whether_picks_align_or_not():
+    """The checks read the windows as slices when every pick sits at the same sample (the
+    windows stage 3 cuts) and gather them otherwise: the same reasons either way."""
+    from models.base import REASON_FLAT, REASON_GAP, REASON_NOT_FINITE, REASON_OFF_TRACE
+
+    model = FocalflowNet()
+    data = np.random.default_rng(2).normal(size=(6, 400))
+    data[1, 10] = np.nan
+    data[2] = 3.0
+    data[4, 190:210] = 0.0  # zero-filled gap across the pick
+    data[5, 205:209] = 0.0  # four zeros: a quiet moment, not a gap
+    aligned = [200.0, 200.0, 200.0, 395.0, 200.0, 200.0]
+    expected = ["", REASON_NOT_FINITE, REASON_FLAT, REASON_OFF_TRACE, REASON_GAP, ""]
+    for picks in (aligned, [p + k for k, p in enumerate(aligned[:3])] + aligned[3:]):
+        _, valid, reasons = model.cut_windows(data, picks, 100.0)
+        assert reasons == expected and valid.tolist() == [r == "" for r in expected]
+    _, _, reasons = model.cut_windows(data[[0, 4]], [200.0, 200.0], 100.0)
+    assert reasons == ["", REASON_GAP]
+
+
+def test_inputs_are_the_window_over_its_peak_and_over_its_pre_pick_noise():
+    from models.focalflow_net import NOISE_SAMPLES, NOISE_SCALE
+
+    windows = np.random.default_rng(4).normal(size=(50, 256)).cumsum(axis=1)
+    windows[3, :NOISE_SAMPLES] = 2.0  # silent before the pick: the level is 1 % of the peak
+    windows[4, :NOISE_SAMPLES:2] = 7.0  # repeated values in the noise sample
+    inputs = build_inputs(windows)
+    base = np.median(windows[:, :NOISE_SAMPLES], axis=1, keepdims=True)
+    peak = np.abs(windows - base).max(axis=1, keepdims=True)
+    mad = np.median(np.abs(windows[:, :NOISE_SAMPLES] - base), axis=1, keepdims=True)
+    level = np.maximum(1.4826 * mad, 0.01 * peak)
+    assert inputs.shape == (50, 256, 2) and inputs.dtype == np.float32
+    np.testing.assert_allclose(inputs[..., 0], (windows - base) / peak, rtol=1e-6, atol=1e-7)
+    np.testing.assert_allclose(inputs[..., 1], np.tanh((windows - base) / (NOISE_SCALE * level)),
+                               rtol=1e-6, atol=1e-7)
+
+
+def test_the_kernels_median_is_numpys():
+    from models.kernels import _median
+
+    rng = np.random.default_rng(5)
+    for n in [1, 2, 3, 4, 7, 8, 79, 80, 81]:
+        for values in (rng.normal(size=n), rng.integers(-2, 3, n).astype(float), np.full(n, 1.5)):
+            assert _median(values.copy()) == np.median(values)

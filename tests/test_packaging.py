@@ -10,7 +10,7 @@ import zipfile
 
 import pytest
 
-TEST_ONLY = {"pytest", "pytest-timeout", "selenium"}
+TEST_ONLY = {"pytest", "pytest-timeout", "pytest-xdist", "selenium"}
 
 
 def requirement_name(line: str) -> str:

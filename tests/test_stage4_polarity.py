@@ -275,3 +275,16 @@ def test_a_pick_without_the_windows_location_still_finds_its_window():
                                             ("XX", "B02", "", "HHZ")], "store.h5")
     assert rows == [0, 0, None] and reasons[:2] == ["", ""]
     assert reasons[2] == "no P window (vertical component) in store.h5"
+
+
+def test_snr_is_the_same_for_aligned_and_scattered_picks():
+    from focalflow.polarity.predict import snr
+
+    rng = np.random.default_rng(6)
+    data = (rng.normal(size=(5, 400)) * [[1.0], [2.0], [0.5], [1.0], [1.0]]).astype(np.float32)
+    data[:, 200:250] *= 10.0  # signal after the pick at sample 200: SNR ~10
+    aligned = snr(data, np.full(5, 200.0), 100.0)
+    scattered = snr(np.vstack([data, data[:1]]), np.r_[np.full(5, 200.0), 300.0], 100.0)
+    np.testing.assert_array_equal(scattered[:5], aligned)
+    assert np.all((aligned > 5) & (aligned < 15))
+    assert np.isnan(snr(data[:1], [30.0], 100.0)[0])  # the noise span runs off the trace

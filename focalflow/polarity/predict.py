@@ -152,7 +152,7 @@ def snr(data: np.ndarray, pick_index: np.ndarray, sampling_rate_hz: float,
     """Amplitude signal-to-noise ratio of each row of ``data``: RMS over ``span_s`` after the pick
     over RMS over ``span_s`` before it (both about the noise mean), rounded to 0.01; NaN where a
     span runs off the trace."""
-    data = np.asarray(data, dtype=np.float64)
+    data = np.asarray(data)
     n, npts = data.shape
     m = int(round(span_s * sampling_rate_hz))
     k = np.round(np.nan_to_num(np.asarray(pick_index, dtype=np.float64), nan=-1.0)).astype(np.int64)
@@ -160,15 +160,24 @@ def snr(data: np.ndarray, pick_index: np.ndarray, sampling_rate_hz: float,
     out = np.full(n, np.nan)
     if not ok.any():
         return out
-    rows = np.flatnonzero(ok)[:, None]
-    noise = data[rows, k[ok, None] + np.arange(-m, 0)]
-    signal = data[rows, k[ok, None] + np.arange(m)]
+    spans = row_spans(data, ok, k[ok] - m, 2 * m).astype(np.float64)
+    noise, signal = spans[:, :m], spans[:, m:]
     base = noise.mean(axis=1, keepdims=True)
     noise_rms = np.sqrt(np.mean((noise - base) ** 2, axis=1))
     signal_rms = np.sqrt(np.mean((signal - base) ** 2, axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
         out[ok] = np.where(noise_rms > 0, signal_rms / noise_rms, np.inf)
     return out.round(2)
+
+
+def row_spans(data: np.ndarray, rows: np.ndarray, first: np.ndarray, width: int) -> np.ndarray:
+    """``width`` samples of each row of ``data`` selected by the mask ``rows``, from its sample
+    ``first`` (all inside the row): a slice when they all start at the same sample (windows cut
+    with the pick at a fixed offset, the usual case), else gathered."""
+    if (first == first[0]).all():
+        columns = slice(first[0], first[0] + width)
+        return data[:, columns] if rows.all() else data[rows, columns]
+    return data[np.flatnonzero(rows)[:, None], first[:, None] + np.arange(width)]
 
 
 PICK_KEYS = ["event_id", "network", "station", "location"]
