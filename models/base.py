@@ -334,13 +334,7 @@ class PolarityModel(abc.ABC):
         if not len(index) or span < GAP_ZERO_RUN:
             return out
         first = np.clip(np.floor(start[index]).astype(np.int64), 0, max(data.shape[1] - span, 0))
-        if (first == first[0]).all() and first[0] + span <= data.shape[1]:
-            # the usual case, windows cut with the pick at a fixed offset: a slice
-            columns = slice(first[0], first[0] + span)
-            zero = (data[:, columns] if len(index) == len(data) else data[index, columns]) == 0
-        else:
-            cols = np.minimum(first[:, None] + np.arange(span), data.shape[1] - 1)
-            zero = data[index[:, None], cols] == 0
+        zero = row_spans(data, index, first, span) == 0
         maybe = zero.sum(axis=1) >= GAP_ZERO_RUN
         if maybe.any():
             runs = np.lib.stride_tricks.sliding_window_view(zero[maybe], GAP_ZERO_RUN, axis=1)
@@ -438,6 +432,18 @@ def decide(probs: dict[str, np.ndarray], valid: np.ndarray, reasons: list[str],
     return pd.DataFrame({"polarity": polarity.astype(np.int64), "prob_up": up * nan,
                          "prob_down": down * nan, "prob_undecided": undecided * nan,
                          "clarity": clarity, "valid": valid, "reason": reasons})
+
+
+def row_spans(data: np.ndarray, rows: np.ndarray, first: np.ndarray, width: int) -> np.ndarray:
+    """``width`` samples of the rows ``rows`` (sorted indices) of ``data`` (n, npts), each from
+    its sample ``first`` (>= 0; the last sample repeats past the end of the row): a slice when
+    they all start at the same sample and fit (windows cut with the pick at a fixed offset, the
+    usual case), else gathered."""
+    npts = data.shape[1]
+    if (first == first[0]).all() and first[0] + width <= npts:
+        columns = slice(first[0], first[0] + width)
+        return data[:, columns] if len(rows) == len(data) else data[rows, columns]
+    return data[rows[:, None], np.minimum(first[:, None] + np.arange(width), npts - 1)]
 
 
 @functools.lru_cache(maxsize=64)

@@ -29,6 +29,7 @@ import pandas as pd
 
 from focalflow.errors import InputError
 from focalflow.waveforms.store import WindowSet, read_sets
+from models.base import row_spans
 
 log = logging.getLogger("focalflow.polarity.predict")
 
@@ -160,7 +161,7 @@ def snr(data: np.ndarray, pick_index: np.ndarray, sampling_rate_hz: float,
     out = np.full(n, np.nan)
     if not ok.any():
         return out
-    spans = row_spans(data, ok, k[ok] - m, 2 * m).astype(np.float64)
+    spans = row_spans(data, np.flatnonzero(ok), k[ok] - m, 2 * m).astype(np.float64)
     noise, signal = spans[:, :m], spans[:, m:]
     base = noise.mean(axis=1, keepdims=True)
     noise_rms = np.sqrt(np.mean((noise - base) ** 2, axis=1))
@@ -168,16 +169,6 @@ def snr(data: np.ndarray, pick_index: np.ndarray, sampling_rate_hz: float,
     with np.errstate(divide="ignore", invalid="ignore"):
         out[ok] = np.where(noise_rms > 0, signal_rms / noise_rms, np.inf)
     return out.round(2)
-
-
-def row_spans(data: np.ndarray, rows: np.ndarray, first: np.ndarray, width: int) -> np.ndarray:
-    """``width`` samples of each row of ``data`` selected by the mask ``rows``, from its sample
-    ``first`` (all inside the row): a slice when they all start at the same sample (windows cut
-    with the pick at a fixed offset, the usual case), else gathered."""
-    if (first == first[0]).all():
-        columns = slice(first[0], first[0] + width)
-        return data[:, columns] if rows.all() else data[rows, columns]
-    return data[np.flatnonzero(rows)[:, None], first[:, None] + np.arange(width)]
 
 
 PICK_KEYS = ["event_id", "network", "station", "location"]
