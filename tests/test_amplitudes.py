@@ -9,6 +9,7 @@ from focalflow.errors import InputError
 from focalflow.formats.hypoinverse import read_hypoinverse
 from focalflow.mechanisms.amplitudes import (SpSettings, measure_event_sp, measure_sp_amplitudes,
                                              read_sp_corrections)
+from focalflow.mechanisms.bandpass import butterworth_bandpass, sosfilt
 from focalflow.tables import COLUMNS
 from focalflow.waveforms.store import WindowSet, write_sets
 
@@ -42,6 +43,25 @@ def test_ratio_of_known_pulses_and_the_signal_to_noise_rule():
     noisy = three_components(2000, 100.0, rng, 60.0, pulses)
     amps = measure_sp_amplitudes(noisy, noisy, p_time, s_time)
     assert not amps.passes(3.0)
+
+
+@pytest.mark.parametrize("rate_hz, low_hz, high_hz",
+                         [(20.0, 1.0, 9.0), (100.0, 1.0, 40.0), (100.0, 0.05, 5.0),
+                          (200.0, 8.0, 9.5), (500.0, 2.0, 225.0)])
+def test_bandpass_is_scipys_causal_butterworth(rate_hz, low_hz, high_hz):
+    from scipy.signal import butter, sosfilt as scipy_sosfilt, sosfreqz
+
+    reference = butter(4, [low_hz, high_hz], btype="bandpass", fs=rate_hz, output="sos")
+    sos = butterworth_bandpass(4, low_hz, high_hz, rate_hz)
+    _, ours = sosfreqz(sos, 2048, fs=rate_hz)
+    _, theirs = sosfreqz(reference, 2048, fs=rate_hz)
+    assert np.abs(ours - theirs).max() < 1e-9
+    x = np.random.default_rng(2).normal(size=4000).cumsum()
+    assert np.array_equal(sosfilt(reference, x), scipy_sosfilt(reference, x))
+    filtered = sosfilt(sos, x)
+    assert np.abs(filtered - scipy_sosfilt(reference, x)).max() < 1e-9 * np.abs(filtered).max()
+    with pytest.raises(ValueError, match="half the sampling rate"):
+        butterworth_bandpass(4, 1.0, 60.0, 100.0)
 
 
 def test_window_without_the_pick_is_a_clear_error():

@@ -30,7 +30,6 @@ the vertical channel's code.
 """
 from __future__ import annotations
 
-import functools
 import logging
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,10 +37,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 from obspy import Stream
-from scipy.signal import butter, sosfilt
 
 from focalflow.errors import FocalflowError, InputError
 from focalflow.formats.skhash import read_skhash_statcor
+from focalflow.mechanisms.bandpass import butterworth_bandpass, sosfilt
 from focalflow.mechanisms.sp_settings import SpSettings
 from focalflow.tables import COLUMNS
 from focalflow.waveforms.store import WindowSet, read_sets
@@ -128,7 +127,7 @@ def _vector_amplitude(window: list[Component], pick, settings: SpSettings):
     freqmax = min(settings.freqmax_hz, 0.45 * rate)
     if settings.freqmin_hz >= freqmax:
         raise FocalflowError(f"filter band {settings.freqmin_hz}-{freqmax:g} Hz is empty at {rate:g} Hz")
-    sos = _bandpass(settings.freqmin_hz, freqmax, rate)
+    sos = butterworth_bandpass(4, settings.freqmin_hz, freqmax, rate)
     n_pre = max(int((pick - NOISE_GAP_S - start) * rate), 1)
     taper = np.ones(npts)
     n_taper = min(int(TAPER_S * rate), npts // 4)
@@ -145,11 +144,6 @@ def _vector_amplitude(window: list[Component], pick, settings: SpSettings):
         data = (data - data[:n_pre].mean()) * taper
         power += sosfilt(sos, data) ** 2
     return start, rate, np.sqrt(power)
-
-
-@functools.lru_cache(maxsize=32)
-def _bandpass(freqmin_hz: float, freqmax_hz: float, rate: float) -> np.ndarray:
-    return butter(4, [freqmin_hz, freqmax_hz], btype="bandpass", fs=rate, output="sos")
 
 
 def _peak(values: np.ndarray, start, rate: float, t0, t1,
