@@ -106,11 +106,11 @@ def read_reversals(path: Path, spec: dict) -> list[str]:
 def read_waveform(path: Path, spec: dict) -> list[str]:
     """A miniSEED file of ``mseed/<event>/`` as stage 2 reads one channel: rejected -> row."""
     from focalflow.config import SacConfig
-    from focalflow.waveforms.assemble import TraceRejected, merge_gaps, read_mseed
+    from focalflow.waveforms.assemble import TraceRejected, merge_gaps, read_checked_mseed
 
     sac = SacConfig()
     try:
-        merge_gaps(read_mseed(path), sac.gap_policy, sac.max_gap_s, sac.gap_fill)
+        merge_gaps(read_checked_mseed(path), sac.gap_policy, sac.max_gap_s, sac.gap_fill)
     except TraceRejected as exc:
         return [f"{path.name}: {exc}"]
     return []

@@ -10,7 +10,7 @@ from obspy.core.inventory import Channel, Inventory, Network, Station
 from obspy.io.sac import SACTrace
 
 from focalflow.formats.sac import write_sac
-from focalflow.waveforms.assemble import (TraceRejected, merge_gaps, orientation, read_mseed,
+from focalflow.waveforms.assemble import (TraceRejected, merge_gaps, orientation, read_checked_mseed,
                                           rotate_to_zne, to_sac, vertical_up)
 
 T0 = UTCDateTime("2021-06-01T12:00:00")
@@ -45,9 +45,9 @@ def test_read_mseed_names_the_file_and_the_problem(tmp_path):
     for name, (content, message) in cases.items():
         (tmp_path / name).write_bytes(content)
         with pytest.raises(TraceRejected, match=message):
-            read_mseed(tmp_path / name)
+            read_checked_mseed(tmp_path / name)
     (tmp_path / "good.mseed").write_bytes(good)
-    assert read_mseed(tmp_path / "good.mseed")[0].stats.npts == 2000
+    assert read_checked_mseed(tmp_path / "good.mseed")[0].stats.npts == 2000
 
 
 def test_short_gaps_are_filled_long_ones_and_rejected_policy_refuse():

@@ -36,12 +36,13 @@ from typing import Callable, Iterable, Optional
 
 import numpy as np
 import pandas as pd
-from obspy import Inventory, Stream, UTCDateTime, read
+from obspy import Inventory, Stream, UTCDateTime
 from obspy.io.mseed.util import get_record_information
 from obspy.io.sac import SACTrace
 
 from focalflow.errors import FocalflowError
 from focalflow.formats.common import check_codes, parse_time
+from focalflow.formats.mseed import read_mseed
 from focalflow.formats.sac import sac_trace, write_sac_folder
 from focalflow.waveforms.inventory import StationXmlCache
 from focalflow.waveforms.store import WindowSet, concatenate_sets, write_sets
@@ -53,7 +54,7 @@ class TraceRejected(FocalflowError):
     """A trace or file that cannot be used; the message says why (it lands in failures.csv)."""
 
 
-def read_mseed(path: Path | str) -> Stream:
+def read_checked_mseed(path: Path | str) -> Stream:
     """Read one miniSEED file; raise :class:`TraceRejected` for empty, garbage or truncated files.
 
     A file whose last record is cut off (its size is not a whole number of records) is rejected
@@ -69,7 +70,7 @@ def read_mseed(path: Path | str) -> Stream:
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
-            stream = read(io.BytesIO(raw), format="MSEED")
+            stream = read_mseed(io.BytesIO(raw))
         except Exception as exc:
             text = " ".join(str(exc).split())[:200]
             raise TraceRejected(f"{path.name}: not valid miniSEED ({type(exc).__name__}: {text})") \
@@ -381,7 +382,7 @@ def convert_instrument(files: list[Path], inventory: Inventory, sac_config,
     components: dict[str, object] = {}
     for path in files:
         try:
-            stream = read_mseed(path)
+            stream = read_checked_mseed(path)
             stream = merge_gaps(stream, sac_config.gap_policy, sac_config.max_gap_s,
                                 sac_config.gap_fill)
             if len(stream) != 1:

@@ -16,8 +16,8 @@ large (HTTP 413) is split, any other failure after the last retry raises
 :class:`DownloadError`; a provider that cannot be reached at all raises
 :class:`ProviderUnreachable` (and :func:`require_reachable` stops the stage when no provider
 is left). Stations and channels with codes outside the FDSN character set are dropped.
-:class:`SdsSource` reads ``obspy.clients.filesystem.sds`` (never with a wildcard code) and a
-folder of StationXML files.
+:class:`SdsSource` reads an SDS archive (:mod:`focalflow.waveforms.sds`, never with a wildcard
+code) and a folder of StationXML files.
 
 :func:`choose_instruments` keeps one instrument per station (all its components) by the
 configured channel and location priorities. Distances are epicentral, in km.
@@ -40,6 +40,7 @@ from focalflow.errors import ConfigError, FocalflowError, StageFailed
 from focalflow.formats.common import check_codes
 from focalflow.formats.stationxml import drop_invalid_codes, read_stationxml
 from focalflow.waveforms.fdsn_http import AnswerTooLarge, GuardedHandler, HttpLimits, guarded_client
+from focalflow.waveforms.sds import read_sds
 
 log = logging.getLogger("focalflow.waveforms.download")
 
@@ -347,15 +348,12 @@ class SdsSource:
     unreachable = None  # a local archive is always there
 
     def __init__(self, config: SdsConfig):
-        from obspy.clients.filesystem.sds import Client
-
         root, xml_dir = Path(config.root), Path(config.stationxml_dir)
         if not root.is_dir():
             raise FocalflowError(f"waveforms.sds.root: SDS archive folder {root} not found")
         if not xml_dir.is_dir():
             raise FocalflowError(f"waveforms.sds.stationxml_dir: folder {xml_dir} not found")
         self.config = config
-        self._client = Client(str(root))
         self._inventory: Optional[Inventory] = None
 
     def __repr__(self) -> str:
@@ -397,7 +395,7 @@ class SdsSource:
                 raise DownloadError(f"SDS archive {self.config.root}: not asked for "
                                     f"{net}.{sta}.{loc}.{cha}: {exc}") from None
             try:
-                stream += self._client.get_waveforms(net, sta, loc, cha, t0, t1)
+                stream += read_sds(self.config.root, net, sta, loc, cha, t0, t1)
             except Exception as exc:
                 raise DownloadError(f"SDS archive {self.config.root}: reading {net}.{sta}.{loc}.{cha}:"
                                     f" {_one_line(exc)}") from None

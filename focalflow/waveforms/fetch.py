@@ -23,6 +23,7 @@ from typing import Callable
 from obspy import Stream, UTCDateTime
 
 from focalflow.formats.common import parse_time
+from focalflow.formats.mseed import write_mseed
 from focalflow.waveforms.download import (DownloadError, Instrument, choose_instruments,
                                           fdsn_channel_query)
 from focalflow.waveforms.inventory import StationXmlCache
@@ -218,6 +219,6 @@ def write_channels(stream: Stream, instrument: Instrument, folder: Path,
         traces.sort()
         name = f"{instrument.network}.{instrument.station}.{instrument.location}.{channel}.mseed"
         with atomic_path(folder / name) as tmp:
-            traces.write(str(tmp), format="MSEED")
+            write_mseed(traces, tmp)
         written.append(name)
     return written

@@ -34,6 +34,7 @@ from obspy.geodetics import gps2dist_azimuth
 
 from focalflow.errors import FocalflowError
 from focalflow.formats.common import check_codes, iso_time
+from focalflow.formats.mseed import read_mseed
 from focalflow.workdir import atomic_path
 
 log = logging.getLogger("focalflow.waveforms.files")
@@ -310,7 +311,8 @@ class FilesSource:
             start = min(r[4] for r in requests)
             end = max(r[5] for r in requests)
             try:
-                part = read_quietly(path, format=fmt, starttime=start, endtime=end)
+                part = read_mseed(path, starttime=start, endtime=end) if fmt == "MSEED" \
+                    else read_quietly(path, format=fmt, starttime=start, endtime=end)
             except Exception as exc:
                 from focalflow.waveforms.download import DownloadError
 
