@@ -147,6 +147,30 @@ def test_png_writer_round_trips_the_pixels_of_a_drawn_sheet(tmp_path):
         assert np.array_equal(np.asarray(image), rgb)
 
 
+@pytest.mark.parametrize("text_x", [0.5, 0.995, 1.05])
+def test_saved_figures_are_cropped_like_matplotlibs_tight_bounding_box(tmp_path, text_x):
+    """Text in the middle, at the canvas edge (only the 0.1-inch margin runs off: padded
+    with white) and beyond it (drawn again): the size matplotlib's tight box gives."""
+    from PIL import Image
+
+    from focalflow.products.plots.style import save_figure
+
+    def figure():
+        fig, ax = plt.subplots(figsize=(3.0, 2.0))
+        ax.plot([0, 1], [0, 1])
+        fig.text(text_x, 0.5, "edge", ha="right" if text_x < 1.01 else "left")
+        return fig
+
+    save_figure(figure(), tmp_path / "ours.png", 100)
+    figure().savefig(tmp_path / "theirs.png", dpi=100, bbox_inches="tight", pad_inches=0.1)
+    with Image.open(tmp_path / "ours.png") as ours, Image.open(tmp_path / "theirs.png") as theirs:
+        assert abs(ours.width - theirs.width) <= 1 and abs(ours.height - theirs.height) <= 1
+        pixels = np.asarray(ours.convert("RGB"))
+    assert (pixels[:, -3:] == 255).all() and (pixels[-3:] == 255).all()  # white margins
+    assert (pixels < 128).any()  # something was drawn
+    plt.close("all")
+
+
 def test_text_is_blended_by_glyph_coverage_and_clipped_at_the_image_edge():
     """Each pixel under a line of text becomes (background x (255 - coverage) + ink x
     coverage) / 255, rounded; a line that runs off the image is cut there."""

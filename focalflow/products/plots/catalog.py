@@ -319,6 +319,7 @@ def plot_orientations_over_time(catalog: pd.DataFrame) -> plt.Figure:
     """Strike, dip, rake and P/T axis trend and plunge against origin time."""
     with style():
         fig, axes = plt.subplots(5, 1, figsize=(9.0, 10.0), sharex=True)
+        fig.subplots_adjust(right=0.85)  # the legends beside the panels stay on the canvas
         times = times_of(catalog)
         use_time = np.isfinite(times.astype("datetime64[ms]").astype(float)).any() \
             if len(times) else False

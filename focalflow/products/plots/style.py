@@ -30,28 +30,37 @@ def style() -> Iterator[None]:
 
 def save_figure(fig: plt.Figure, path: Path | str, dpi: int) -> Path:
     """Write ``fig`` as PNG atomically and close it: drawn once at ``dpi``, cropped to what it
-    shows plus 0.1 inch (what ``bbox_inches="tight"`` gives, without drawing twice), written
-    by :func:`write_png` (no timestamp, so reruns give identical files)."""
+    shows plus 0.1 inch of its face colour (what ``bbox_inches="tight"`` gives, without drawing
+    twice), written by :func:`write_png` (no timestamp, so reruns give identical files). Only
+    a figure drawing outside its own canvas (e.g. a legend beside the axes) is drawn again,
+    through ``savefig``."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     try:
         fig.set_dpi(dpi)
         canvas = FigureCanvasAgg(fig)
         canvas.draw()
-        box = fig.get_tightbbox(canvas.get_renderer()).padded(0.1)
+        box = fig.get_tightbbox(canvas.get_renderer())
         if box.x0 < 0 or box.y0 < 0 or box.x1 > fig.get_figwidth() \
-                or box.y1 > fig.get_figheight():  # e.g. a legend beside the axes: draw again
+                or box.y1 > fig.get_figheight():
             buffer = io.BytesIO()
             fig.savefig(buffer, format="png", dpi=dpi, bbox_inches="tight", pad_inches=0.1,
                         metadata={"Software": None})
             with atomic_path(Path(path)) as tmp:
                 tmp.write_bytes(buffer.getvalue())
             return Path(path)
-        rgb = np.asarray(canvas.buffer_rgba())[..., :3]
-        height, width = rgb.shape[:2]
-        x0, x1 = max(int(box.x0 * dpi), 0), min(int(np.ceil(box.x1 * dpi)), width)
-        y0, y1 = max(int(box.y0 * dpi), 0), min(int(np.ceil(box.y1 * dpi)), height)
-        return write_png(path, rgb[height - y1:height - y0, x0:x1], dpi)
+        rgba = np.asarray(canvas.buffer_rgba())
+        height, width = rgba.shape[:2]
+        box = box.padded(0.1)
+        x0, x1 = int(box.x0 * dpi), int(np.ceil(box.x1 * dpi))
+        y0, y1 = height - int(np.ceil(box.y1 * dpi)), height - int(box.y0 * dpi)  # rows down
+        face = np.asarray(matplotlib.colors.to_rgb(fig.get_facecolor())) * 255
+        rgb = np.empty((y1 - y0, x1 - x0, 3), np.uint8)
+        rgb[...] = np.round(face).astype(np.uint8)  # the margin beyond the canvas
+        inside = rgba[max(y0, 0):min(y1, height), max(x0, 0):min(x1, width), :3]
+        top, left = max(-y0, 0), max(-x0, 0)
+        rgb[top:top + inside.shape[0], left:left + inside.shape[1]] = inside
+        return write_png(path, rgb, dpi)
     finally:
         plt.close(fig)
 
