@@ -18,6 +18,9 @@ times:
   and its ``tf.function`` traced, one-off costs of a run whatever the number of picks;
 * ``per-trace``: the published workflow's way, one ``predict`` call per trace (a sample).
 
+The CPU time of the stage and of the network (all threads) gives the floor of the stage/model
+ratio on this machine: the stage's CPU spread over every core, against the network's time.
+
 Stage, model and classify are timed in turns, ``--repeat`` times each (the best times are
 reported, and the median ratios of the turns after the first: the machine is shared). Prints
 traces per second, the stage/model and stage/classify ratios and peak resident memory
@@ -51,6 +54,12 @@ from focalflow.waveforms.store import WindowSet, write_event_windows  # noqa: E4
 from focalflow.workdir import WorkDir  # noqa: E402
 
 ORIGIN = obspy.UTCDateTime("2021-06-01T00:00:00")
+
+
+def process_cpu() -> float:
+    """CPU seconds of this process, all its threads (user + system)."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
 
 
 def build_workdir(root: Path, picks: int, stations: int, rate: float, seed: int = 0) -> Path:
@@ -137,14 +146,17 @@ def main() -> None:
         # stage, network and model.classify in turns, so that all see the same moods of a
         # shared machine
         stage_times, model_times, classify_times = [], [], []
+        stage_cpu, model_cpu = [], []
         for _ in range(args.repeat):
             (workdir / "polarities.csv").unlink(missing_ok=True)
-            started = time.perf_counter()
+            started, cpu = time.perf_counter(), process_cpu()
             summary = run_stage("4_polarity_predict", run, config)
             stage_times.append(time.perf_counter() - started)
-            started = time.perf_counter()
+            stage_cpu.append(process_cpu() - cpu)
+            started, cpu = time.perf_counter(), process_cpu()
             model.predict_inputs(inputs, network_batch)
             model_times.append(time.perf_counter() - started)
+            model_cpu.append(process_cpu() - cpu)
             started = time.perf_counter()
             model.classify(group.data, group.pick_index, group.sampling_rate_hz, network_batch)
             classify_times.append(time.perf_counter() - started)
@@ -184,6 +196,11 @@ def main() -> None:
           f"median of the later turns' ratios {pair_ratio:.2f})")
     print(f"  turns (s)      : stage {' '.join(f'{t:.2f}' for t in stage_times)}; "
           f"model {' '.join(f'{t:.2f}' for t in model_times)}")
+    cores = len(os.sched_getaffinity(0))
+    floor = min(stage_cpu) / cores / model_s
+    print(f"CPU (best turns) : stage {min(stage_cpu):.2f} s, network {min(model_cpu):.2f} s; on "
+          f"{cores} cores the stage cannot take less than {min(stage_cpu) / cores:.2f} s = "
+          f"{floor:.2f} x the network's best time (the floor of stage / model on this machine)")
     print(f"stage / classify : {stage_s / classify_s:10.2f} x model.classify on the same windows "
           f"in memory ({classify_s:.2f} s: its preprocessing, then the network; median of the "
           f"later turns' ratios {classify_ratio:.2f})")
