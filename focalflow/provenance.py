@@ -31,7 +31,7 @@ from typing import Any, Iterable, Mapping
 from focalflow.errors import InputError
 from focalflow.workdir import FILE_MODE, WorkDir
 
-MAX_NAMED = 3  # changed inputs named in a reason; the rest are counted
+MAX_NAMED = 3  # changed inputs named in a reason, reasons named in a summary; the rest are counted
 
 
 def config_params(config, keys: Iterable[str]) -> dict[str, Any]:
@@ -334,8 +334,12 @@ class RerunSummary:
         return sum(self.reasons.values())
 
     def __str__(self) -> str:
+        common = self.reasons.most_common()
         parts = [f"{n} {reason}" if reason == "new" else f"{n}: {reason}"
-                 for reason, n in self.reasons.most_common()]
+                 for reason, n in common[:MAX_NAMED]]
+        if len(common) > MAX_NAMED:  # e.g. each event's own changed files: counted, not listed
+            rest = common[MAX_NAMED:]
+            parts.append(f"{sum(n for _, n in rest)}: {len(rest)} other reasons")
         text = f"{self.redone} {self.noun} (re)computed"
         if parts:
             text += " (" + "; ".join(parts) + ")"

@@ -56,6 +56,11 @@ def test_summary_line():
     summary.keep()
     assert str(summary) == ("7 events (re)computed (6: hash.dang_deg changed 5.0 -> 10.0; 1 new); "
                             "1 kept unchanged")
+    for event in range(5):  # each event's own changed files: the line stays short
+        summary.redo(f"input mseed/ev{event}/A.HHZ.mseed changed")
+    assert str(summary) == ("12 events (re)computed (6: hash.dang_deg changed 5.0 -> 10.0; 1 new; "
+                            "1: input mseed/ev0/A.HHZ.mseed changed; 4: 4 other reasons); "
+                            "1 kept unchanged")
 
 
 def test_update_event_rows_keeps_other_events_byte_for_byte(tmp_path):
